@@ -1,0 +1,38 @@
+# `make run` and `make test` each build the virtual environment they need from pyproject.toml.
+PYTHON ?= python3
+# A python3.X that is not on PATH is looked up among pyenv's installed versions.
+PY := $(shell $(PYTHON) -c 'import sys; print(sys.executable)' 2>/dev/null || \
+	PYENV_VERSION=$$(pyenv versions --bare 2>/dev/null | grep '^$(subst python,,$(PYTHON))' | tail -n 1) \
+	$(PYTHON) -c 'import sys; print(sys.executable)' 2>/dev/null)
+# Each interpreter gets its own environment: .venv for the default, .venv-python3.12 for another.
+VENV ?= $(if $(filter python3,$(PYTHON)),.venv,.venv-$(notdir $(PYTHON)))
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+EXPERIMENT ?= headline
+
+.PHONY: run test lint format bench clean
+
+$(STAMP): pyproject.toml
+	@test -n "$(PY)" || { echo "error: no interpreter found for PYTHON=$(PYTHON)"; exit 1; }
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python -m experiments.headline $(EXPERIMENT)
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run_all
+
+clean:
+	rm -rf $(VENV) outputs multirun

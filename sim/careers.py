@@ -1,0 +1,45 @@
+"""Careers and learning: exit of the lowest scores, entry, and imitation of better-scoring peers.
+
+Source: Smaldino & McElreath 2016 ("the natural selection of bad science": labs whose methods
+win under the incentives are copied, the others die out); Han Xueying's account of "enormous
+performance pressure" (2024 seed article).
+
+Rules, at each evaluation:
+- the `exit_fraction` of researchers with the lowest scores leave; each is replaced in the same
+  post (field and institution) by a newcomer with fresh ability and ties, no record, no project
+  and no foreign collaborator;
+- a newcomer takes the exploratory share of a mentor chosen with chance proportional to funding
+  (the visible, rewarded researchers), plus noise;
+- each incumbent, with chance `imitation_rate`, looks at a peer chosen the same way and copies the
+  peer's exploratory share, plus noise, if the peer scored higher;
+- noise is normal with s.d. `imitation_noise`; shares are kept in [0, 1].
+"""
+
+import numpy as np
+
+
+def lowest(score: np.ndarray, fraction: float) -> np.ndarray:
+    """Indices of the `fraction` of researchers with the lowest scores."""
+    k = int(round(fraction * score.size))
+    if k == 0:
+        return np.empty(0, dtype=np.intp)
+    return np.argpartition(score, k - 1)[:k]
+
+
+def choose_by_funding(funding: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """For each uniform u, an index chosen with chance proportional to funding."""
+    cumulative = np.cumsum(funding)
+    return np.minimum(
+        np.searchsorted(cumulative, u * cumulative[-1], side="right"), funding.size - 1
+    )
+
+
+def copied_share(model_share: np.ndarray, noise: np.ndarray, p) -> np.ndarray:
+    return np.clip(model_share + p.careers.imitation_noise * noise, 0.0, 1.0)
+
+
+def imitate(share, score, funding, u_try, u_pick, noise, p) -> np.ndarray:
+    """New exploratory shares after incumbents copy better-scoring, funding-weighted peers."""
+    peer = choose_by_funding(funding, u_pick)
+    copies = (u_try < p.careers.imitation_rate) & (score[peer] > score)
+    return np.where(copies, copied_share(share[peer], noise, p), share)

@@ -1,0 +1,32 @@
+"""Institutional leadership: technocratic or political, merged with the party committee or not.
+
+Source: the 2022 seed article on technocrats in the Party's Central Committee (40% at the 20th
+Congress, 31.3% in 2007, 17.6% at the 19th; Li 2001 defines a technocrat by technical training,
+professional occupation and leadership position), and Anna Ares's account of the January 2024
+merger of party committees with presidents' offices (2024 seed article).
+
+Rules, one evaluation period `dt` apart:
+- each institution's leadership is replaced with chance 1 - (1 - turnover_per_year)^dt;
+- a new leadership is technocratic with chance `technocrat_share`;
+- an institution is merged when its fixed draw lies below `merged_share`, so raising the share
+  (the 2024 mergers) merges more institutions and never un-merges the earlier ones.
+"""
+
+import numpy as np
+
+
+def draw_types(u_type: np.ndarray, technocrat_share: float) -> np.ndarray:
+    """True where the leadership is technocratic."""
+    return u_type < technocrat_share
+
+
+def turnover(technocratic, rng, p, dt):
+    """Replace leaderships at random; return (new technocratic flags, mask of replaced ones)."""
+    u_change, u_type = rng.random((2, technocratic.size))
+    changed = u_change < 1.0 - (1.0 - p.leadership.turnover_per_year) ** dt
+    new_types = draw_types(u_type, p.leadership.technocrat_share)
+    return np.where(changed, new_types, technocratic), changed
+
+
+def merged(u_merge: np.ndarray, merged_share: float) -> np.ndarray:
+    return u_merge < merged_share

@@ -1,0 +1,353 @@
+"""The research-incentives model: researchers under evaluation rules, oversight and export controls.
+
+One step is a quarter of a year. Each step: dated events apply (timeline.py); export controls set
+each field's input loss (export_controls.py); oversight sets research time (oversight.py);
+foreign collaborations form and break (collaboration.py); researchers produce papers, run
+exploratory projects and make breakthroughs (production.py); recognized impact enters the record.
+At each evaluation: leaderships turn over (leadership.py) and ties follow (guanxi.py); researchers
+are scored, the lowest leave, the rest imitate better-scoring peers (careers.py), and funding
+follows the score (incentives.py). See docs/ODD.md for the full description.
+"""
+
+import mesa
+import numpy as np
+
+from . import (
+    careers,
+    collaboration,
+    export_controls,
+    guanxi,
+    incentives,
+    leadership,
+    oversight,
+    population,
+    production,
+)
+from .agents import Researcher
+from .metrics import allocation_efficiency, gini, rate_per_thousand
+from .params import Params, with_overrides
+from .streams import Streams
+from .timeline import Timeline
+
+STEP_YEARS = 0.25
+GROUPS = ("exposed", "unexposed", "priority", "nonpriority")
+STEP_METRICS = (
+    "year",
+    "breakthroughs",
+    "breakthrough_rate",
+    "papers_per_researcher_year",
+    "exploratory_share",
+    "exploring_share",
+    "research_time_share",
+    "foreign_collaboration_share",
+    "funding_gini",
+    "allocation_efficiency",
+    "flops",
+    "technocrat_share",
+    *[f"breakthroughs_{g}" for g in GROUPS],
+    *[f"breakthrough_rate_{g}" for g in GROUPS],
+)
+
+
+def steps_for(years: float) -> int:
+    return max(1, round(years / STEP_YEARS))
+
+
+class ResearchModel(mesa.Model):
+    """Researchers (array-backed Mesa agents) under publication rewards, oversight and controls.
+
+    `ResearchModel(seed=1)` runs with defaults. Levers are keyword arguments, dotted
+    (`**{"oversight.intensity": 0.8}`) or by unambiguous name (`n_researchers=500`), so Mesa's
+    `batch_run` can sweep them; `params` takes a whole `Params` object (the Hydra layer fills it).
+    """
+
+    def __init__(self, params: Params | None = None, *, seed: int | None = None, **overrides):
+        super().__init__(rng=seed)
+        self.p = with_overrides(params, **overrides)
+        self.seed = seed
+        self.streams = Streams(seed)
+        p = self.p
+        self.fields, self.institutions, self.researchers = population.create(
+            p, self.streams.population
+        )
+        self.timeline = Timeline(p.timeline)
+        self.n = p.population.n_researchers
+        self.total_steps = steps_for(p.run.years)
+        self.evaluation_steps = steps_for(p.incentives.evaluation_interval_years)
+        window = self.timeline.max_value(
+            "incentives.evaluation_window_years", p.incentives.evaluation_window_years
+        )
+        self.record = incentives.Record(
+            self.n, steps_for(window), steps_for(p.incentives.evaluation_window_years)
+        )
+        self.pending = {
+            "slot": np.empty(0, np.intp),
+            "person": np.empty(0, np.int64),
+            "due": np.empty(0, np.int64),
+            "impact": np.empty(0),
+        }
+        self.people_hired = self.n  # person ids so far; newcomers get the next ones
+        self.running = True
+        self._agent_views_built = False
+        self._set_institution_state()
+        self._evaluate(year=p.run.start_year, with_careers=False)
+        self.metrics: dict[str, float] = {}
+        self.datacollector = mesa.DataCollector(
+            model_reporters={name: (lambda m, k=name: m.metrics[k]) for name in STEP_METRICS}
+        )
+
+    # --- the user's view -------------------------------------------------------------------
+    @property
+    def agents(self):
+        """All researchers as Mesa agents (built on first access; their state is in arrays)."""
+        if not self._agent_views_built:
+            self._agent_views_built = True
+            for slot in range(self.n):
+                Researcher(self, slot)
+            # Mesa 3.3 counts agent ids in a class-level dict keyed by model, which would keep
+            # every model alive; the views are all made, so the counter is no longer needed.
+            getattr(mesa.Agent, "_ids", {}).pop(self, None)
+        return super().agents
+
+    @property
+    def year(self) -> float:
+        """Calendar year at the start of the current step."""
+        return self.p.run.start_year + max(self.steps - 1, 0) * STEP_YEARS
+
+    # --- one quarter -----------------------------------------------------------------------
+    def step(self):
+        p, r, year = self.p, self.researchers, self.year
+        applied = self.timeline.apply_due(year, p)
+        if applied:
+            self._after_events(applied)
+
+        loss = export_controls.input_loss(year, self.fields.exposure, p)[r.field]
+        intensity = self.intensity[r.institution]
+        time = oversight.research_time(intensity, p)
+        r.foreign = collaboration.update(
+            r.foreign, intensity, loss, self.streams.collaboration.random(self.n), p, STEP_YEARS
+        )
+        out = self._produce(loss, intensity, time)
+
+        if self.steps % self.evaluation_steps == 0:
+            self._evaluate(year + STEP_YEARS, with_careers=True)
+        self._record_metrics(year, out, time)
+        self.datacollector.collect(self)
+        if self.steps >= self.total_steps:
+            self.running = False
+
+    def _produce(self, loss, intensity, time) -> dict:
+        p, r, dt = self.p, self.researchers, STEP_YEARS
+        pp = p.production
+        u = self.streams.production.random((7, self.n))
+        effort = time * self.productivity * (1.0 + p.collaboration.paper_boost * r.foreign) * dt
+        capacity = effort * pp.papers_per_year  # papers if all research time went to papers
+        exploring = np.where(r.project_active, r.exploratory_share, 0.0)
+
+        expected = capacity * (1.0 - exploring) * (1.0 - p.export_controls.paper_dependence * loss)
+        papers = production.stochastic_round(expected, u[0])
+        breakthrough = u[1] < papers * r.breakthrough_chance
+        recognized = papers * r.ability
+
+        r.project_progress += exploring * effort
+        done = np.flatnonzero(r.project_active & (r.project_progress >= r.project_effort))
+        success = u[4, done] < production.success_chance(r.foreign[done], loss[done], p)
+        impact = production.project_impact(r.ability[done], u[5, done], p)
+        big = success & (impact > pp.breakthrough_threshold)
+        papers[done] += np.where(success, pp.project_papers, pp.project_papers / 2)
+        r.project_active[done] = False
+        self._schedule(
+            done[success], impact[success], production.recognition_delay(u[6, done[success]], p)
+        )
+        recognized += self._recognize()
+
+        idle = np.flatnonzero(~r.project_active & (r.exploratory_share > 0))
+        refusal = oversight.refusal_probability(
+            intensity[idle],
+            self.fields.priority[r.field[idle]],
+            r.ties[idle],
+            self.technocratic_of_researcher[idle],
+            p,
+        )
+        start = idle[u[2, idle] >= refusal]
+        r.project_active[start] = True
+        r.project_progress[start] = 0.0
+        r.project_effort[start] = production.project_effort(u[3, start], p)
+
+        forgone = capacity * exploring * (1.0 - p.export_controls.paper_dependence * loss)
+        self.record.add(papers + p.incentives.failure_tolerance * forgone, recognized)
+        r.papers += papers
+        r.impact += recognized
+        winners = np.concatenate([np.flatnonzero(breakthrough), done[big]])
+        return {
+            "papers": papers.sum(),
+            "flops": int((~success).sum()),
+            "by_field": np.bincount(r.field[winners], minlength=len(self.fields.names)),
+        }
+
+    def _schedule(self, slots, impact, delay_years):
+        due = self.steps + np.ceil(delay_years / STEP_YEARS).astype(np.int64)
+        new = {
+            "slot": slots,
+            "person": self.researchers.person_id[slots],
+            "due": due,
+            "impact": impact,
+        }
+        self.pending = {k: np.concatenate([self.pending[k], new[k]]) for k in self.pending}
+
+    def _recognize(self) -> np.ndarray:
+        """Impact whose recognition is due this step, credited to researchers still in post."""
+        recognized = np.zeros(self.n)
+        due = self.pending["due"] <= self.steps
+        if due.any():
+            slots = self.pending["slot"][due]
+            present = self.pending["person"][due] == self.researchers.person_id[slots]
+            np.add.at(recognized, slots[present], self.pending["impact"][due][present])
+            self.pending = {k: v[~due] for k, v in self.pending.items()}
+        return recognized
+
+    # --- evaluation, careers and funding ---------------------------------------------------
+    def _evaluate(self, year: float, with_careers: bool):
+        p, r, dt = self.p, self.researchers, self.p.incentives.evaluation_interval_years
+        if with_careers:
+            self.institutions.technocratic, changed = leadership.turnover(
+                self.institutions.technocratic, self.streams.leadership, p, dt
+            )
+            fresh_ties = guanxi.draw_ties(
+                self.streams.leadership.random(self.n), p.guanxi.tie_concentration
+            )
+            moved = changed[r.institution]
+            r.ties = np.where(moved, fresh_ties, r.ties)
+            self._set_institution_state()
+
+        bonus = guanxi.favoritism(r.ties, self.technocratic_of_researcher, p)
+        r.score = incentives.scores(self.record.papers, self.record.impact, bonus, p)
+        if with_careers:
+            self._turn_over_researchers(bonus)
+
+        fields = self.fields
+        field_weight = oversight.centralization_weight(
+            fields.priority, p
+        ) * export_controls.self_reliance_weight(year, fields.exposed, fields.priority, p)
+        r.funding = incentives.funding(
+            r.score, self.institutions.wealth[r.institution] * field_weight[r.field], p
+        )
+        self.productivity = r.ability * r.funding**p.production.funding_elasticity
+        self.funding_gini = gini(r.funding)
+        self.allocation_efficiency = allocation_efficiency(r.funding, r.ability)
+
+    def _turn_over_researchers(self, bonus):
+        p, r = self.p, self.researchers
+        rng = self.streams.careers
+        u = rng.random((4, self.n))
+        normal = rng.standard_normal((3, self.n))
+        leavers = careers.lowest(r.score, p.careers.exit_fraction)
+        share = careers.imitate(r.exploratory_share, r.score, r.funding, u[0], u[1], normal[0], p)
+        mentors = careers.choose_by_funding(r.funding, u[2, leavers])
+        share[leavers] = careers.copied_share(r.exploratory_share[mentors], normal[1, leavers], p)
+        r.exploratory_share = share
+
+        r.person_id[leavers] = self.people_hired + np.arange(leavers.size)
+        self.people_hired += leavers.size
+        r.ability[leavers] = np.exp(p.population.ability_sigma * normal[2, leavers])
+        r.breakthrough_chance[leavers] = production.incremental_breakthrough_chance(
+            r.ability[leavers], p
+        )
+        r.ties[leavers] = guanxi.draw_ties(u[3, leavers], p.guanxi.tie_concentration)
+        r.foreign[leavers] = False
+        r.project_active[leavers] = False
+        r.project_progress[leavers] = 0.0
+        r.papers[leavers] = 0.0
+        r.impact[leavers] = 0.0
+        self.record.clear(leavers)
+        r.score[leavers] = np.clip(bonus[leavers], -incentives.SCORE_CLIP, incentives.SCORE_CLIP)
+
+    def _set_institution_state(self):
+        inst = self.institutions
+        merged = leadership.merged(inst.merge_draw, self.p.leadership.merged_share)
+        self.intensity = oversight.institution_intensity(merged, self.p)
+        self.technocratic_of_researcher = inst.technocratic[self.researchers.institution]
+
+    def _after_events(self, events):
+        keys = {e.key for e in events}
+        if any("evaluation_window_years" in k for k in keys):
+            self.record.set_window(steps_for(self.p.incentives.evaluation_window_years))
+        if any("evaluation_interval_years" in k for k in keys):
+            self.evaluation_steps = steps_for(self.p.incentives.evaluation_interval_years)
+        self._set_institution_state()
+
+    # --- outputs ---------------------------------------------------------------------------
+    def _record_metrics(self, year, out, time):
+        r, f, dt = self.researchers, self.fields, STEP_YEARS
+        by_field = out["by_field"]
+        sizes = np.bincount(r.field, minlength=len(f.names))
+        groups = {
+            "exposed": f.exposed,
+            "unexposed": ~f.exposed,
+            "priority": f.priority,
+            "nonpriority": ~f.priority,
+        }
+        total = by_field.sum()
+        self.metrics = {
+            "year": year,
+            "breakthroughs": int(total),
+            "breakthrough_rate": rate_per_thousand(total, self.n, dt),
+            "papers_per_researcher_year": out["papers"] / (self.n * dt),
+            "exploratory_share": float(r.exploratory_share.mean()),
+            "exploring_share": float(r.project_active.mean()),
+            "research_time_share": float(time.mean()),
+            "foreign_collaboration_share": float(r.foreign.mean()),
+            "funding_gini": self.funding_gini,
+            "allocation_efficiency": self.allocation_efficiency,
+            "flops": out["flops"],
+            "technocrat_share": float(self.institutions.technocratic.mean()),
+        }
+        for name, mask in groups.items():
+            self.metrics[f"breakthroughs_{name}"] = int(by_field[mask].sum())
+            self.metrics[f"breakthrough_rate_{name}"] = rate_per_thousand(
+                by_field[mask].sum(), sizes[mask].sum(), dt
+            )
+
+    def run(self) -> "ResearchModel":
+        """Run all `run.years` (Mesa's `run_model` does the same); return the model."""
+        while self.running:
+            self.step()
+        return self
+
+    def timeseries(self):
+        """One row per step: step, year and every metric (a pandas DataFrame)."""
+        df = self.datacollector.get_model_vars_dataframe()
+        df.insert(0, "step", np.arange(1, len(df) + 1))
+        return df.reset_index(drop=True)
+
+    def run_metrics(self) -> dict[str, float]:
+        """Whole-run figures: totals, rates per 1,000 researcher-years and time means."""
+        v = {k: np.asarray(x, dtype=float) for k, x in self.datacollector.model_vars.items()}
+        years = len(v["year"]) * STEP_YEARS
+        sizes = np.bincount(self.researchers.field, minlength=len(self.fields.names))
+        f = self.fields
+        group_sizes = {
+            "exposed": sizes[f.exposed].sum(),
+            "unexposed": sizes[~f.exposed].sum(),
+            "priority": sizes[f.priority].sum(),
+            "nonpriority": sizes[~f.priority].sum(),
+        }
+        out = {
+            "years": years,
+            "breakthroughs": v["breakthroughs"].sum(),
+            "breakthrough_rate": rate_per_thousand(v["breakthroughs"].sum(), self.n, years),
+            "papers_per_researcher_year": v["papers_per_researcher_year"].mean(),
+            "exploratory_share": v["exploratory_share"].mean(),
+            "final_exploratory_share": v["exploratory_share"][-1],
+            "research_time_share": v["research_time_share"].mean(),
+            "foreign_collaboration_share": v["foreign_collaboration_share"].mean(),
+            "funding_gini": v["funding_gini"].mean(),
+            "allocation_efficiency": v["allocation_efficiency"].mean(),
+            "flops": v["flops"].sum(),
+            "flop_rate": rate_per_thousand(v["flops"].sum(), self.n, years),
+        }
+        for g in GROUPS:
+            out[f"breakthrough_rate_{g}"] = rate_per_thousand(
+                v[f"breakthroughs_{g}"].sum(), group_sizes[g], years
+            )
+        return {k: float(x) for k, x in out.items()}

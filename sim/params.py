@@ -1,0 +1,587 @@
+"""The model's parameters: one typed schema with defaults, units, ranges and sources.
+
+Every parameter is a dataclass field made with `param(...)`, which records its allowed range,
+unit, meaning and source in the field's metadata. `validate` checks a whole `Params` object and
+raises `ParameterError` naming the parameter, the value and what is allowed. The Hydra layer and
+the parameter reference in `docs/ODD.md` are both generated from these classes, so this file is
+the single source of truth for every lever.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class ParameterError(ValueError):
+    """A parameter has an unknown name, a wrong type or a value out of its allowed range."""
+
+
+def param(default, lo=None, hi=None, *, unit: str = "", doc: str = "", source: str = ""):
+    """A dataclass field carrying its allowed range [lo, hi], unit, meaning and source."""
+    meta = {"lo": lo, "hi": hi, "unit": unit, "doc": doc, "source": source}
+    if isinstance(default, list | tuple):
+        return field(default_factory=lambda: list(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+HAN = "Han Xueying's account (seed article, 2024)"
+ARES = "Anna Ares's account of MERICS research (seed article, 2024)"
+SEED_EXPORT = "October 7, 2022 US export controls (seed article, 2024)"
+SEED_TECHNOCRATS = "Technocrat shares of the Central Committee (seed article, 2022; Li 2001)"
+
+
+@dataclass
+class RunParams:
+    start_year: float = param(
+        2015.0, 1950.0, 2100.0, unit="calendar year", doc="Calendar year of the first step"
+    )
+    years: float = param(20.0, 0.25, 200.0, unit="years", doc="Run length; one step is a quarter")
+
+
+@dataclass
+class PopulationParams:
+    n_researchers: int = param(
+        2000,
+        10,
+        10_000_000,
+        unit="researchers",
+        doc="Researchers (constant: every exit is replaced)",
+    )
+    n_institutions: int = param(
+        40, 1, 100_000, unit="institutions", doc="Universities and research institutes"
+    )
+    ability_sigma: float = param(
+        0.6,
+        0.0,
+        3.0,
+        unit="log-units",
+        doc="Spread of log-normal (heavy-tailed) ability",
+        source="Heavy-tailed productivity; Smaldino & McElreath 2016",
+    )
+    institution_wealth_sigma: float = param(
+        0.5, 0.0, 3.0, unit="log-units", doc="Spread of institutions' log-normal funding pools"
+    )
+    initial_exploratory_share: float = param(
+        0.35,
+        0.0,
+        1.0,
+        unit="share of research time",
+        doc="Mean initial share of time on exploratory work",
+    )
+    initial_exploratory_spread: float = param(
+        0.15, 0.0, 1.0, unit="share", doc="Spread of initial exploratory shares"
+    )
+
+
+@dataclass
+class FieldsParams:
+    names: list[str] = param(
+        [
+            "semiconductors",
+            "artificial_intelligence",
+            "aerospace",
+            "biotechnology",
+            "materials_science",
+            "environmental_science",
+            "pure_mathematics",
+            "social_sciences",
+        ],
+        doc="Research fields",
+        source=SEED_EXPORT,
+    )
+    shares: list[float] = param(
+        [0.12, 0.14, 0.08, 0.16, 0.14, 0.12, 0.10, 0.14],
+        0.0,
+        1.0,
+        unit="share of researchers",
+        doc="Population share of each field",
+    )
+    export_exposure: list[float] = param(
+        [1.0, 0.9, 0.6, 0.3, 0.6, 0.1, 0.0, 0.0],
+        0.0,
+        1.0,
+        unit="0..1",
+        doc="Dependence on foreign inputs hit by export controls",
+        source=SEED_EXPORT,
+    )
+    priority: list[bool] = param(
+        [True, True, True, True, False, False, False, False],
+        doc="National priority ('core technologies') under self-reliance",
+        source=f"{ARES}; aerospace, semiconductors, biotechnology named in the 2022 seed",
+    )
+    exposed_threshold: float = param(
+        0.5, 0.0, 1.0, unit="0..1", doc="Exposure at or above which a field counts as 'exposed'"
+    )
+
+
+@dataclass
+class IncentivesParams:
+    publication_weight: float = param(
+        0.7,
+        0.0,
+        1.0,
+        unit="0..1",
+        doc="Weight of paper counts against recognized impact in the evaluation score",
+        source=HAN,
+    )
+    evaluation_window_years: float = param(
+        3.0,
+        0.25,
+        20.0,
+        unit="years",
+        doc="Papers and impact count only if recognized in the last window",
+        source=HAN,
+    )
+    evaluation_interval_years: float = param(
+        1.0, 0.25, 10.0, unit="years", doc="Time between evaluations (funding, exit)", source=HAN
+    )
+    funding_steepness: float = param(
+        1.0,
+        0.0,
+        5.0,
+        unit="per score s.d.",
+        doc="Funding grows by exp(steepness x score)",
+        source=f"{HAN}; cash-per-paper policies, Quan, Chen & Shu 2017",
+    )
+    failure_tolerance: float = param(
+        0.0,
+        0.0,
+        1.0,
+        unit="0..1",
+        doc="Share of the papers forgone on exploratory work that "
+        "the evaluation credits anyway (HHMI-like tolerance)",
+        source="Azoulay, Graff Zivin & Manso 2011",
+    )
+
+
+@dataclass
+class GuanxiParams:
+    weight: float = param(
+        0.3,
+        0.0,
+        3.0,
+        unit="score s.d. per unit tie",
+        doc="Evaluation bonus for ties to the institution's leadership",
+        source=f"{HAN}; Fisman, Shi, Wang & Xu 2018",
+    )
+    technocratic_damping: float = param(
+        0.3,
+        0.0,
+        1.0,
+        unit="0..1",
+        doc="Favoritism under technocratic leadership, relative to political leadership",
+        source=HAN,
+    )
+    tie_concentration: float = param(
+        3.0, 0.1, 50.0, unit="Beta b", doc="Ties are Beta(1, b): larger b, fewer strong ties"
+    )
+
+
+@dataclass
+class LeadershipParams:
+    technocrat_share: float = param(
+        0.4,
+        0.0,
+        1.0,
+        unit="share of institutions",
+        doc="Chance that a leadership is technocratic",
+        source=SEED_TECHNOCRATS,
+    )
+    turnover_per_year: float = param(
+        0.2,
+        0.0,
+        1.0,
+        unit="per year",
+        doc="Chance an institution's leadership changes in a year; "
+        "ties are redrawn around the new leaders",
+        source=HAN,
+    )
+    merged_share: float = param(
+        0.0,
+        0.0,
+        1.0,
+        unit="share of institutions",
+        doc="Institutions whose party committee and president's office are merged",
+        source=f"{ARES} (January 2024 mergers)",
+    )
+
+
+@dataclass
+class OversightParams:
+    intensity: float = param(
+        0.3,
+        0.0,
+        1.0,
+        unit="0..1",
+        doc="Strength of party oversight of research institutions",
+        source=ARES,
+    )
+    max_time_cost: float = param(
+        0.25,
+        0.0,
+        1.0,
+        unit="share of working time",
+        doc="Time taken by training and procedures at intensity 1",
+        source=ARES,
+    )
+    merged_amplification: float = param(
+        0.5,
+        0.0,
+        2.0,
+        unit="x intensity",
+        doc="Extra intensity where leadership is merged",
+        source=ARES,
+    )
+    max_rejection: float = param(
+        0.6,
+        0.0,
+        1.0,
+        unit="probability",
+        doc="Chance an exploratory proposal is refused at intensity 1",
+        source=ARES,
+    )
+    priority_favor: float = param(
+        0.7,
+        0.0,
+        1.0,
+        unit="0..1",
+        doc="Cut in refusals for proposals in priority fields",
+        source=ARES,
+    )
+    loyalty_favor: float = param(
+        0.5,
+        0.0,
+        1.0,
+        unit="0..1",
+        doc="Cut in refusals per unit tie, under political leadership",
+        source=ARES,
+    )
+    centralization: float = param(
+        0.6,
+        0.0,
+        5.0,
+        unit="funding multiple at intensity 1",
+        doc="Extra funding weight of priority fields per unit intensity",
+        source=ARES,
+    )
+    distrust: float = param(
+        0.6,
+        0.0,
+        1.0,
+        unit="0..1",
+        doc="Cut in foreign partners' willingness at intensity 1",
+        source=ARES,
+    )
+
+
+@dataclass
+class ExportControlsParams:
+    enabled: bool = param(False, doc="Whether the export-control shock happens", source=SEED_EXPORT)
+    start_year: float = param(
+        2022.75,
+        1950.0,
+        2100.0,
+        unit="calendar year",
+        doc="Date of the shock (October 2022)",
+        source=SEED_EXPORT,
+    )
+    severity: float = param(
+        0.7,
+        0.0,
+        1.0,
+        unit="0..1",
+        doc="Share of foreign inputs lost by a fully exposed field",
+        source=SEED_EXPORT,
+    )
+    success_dependence: float = param(
+        0.8, 0.0, 1.0, unit="0..1", doc="How much exploratory success depends on foreign inputs"
+    )
+    paper_dependence: float = param(
+        0.3, 0.0, 1.0, unit="0..1", doc="How much incremental output depends on foreign inputs"
+    )
+    self_reliance_funding: float = param(
+        0.5,
+        0.0,
+        5.0,
+        unit="funding multiple",
+        doc="Extra funding weight of exposed priority fields after the shock",
+        source=ARES,
+    )
+    substitution_years: float = param(
+        4.0, 0.25, 50.0, unit="years", doc="Years for domestic substitutes to restore inputs"
+    )
+    max_recovery: float = param(
+        0.5, 0.0, 1.0, unit="0..1", doc="Share of lost inputs that self-reliance can restore"
+    )
+
+
+@dataclass
+class ProductionParams:
+    papers_per_year: float = param(
+        3.0,
+        0.0,
+        50.0,
+        unit="papers per FTE-year",
+        doc="Incremental papers of a full-time researcher of ability 1",
+        source="Han & Appelbaum 2018",
+    )
+    funding_elasticity: float = param(
+        0.3, 0.0, 2.0, unit="elasticity", doc="Output grows as (funding / mean funding)^elasticity"
+    )
+    incremental_impact_sigma: float = param(
+        1.0,
+        0.0,
+        3.0,
+        unit="log-units",
+        doc="Spread of incremental papers' log impact",
+        source="Wang, Veugelers & Stephan 2017",
+    )
+    project_effort_years: float = param(
+        1.5,
+        0.1,
+        50.0,
+        unit="FTE-years",
+        doc="Mean effort an exploratory project needs (exponential)",
+        source="Foster, Rzhetsky & Evans 2015",
+    )
+    project_success: float = param(
+        0.25,
+        0.0,
+        1.0,
+        unit="probability",
+        doc="Chance a finished exploratory project succeeds",
+        source="Foster, Rzhetsky & Evans 2015",
+    )
+    project_impact_scale: float = param(
+        12.0,
+        0.0,
+        1e6,
+        unit="impact units",
+        doc="Minimum impact of a successful project (Pareto scale)",
+        source="Wang, Veugelers & Stephan 2017",
+    )
+    project_impact_alpha: float = param(
+        1.5, 1.01, 10.0, unit="Pareto index", doc="Tail index of successful projects' impact"
+    )
+    project_papers: float = param(
+        3.0, 0.0, 50.0, unit="papers", doc="Papers from a successful project (a flop yields half)"
+    )
+    recognition_delay_years: float = param(
+        4.0,
+        0.0,
+        50.0,
+        unit="years",
+        doc="Mean delay before a project's impact is recognized (exponential)",
+        source="Wang, Veugelers & Stephan 2017",
+    )
+    breakthrough_threshold: float = param(
+        20.0,
+        0.0,
+        1e9,
+        unit="impact units",
+        doc="Impact above which an output is a breakthrough "
+        "(about the top 1% of papers with neutral levers)",
+    )
+
+
+@dataclass
+class CollaborationParams:
+    initial_share: float = param(
+        0.3,
+        0.0,
+        1.0,
+        unit="share of researchers",
+        doc="Researchers with a foreign collaborator at the start",
+        source="Franzoni, Scellato & Stephan 2011",
+    )
+    formation_per_year: float = param(
+        0.15, 0.0, 1.0, unit="per year", doc="Chance per year of gaining a foreign collaborator"
+    )
+    dissolution_per_year: float = param(
+        0.15, 0.0, 1.0, unit="per year", doc="Chance per year of losing one"
+    )
+    paper_boost: float = param(
+        0.2, 0.0, 5.0, unit="x output", doc="Extra output with a foreign collaborator"
+    )
+    success_boost: float = param(
+        0.3,
+        0.0,
+        5.0,
+        unit="x success chance",
+        doc="Extra exploratory success with a foreign collaborator",
+        source="Franzoni, Scellato & Stephan 2011",
+    )
+
+
+@dataclass
+class CareersParams:
+    exit_fraction: float = param(
+        0.05,
+        0.0,
+        0.5,
+        unit="share per evaluation",
+        doc="Lowest-scoring share who leave and are replaced",
+        source="Smaldino & McElreath 2016",
+    )
+    imitation_rate: float = param(
+        0.2,
+        0.0,
+        1.0,
+        unit="per evaluation",
+        doc="Chance an incumbent compares with a random peer and copies "
+        "a better-scoring peer's strategy",
+        source="Smaldino & McElreath 2016",
+    )
+    imitation_noise: float = param(
+        0.05, 0.0, 1.0, unit="share", doc="Noise (s.d.) added to a copied exploratory share"
+    )
+
+
+@dataclass
+class Event:
+    """At calendar year `year`, set the parameter `key` (e.g. 'oversight.intensity') to `value`."""
+
+    year: float = param(2020.0, 1950.0, 2100.0, unit="calendar year")
+    key: str = param("oversight.intensity", doc="Dotted parameter name")
+    value: Any = param(0.0, doc="New value")
+
+
+@dataclass
+class Params:
+    run: RunParams = field(default_factory=RunParams)
+    population: PopulationParams = field(default_factory=PopulationParams)
+    fields: FieldsParams = field(default_factory=FieldsParams)
+    incentives: IncentivesParams = field(default_factory=IncentivesParams)
+    guanxi: GuanxiParams = field(default_factory=GuanxiParams)
+    leadership: LeadershipParams = field(default_factory=LeadershipParams)
+    oversight: OversightParams = field(default_factory=OversightParams)
+    export_controls: ExportControlsParams = field(default_factory=ExportControlsParams)
+    production: ProductionParams = field(default_factory=ProductionParams)
+    collaboration: CollaborationParams = field(default_factory=CollaborationParams)
+    careers: CareersParams = field(default_factory=CareersParams)
+    timeline: list[Event] = field(default_factory=list)
+
+
+GROUPS = [f.name for f in dataclasses.fields(Params) if f.name != "timeline"]
+
+
+def group_fields(group: str) -> list[dataclasses.Field]:
+    return list(dataclasses.fields(Params.__dataclass_fields__[group].default_factory))
+
+
+def parameter_table() -> list[dict]:
+    """One row per parameter: dotted name, default, range, unit, meaning, source."""
+    rows = []
+    for group in GROUPS:
+        for f in group_fields(group):
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+            rows.append({"name": f"{group}.{f.name}", "default": default, **f.metadata})
+    return rows
+
+
+def _flat_names() -> dict[str, list[str]]:
+    names: dict[str, list[str]] = {}
+    for group in GROUPS:
+        for f in group_fields(group):
+            names.setdefault(f.name, []).append(f"{group}.{f.name}")
+    return names
+
+
+def resolve_key(key: str) -> tuple[str, str]:
+    """'oversight.intensity' or an unambiguous bare name ('intensity') -> (group, name)."""
+    if "." in key:
+        group, _, name = key.partition(".")
+        if group not in GROUPS:
+            raise ParameterError(
+                f"unknown parameter group '{group}' in '{key}'; allowed: {', '.join(GROUPS)}"
+            )
+        allowed = [f.name for f in group_fields(group)]
+        if name not in allowed:
+            raise ParameterError(f"unknown parameter '{key}'; {group} has: {', '.join(allowed)}")
+        return group, name
+    matches = _flat_names().get(key, [])
+    if len(matches) == 1:
+        return tuple(matches[0].split("."))  # type: ignore[return-value]
+    if matches:
+        raise ParameterError(f"ambiguous parameter '{key}'; use one of: {', '.join(matches)}")
+    raise ParameterError(
+        f"unknown parameter '{key}'; use 'group.name' with group one of: {', '.join(GROUPS)}"
+    )
+
+
+def with_overrides(params: Params | None = None, **overrides) -> Params:
+    """A validated copy of `params` with overrides given as dotted or unambiguous bare names."""
+    out = dataclasses.replace(params or Params())
+    for group in GROUPS:
+        setattr(out, group, dataclasses.replace(getattr(out, group)))
+    out.timeline = [Event(**e) if isinstance(e, dict) else e for e in out.timeline]
+    for key, value in overrides.items():
+        if key == "timeline":
+            out.timeline = [Event(**e) if isinstance(e, dict) else e for e in value]
+            continue
+        group, name = resolve_key(key)
+        setattr(getattr(out, group), name, value)
+    validate(out)
+    return out
+
+
+def check_value(dotted: str, f: dataclasses.Field, value) -> Any:
+    """Check one value against its field's type and range; return it coerced to that type."""
+    expected = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    if expected == "bool":
+        if not isinstance(value, bool):
+            raise ParameterError(f"{dotted} = {value!r} must be true or false")
+        return value
+    if expected in ("int", "float"):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ParameterError(f"{dotted} = {value!r} must be a number ({expected})")
+        if expected == "int" and float(value) != int(value):
+            raise ParameterError(f"{dotted} = {value!r} must be a whole number")
+        value = int(value) if expected == "int" else float(value)
+        lo, hi = f.metadata.get("lo"), f.metadata.get("hi")
+        if value != value or (lo is not None and value < lo) or (hi is not None and value > hi):
+            raise ParameterError(f"{dotted} = {value!r} is out of range; allowed: [{lo}, {hi}]")
+        return value
+    if expected.startswith("list"):
+        if not isinstance(value, list | tuple):
+            raise ParameterError(f"{dotted} = {value!r} must be a list")
+        item = expected[expected.index("[") + 1 : -1]
+        item_field = field(metadata=f.metadata)
+        item_field.type = item
+        return [check_value(f"{dotted}[{i}]", item_field, v) for i, v in enumerate(value)]
+    if expected == "str":
+        if not isinstance(value, str):
+            raise ParameterError(f"{dotted} = {value!r} must be text")
+    return value
+
+
+def validate(params: Params) -> Params:
+    """Check every value's type and range and the fields' consistency; coerce ints and floats."""
+    for group in GROUPS:
+        obj = getattr(params, group)
+        for f in group_fields(group):
+            setattr(obj, f.name, check_value(f"{group}.{f.name}", f, getattr(obj, f.name)))
+    fields_ = params.fields
+    n = len(fields_.names)
+    for name in ("shares", "export_exposure", "priority"):
+        if len(getattr(fields_, name)) != n:
+            raise ParameterError(
+                f"fields.{name} has {len(getattr(fields_, name))} entries; "
+                f"allowed: one per field in fields.names ({n})"
+            )
+    if n == 0 or sum(fields_.shares) <= 0:
+        raise ParameterError(f"fields.shares = {fields_.shares} must have a positive sum")
+    if params.population.n_institutions > params.population.n_researchers:
+        raise ParameterError(
+            f"population.n_institutions = {params.population.n_institutions} "
+            f"is out of range; allowed: at most population.n_researchers "
+            f"({params.population.n_researchers})"
+        )
+    for i, event in enumerate(params.timeline):
+        group, name = resolve_key(event.key)
+        f = next(f for f in group_fields(group) if f.name == name)
+        check_value(f"timeline[{i}].year", dataclasses.fields(Event)[0], event.year)
+        event.value = check_value(f"timeline[{i}] {event.key}", f, event.value)
+    return params

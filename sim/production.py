@@ -1,0 +1,68 @@
+"""Production: incremental papers, exploratory projects, delayed recognition and breakthroughs.
+
+Sources: Han Xueying's account (2024 seed article: quantity over quality, short-term over
+long-term, riskier research); Foster, Rzhetsky & Evans 2015 (risky innovation is rarer and more
+variable in reward); Wang, Veugelers & Stephan 2017 (novel work is more often a top-1% paper but
+is recognized later); Azoulay, Graff Zivin & Manso 2011.
+
+Per step of dt years, a researcher with ability a, research time r, funding f (mean 1),
+exploratory share s (counted only while a project is running) and input loss L of the field:
+- productivity q = a x f^funding_elasticity x (1 + paper_boost if foreign collaborator);
+- incremental papers: expected papers_per_year x dt x r x (1 - s) x q x (1 - paper_dependence x L),
+  rounded stochastically (floor plus one with chance of the remainder), so the mean is exact;
+- each incremental paper has log-normal impact with mean a and log-s.d. sigma, recognized at
+  once; it is a breakthrough with chance P(impact > threshold) = 1 - Phi((ln T - ln a +
+  sigma^2 / 2) / sigma);
+- a researcher with s > 0 and no project proposes one; once approved (oversight.py), the project
+  needs an effort of project_effort_years x Exp(1) FTE-years and progresses by s x r x q x dt per
+  step;
+- a finished project succeeds with chance project_success x (1 + success_boost if foreign) x
+  (1 - success_dependence x L); success gives project_papers papers and impact
+  scale x a x Pareto(alpha) (a breakthrough if above the threshold), recognized after an
+  Exp(recognition_delay_years) delay; failure (a "flop") gives half the papers and no impact.
+- Breakthroughs are counted when the output is made; recognition delay matters for evaluation.
+"""
+
+import numpy as np
+from scipy.special import ndtr
+
+
+def stochastic_round(expected: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Whole counts with the given mean: floor(x) + 1 with chance x - floor(x)."""
+    whole = np.floor(expected)
+    return whole + (u < expected - whole)
+
+
+def incremental_breakthrough_chance(ability: np.ndarray, p) -> np.ndarray:
+    """Chance that one incremental paper (log-normal impact, mean = ability) is a breakthrough."""
+    sigma = p.production.incremental_impact_sigma
+    threshold = p.production.breakthrough_threshold
+    if threshold <= 0:
+        return np.ones_like(ability)
+    if sigma == 0:
+        return (ability > threshold).astype(float)
+    return ndtr((np.log(ability) - sigma**2 / 2 - np.log(threshold)) / sigma)
+
+
+def project_effort(u: np.ndarray, p) -> np.ndarray:
+    """FTE-years a new exploratory project needs: exponential with the configured mean."""
+    return -p.production.project_effort_years * np.log1p(-u)
+
+
+def success_chance(foreign, loss, p) -> np.ndarray:
+    boost = 1.0 + p.collaboration.success_boost * foreign
+    inputs = 1.0 - p.export_controls.success_dependence * loss
+    return np.minimum(1.0, p.production.project_success * boost * inputs)
+
+
+def project_impact(ability, u, p) -> np.ndarray:
+    """Pareto(alpha) impact with minimum scale x ability, by inverse CDF of u in [0, 1)."""
+    return (
+        p.production.project_impact_scale
+        * ability
+        * (1.0 - u) ** (-1.0 / p.production.project_impact_alpha)
+    )
+
+
+def recognition_delay(u, p) -> np.ndarray:
+    return -p.production.recognition_delay_years * np.log1p(-u)
