@@ -7,7 +7,8 @@ election chances regardless of merit).
 
 Rules:
 - each researcher's tie to the current leadership is Beta(1, b) with b = `tie_concentration`
-  (most ties weak, a few strong), drawn by inverse CDF: tie = 1 - (1 - u)^(1/b);
+  (uniform for b = 1; larger b makes strong ties rarer), drawn by inverse CDF:
+  tie = 1 - (1 - u)^(1/b);
 - when an institution's leadership changes, its researchers' ties are drawn anew;
 - the evaluation bonus is weight x tie under political leadership, and
   weight x technocratic_damping x tie under technocratic leadership.

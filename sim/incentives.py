@@ -7,6 +7,8 @@ research"; cash-per-paper policies (Quan, Chen & Shu 2017); long-term, failure-t
 (Azoulay, Graff Zivin & Manso 2011).
 
 Rules, at each evaluation:
+- counting papers invites splitting work into more, smaller papers: incremental work yields
+  1 + paper_splitting x w times the papers, each with that much less impact ("salami slicing");
 - the record counts papers and recognized impact of the last `evaluation_window_years`;
   credited papers add failure_tolerance x the incremental papers that exploratory time forwent;
 - score = w x z(credited papers) + (1 - w) x z(log(1 + recognized impact)) + guanxi bonus,
@@ -21,36 +23,38 @@ SCORE_CLIP = 3.0
 
 
 class Record:
-    """Credited papers and recognized impact per researcher over a sliding window of steps."""
+    """Credited papers and recognized impact per researcher and step, over the longest window.
+
+    A ring buffer of the last `capacity` steps; window totals are summed afresh when asked for
+    (once per evaluation), so they are exact and cost nothing in the steps between.
+    """
 
     def __init__(self, n: int, capacity: int, window: int):
-        self.rows = np.zeros((capacity, 2, n))  # ring buffer: step -> [papers, impact] x n
-        self.sums = np.zeros((2, n))
+        self.rows = np.zeros((capacity, 2, n), dtype=np.float32)  # step -> [papers, impact] x n
         self.capacity, self.window, self.cursor = capacity, min(window, capacity), 0
 
     def add(self, credited_papers: np.ndarray, impact: np.ndarray) -> None:
-        row = self.rows[self.cursor]
-        self.sums -= self.rows[(self.cursor - self.window) % self.capacity]  # leaves the window
-        row[0], row[1] = credited_papers, impact
-        self.sums += row
+        self.rows[self.cursor, 0] = credited_papers
+        self.rows[self.cursor, 1] = impact
         self.cursor = (self.cursor + 1) % self.capacity
 
     def set_window(self, window: int) -> None:
         self.window = min(window, self.capacity)
-        latest = (self.cursor - 1 - np.arange(self.window)) % self.capacity
-        self.sums = self.rows[latest].sum(axis=0)
 
     def clear(self, idx: np.ndarray) -> None:
         self.rows[:, :, idx] = 0.0
-        self.sums[:, idx] = 0.0
 
-    @property
-    def papers(self) -> np.ndarray:
-        return self.sums[0]
+    def totals(self) -> tuple[np.ndarray, np.ndarray]:
+        """(credited papers, recognized impact) per researcher over the last `window` steps."""
+        totals = np.zeros(self.rows.shape[1:])
+        for back in range(1, self.window + 1):
+            totals += self.rows[(self.cursor - back) % self.capacity]
+        return totals[0], totals[1]
 
-    @property
-    def impact(self) -> np.ndarray:
-        return self.sums[1]
+
+def splitting_factor(p) -> float:
+    """Papers per unit of incremental work, relative to an evaluation blind to counts."""
+    return 1.0 + p.incentives.paper_splitting * p.incentives.publication_weight
 
 
 def standardize(x: np.ndarray) -> np.ndarray:

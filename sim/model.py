@@ -144,10 +144,11 @@ class ResearchModel(mesa.Model):
         capacity = effort * pp.papers_per_year  # papers if all research time went to papers
         exploring = np.where(r.project_active, r.exploratory_share, 0.0)
 
-        expected = capacity * (1.0 - exploring) * (1.0 - p.export_controls.paper_dependence * loss)
-        papers = production.stochastic_round(expected, u[0])
+        inputs = 1.0 - p.export_controls.paper_dependence * loss
+        split = incentives.splitting_factor(p)
+        papers = production.stochastic_round(capacity * (1.0 - exploring) * inputs * split, u[0])
         breakthrough = u[1] < papers * r.breakthrough_chance
-        recognized = papers * r.ability
+        recognized = papers * (r.ability / split)
 
         r.project_progress += exploring * effort
         done = np.flatnonzero(r.project_active & (r.project_progress >= r.project_effort))
@@ -174,7 +175,7 @@ class ResearchModel(mesa.Model):
         r.project_progress[start] = 0.0
         r.project_effort[start] = production.project_effort(u[3, start], p)
 
-        forgone = capacity * exploring * (1.0 - p.export_controls.paper_dependence * loss)
+        forgone = capacity * exploring * inputs * split
         self.record.add(papers + p.incentives.failure_tolerance * forgone, recognized)
         r.papers += papers
         r.impact += recognized
@@ -221,7 +222,7 @@ class ResearchModel(mesa.Model):
             self._set_institution_state()
 
         bonus = guanxi.favoritism(r.ties, self.technocratic_of_researcher, p)
-        r.score = incentives.scores(self.record.papers, self.record.impact, bonus, p)
+        r.score = incentives.scores(*self.record.totals(), bonus, p)
         if with_careers:
             self._turn_over_researchers(bonus)
 
@@ -274,6 +275,8 @@ class ResearchModel(mesa.Model):
             self.record.set_window(steps_for(self.p.incentives.evaluation_window_years))
         if any("evaluation_interval_years" in k for k in keys):
             self.evaluation_steps = steps_for(self.p.incentives.evaluation_interval_years)
+        r = self.researchers
+        r.breakthrough_chance = production.incremental_breakthrough_chance(r.ability, self.p)
         self._set_institution_state()
 
     # --- outputs ---------------------------------------------------------------------------

@@ -145,6 +145,15 @@ class IncentivesParams:
         doc="Funding grows by exp(steepness x score)",
         source=f"{HAN}; cash-per-paper policies, Quan, Chen & Shu 2017",
     )
+    paper_splitting: float = param(
+        0.4,
+        0.0,
+        5.0,
+        unit="x papers at weight 1",
+        doc="Extra papers from the same incremental work when counts carry all the weight; "
+        "impact per paper falls in proportion (salami slicing)",
+        source=f"{HAN}; Quan, Chen & Shu 2017",
+    )
     failure_tolerance: float = param(
         0.0,
         0.0,
@@ -159,9 +168,9 @@ class IncentivesParams:
 @dataclass
 class GuanxiParams:
     weight: float = param(
-        0.3,
+        0.5,
         0.0,
-        3.0,
+        5.0,
         unit="score s.d. per unit tie",
         doc="Evaluation bonus for ties to the institution's leadership",
         source=f"{HAN}; Fisman, Shi, Wang & Xu 2018",
@@ -175,7 +184,11 @@ class GuanxiParams:
         source=HAN,
     )
     tie_concentration: float = param(
-        3.0, 0.1, 50.0, unit="Beta b", doc="Ties are Beta(1, b): larger b, fewer strong ties"
+        1.0,
+        0.1,
+        50.0,
+        unit="Beta b",
+        doc="Ties are Beta(1, b): uniform at 1, larger b fewer strong ties",
     )
 
 
@@ -377,7 +390,7 @@ class ProductionParams:
         source="Wang, Veugelers & Stephan 2017",
     )
     breakthrough_threshold: float = param(
-        20.0,
+        45.0,
         0.0,
         1e9,
         unit="impact units",

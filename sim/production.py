@@ -8,10 +8,11 @@ is recognized later); Azoulay, Graff Zivin & Manso 2011.
 Per step of dt years, a researcher with ability a, research time r, funding f (mean 1),
 exploratory share s (counted only while a project is running) and input loss L of the field:
 - productivity q = a x f^funding_elasticity x (1 + paper_boost if foreign collaborator);
-- incremental papers: expected papers_per_year x dt x r x (1 - s) x q x (1 - paper_dependence x L),
-  rounded stochastically (floor plus one with chance of the remainder), so the mean is exact;
-- each incremental paper has log-normal impact with mean a and log-s.d. sigma, recognized at
-  once; it is a breakthrough with chance P(impact > threshold) = 1 - Phi((ln T - ln a +
+- incremental papers: expected papers_per_year x dt x r x (1 - s) x q x (1 - paper_dependence x L)
+  x k, with k the splitting factor of incentives.py, rounded stochastically (floor plus one with
+  chance of the remainder), so the mean is exact;
+- each incremental paper has log-normal impact with mean a / k and log-s.d. sigma, recognized at
+  once; it is a breakthrough with chance P(impact > threshold) = 1 - Phi((ln T - ln(a / k) +
   sigma^2 / 2) / sigma);
 - a researcher with s > 0 and no project proposes one; once approved (oversight.py), the project
   needs an effort of project_effort_years x Exp(1) FTE-years and progresses by s x r x q x dt per
@@ -26,6 +27,8 @@ exploratory share s (counted only while a project is running) and input loss L o
 import numpy as np
 from scipy.special import ndtr
 
+from .incentives import splitting_factor
+
 
 def stochastic_round(expected: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Whole counts with the given mean: floor(x) + 1 with chance x - floor(x)."""
@@ -34,14 +37,15 @@ def stochastic_round(expected: np.ndarray, u: np.ndarray) -> np.ndarray:
 
 
 def incremental_breakthrough_chance(ability: np.ndarray, p) -> np.ndarray:
-    """Chance that one incremental paper (log-normal impact, mean = ability) is a breakthrough."""
+    """Chance an incremental paper (log-normal impact, mean ability / split) is a breakthrough."""
+    mean_impact = ability / splitting_factor(p)
     sigma = p.production.incremental_impact_sigma
     threshold = p.production.breakthrough_threshold
     if threshold <= 0:
         return np.ones_like(ability)
     if sigma == 0:
-        return (ability > threshold).astype(float)
-    return ndtr((np.log(ability) - sigma**2 / 2 - np.log(threshold)) / sigma)
+        return (mean_impact > threshold).astype(float)
+    return ndtr((np.log(mean_impact) - sigma**2 / 2 - np.log(threshold)) / sigma)
 
 
 def project_effort(u: np.ndarray, p) -> np.ndarray:
