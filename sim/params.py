@@ -586,12 +586,6 @@ def validate(params: Params) -> Params:
             )
     if n == 0 or sum(fields_.shares) <= 0:
         raise ParameterError(f"fields.shares = {fields_.shares} must have a positive sum")
-    if params.population.n_institutions > params.population.n_researchers:
-        raise ParameterError(
-            f"population.n_institutions = {params.population.n_institutions} "
-            f"is out of range; allowed: at most population.n_researchers "
-            f"({params.population.n_researchers})"
-        )
     for i, event in enumerate(params.timeline):
         group, name = resolve_key(event.key)
         f = next(f for f in group_fields(group) if f.name == name)

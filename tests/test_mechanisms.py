@@ -1,0 +1,261 @@
+"""Each mechanism on its own, against its formula."""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from sim import (
+    ResearchModel,
+    careers,
+    collaboration,
+    export_controls,
+    guanxi,
+    incentives,
+    oversight,
+    production,
+    with_overrides,
+)
+from sim.metrics import allocation_efficiency, gini
+
+RNG = np.random.default_rng(0)
+
+
+def test_stochastic_rounding_gives_whole_counts_with_the_exact_mean():
+    expected = np.full(200_000, 2.3)
+    counts = production.stochastic_round(expected, RNG.random(expected.size))
+    assert set(np.unique(counts)) == {2.0, 3.0}
+    assert counts.mean() == pytest.approx(2.3, abs=0.01)
+
+
+def test_incremental_breakthrough_chance_is_the_lognormal_tail():
+    p = with_overrides(publication_weight=0.0)  # no paper splitting
+    ability = np.array([0.5, 1.0, 3.0])
+    sigma, threshold = p.production.incremental_impact_sigma, p.production.breakthrough_threshold
+    tail = stats.lognorm(s=sigma, scale=ability * np.exp(-(sigma**2) / 2)).sf(threshold)
+    np.testing.assert_allclose(production.incremental_breakthrough_chance(ability, p), tail)
+
+
+def test_paper_splitting_multiplies_papers_and_divides_impact_per_paper():
+    p = with_overrides(publication_weight=1.0, paper_splitting=0.5)
+    assert incentives.splitting_factor(p) == 1.5
+    q = with_overrides(publication_weight=0.0, paper_splitting=0.5)
+    ratio = (
+        production.incremental_breakthrough_chance(np.array([1.0]), p)[0]
+        / (production.incremental_breakthrough_chance(np.array([1.0]), q)[0])
+    )
+    assert ratio < 1
+
+
+def test_project_impact_is_pareto_with_the_configured_scale_and_tail():
+    p = with_overrides(project_impact_scale=10.0, project_impact_alpha=2.0)
+    impact = production.project_impact(np.ones(100_000), RNG.random(100_000), p)
+    assert impact.min() >= 10.0
+    assert (impact > 20.0).mean() == pytest.approx(0.5**2.0, abs=0.01)
+
+
+def test_project_effort_and_recognition_delay_are_exponential_with_the_configured_means():
+    p = with_overrides(project_effort_years=2.0, recognition_delay_years=4.0)
+    u = RNG.random(200_000)
+    assert production.project_effort(u, p).mean() == pytest.approx(2.0, rel=0.02)
+    assert production.recognition_delay(u, p).mean() == pytest.approx(4.0, rel=0.02)
+
+
+def test_expected_paper_counts_in_the_model():
+    """No exploration, no oversight, equal funding, ability 1: papers/year = rate x splitting."""
+    neutral = {
+        "ability_sigma": 0.0,
+        "institution_wealth_sigma": 0.0,
+        "initial_exploratory_share": 0.0,
+        "initial_exploratory_spread": 0.0,
+        "oversight.intensity": 0.0,
+        "funding_steepness": 0.0,
+        "paper_boost": 0.0,
+        "imitation_rate": 0.0,
+        "exit_fraction": 0.0,
+        "publication_weight": 0.5,
+        "paper_splitting": 0.4,
+        "papers_per_year": 3.0,
+        "years": 5,
+    }
+    metrics = ResearchModel(seed=3, n_researchers=2000, **neutral).run().run_metrics()
+    assert metrics["papers_per_researcher_year"] == pytest.approx(3.0 * 1.2, rel=0.01)
+    assert metrics["exploratory_share"] == 0.0
+
+
+def test_evaluation_scores_weigh_counts_against_impact():
+    papers = np.array([1.0, 2.0, 3.0])
+    impact = np.array([30.0, 2.0, 1.0])
+    p = with_overrides(publication_weight=1.0)
+    assert np.argmax(incentives.scores(papers, impact, 0.0, p)) == 2
+    p = with_overrides(publication_weight=0.0)
+    assert np.argmax(incentives.scores(papers, impact, 0.0, p)) == 0
+
+
+def test_record_counts_only_the_last_window_of_steps():
+    record = incentives.Record(n=2, capacity=6, window=3)
+    for step in range(1, 6):
+        record.add(np.array([step, 0.0]), np.array([0.0, 10.0 * step]))
+    papers, impact = record.totals()
+    assert papers.tolist() == [3 + 4 + 5, 0]
+    assert impact.tolist() == [0, 10 * (3 + 4 + 5)]
+    record.set_window(5)
+    assert record.totals()[0][0] == 15
+
+
+def test_funding_has_mean_one_and_follows_score_and_weight():
+    score = np.array([-1.0, 0.0, 1.0])
+    p = with_overrides(funding_steepness=1.0)
+    f = incentives.funding(score, np.ones(3), p)
+    assert f.mean() == pytest.approx(1.0)
+    np.testing.assert_allclose(f[2] / f[1], np.e)
+    assert incentives.funding(score, np.array([1.0, 1.0, 2.0]), p)[2] > f[2]
+
+
+def test_exit_takes_exactly_the_lowest_fraction():
+    score = RNG.standard_normal(1000)
+    leavers = careers.lowest(score, 0.05)
+    assert leavers.size == 50
+    assert score[leavers].max() < np.sort(score)[50]
+
+
+def test_exit_fraction_in_the_model_replaces_that_share_each_evaluation():
+    model = ResearchModel(seed=1, n_researchers=1000, exit_fraction=0.1, years=1)
+    model.run()  # one evaluation
+    assert (model.researchers.person_id >= 1000).sum() == 100
+
+
+def test_choice_by_funding_is_proportional_to_funding():
+    funding = np.array([1.0, 3.0])
+    picks = careers.choose_by_funding(funding, RNG.random(100_000))
+    assert (picks == 1).mean() == pytest.approx(0.75, abs=0.01)
+
+
+def test_imitation_copies_only_better_scoring_peers():
+    p = with_overrides(imitation_rate=1.0, imitation_noise=0.0)
+    share = np.array([0.1, 0.9])
+    score = np.array([0.0, 1.0])
+    funding = np.array([1.0, 1.0])
+    new = careers.imitate(share, score, funding, np.zeros(2), np.array([0.9, 0.1]), np.zeros(2), p)
+    assert new.tolist() == [0.9, 0.9]  # the worse copies the better; the better keeps its own
+
+
+def test_refusal_probability_formula_and_favours():
+    p = with_overrides(max_rejection=0.6, priority_favor=0.5, loyalty_favor=1.0)
+    o = np.array([1.0, 1.0, 1.0, 0.0])
+    priority = np.array([False, True, False, False])
+    ties = np.array([0.0, 0.0, 0.5, 0.0])
+    technocratic = np.array([False, False, False, False])
+    refusal = oversight.refusal_probability(o, priority, ties, technocratic, p)
+    np.testing.assert_allclose(refusal, [0.6, 0.3, 0.3, 0.0])
+    refusal_tech = oversight.refusal_probability(o, priority, ties, ~technocratic, p)
+    assert refusal_tech[2] == pytest.approx(0.6)  # loyalty counts only under political leaders
+
+
+def test_approval_rate_in_the_model_matches_the_refusal_formula():
+    p = {
+        "oversight.intensity": 1.0,
+        "max_rejection": 0.5,
+        "priority_favor": 0.0,
+        "loyalty_favor": 0.0,
+        "merged_share": 0.0,
+        "initial_exploratory_share": 1.0,
+        "initial_exploratory_spread": 0.0,
+        "years": 0.25,
+    }
+    model = ResearchModel(seed=2, n_researchers=20_000, **p).run()
+    assert model.researchers.project_active.mean() == pytest.approx(0.5, abs=0.015)
+
+
+def test_oversight_takes_research_time_and_merging_amplifies_it():
+    p = with_overrides(
+        **{"oversight.intensity": 0.5, "max_time_cost": 0.2, "merged_amplification": 1.0}
+    )
+    intensity = oversight.institution_intensity(np.array([False, True]), p)
+    np.testing.assert_allclose(intensity, [0.5, 1.0])
+    np.testing.assert_allclose(oversight.research_time(intensity, p), [0.9, 0.8])
+
+
+def test_centralization_favours_priority_fields():
+    p = with_overrides(**{"oversight.intensity": 0.5, "centralization": 1.0})
+    np.testing.assert_allclose(
+        oversight.centralization_weight(np.array([True, False]), p), [1.5, 1.0]
+    )
+
+
+def test_export_controls_hit_exposed_fields_from_the_start_date_and_recover_partly():
+    p = with_overrides(
+        **{
+            "export_controls.enabled": True,
+            "export_controls.start_year": 2022.75,
+            "severity": 0.8,
+            "self_reliance_funding": 0.0,
+        }
+    )
+    exposure = np.array([1.0, 0.5, 0.0])
+    assert export_controls.input_loss(2022.5, exposure, p).tolist() == [0, 0, 0]
+    np.testing.assert_allclose(export_controls.input_loss(2023, exposure, p), [0.8, 0.4, 0.0])
+    q = with_overrides(p, self_reliance_funding=1.0, max_recovery=0.5, substitution_years=4.0)
+    np.testing.assert_allclose(export_controls.input_loss(2026.75, exposure, q), [0.4, 0.2, 0.0])
+    weight = export_controls.self_reliance_weight(
+        2023, np.array([True, True]), np.array([True, False]), q
+    )
+    np.testing.assert_allclose(weight, [2.0, 1.0])
+
+
+def test_collaboration_formation_and_dissolution_rates():
+    p = with_overrides(formation_per_year=0.4, dissolution_per_year=0.2, distrust=0.5)
+    n = 200_000
+    u = RNG.random(n)
+    formed = collaboration.update(np.zeros(n, bool), np.full(n, 1.0), np.zeros(n), u, p, 0.25)
+    assert formed.mean() == pytest.approx(0.4 * 0.25 * 0.5, abs=0.003)
+    kept = collaboration.update(np.ones(n, bool), np.zeros(n), np.full(n, 0.5), u, p, 0.25)
+    assert 1 - kept.mean() == pytest.approx(0.2 * 0.25 * 1.5, abs=0.003)
+
+
+def test_guanxi_ties_are_beta_and_favoritism_is_damped_under_technocrats():
+    ties = guanxi.draw_ties(RNG.random(200_000), 3.0)
+    assert ties.mean() == pytest.approx(stats.beta(1, 3).mean(), abs=0.003)
+    p = with_overrides(**{"guanxi.weight": 2.0, "technocratic_damping": 0.25})
+    bonus = guanxi.favoritism(np.array([0.5, 0.5]), np.array([False, True]), p)
+    np.testing.assert_allclose(bonus, [1.0, 0.25])
+
+
+def test_leadership_turnover_rate_and_technocrat_share():
+    from sim import leadership
+
+    p = with_overrides(turnover_per_year=0.5, technocrat_share=0.3)
+    rng = np.random.default_rng(1)
+    start = np.zeros(100_000, dtype=bool)
+    new, changed = leadership.turnover(start, rng, p, dt=1.0)
+    assert changed.mean() == pytest.approx(0.5, abs=0.01)
+    assert new[changed].mean() == pytest.approx(0.3, abs=0.01)
+    assert not new[~changed].any()
+
+
+def test_delayed_recognition():
+    """Breakthroughs count when made; their impact reaches the record only after the delay."""
+    base = {
+        "papers_per_year": 0.0,
+        "initial_exploratory_share": 1.0,
+        "initial_exploratory_spread": 0.0,
+        "project_success": 1.0,
+        "oversight.intensity": 0.0,
+        "exit_fraction": 0.0,
+        "imitation_rate": 0.0,
+        "funding_steepness": 0.0,
+        "years": 6,
+    }
+    late = ResearchModel(seed=4, n_researchers=500, recognition_delay_years=20.0, **base).run()
+    soon = ResearchModel(seed=4, n_researchers=500, recognition_delay_years=0.0, **base).run()
+    assert late.run_metrics()["breakthroughs"] == soon.run_metrics()["breakthroughs"] > 0
+    # With an exponential delay of mean 20 years, at most 1 - exp(-6 / 20) = 26% of the impact
+    # made in a 6-year run can be recognized within it; with no delay, all of it is.
+    assert late.researchers.impact.sum() < 0.3 * soon.researchers.impact.sum()
+
+
+def test_gini_and_allocation_efficiency():
+    assert gini(np.ones(10)) == pytest.approx(0.0)
+    assert gini(np.array([0.0, 0.0, 0.0, 1.0])) == pytest.approx(0.75)
+    ability = np.exp(RNG.standard_normal(1000))
+    assert allocation_efficiency(ability**2, ability) == pytest.approx(1.0)
+    assert allocation_efficiency(np.ones(1000), ability) == 0.0
