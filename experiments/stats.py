@@ -181,7 +181,7 @@ def arms(replicates: pd.DataFrame, levers: Sequence[str]) -> list[tuple]:
     return [tuple(row) for row in keys.itertuples(index=False)]
 
 
-def _select(df: pd.DataFrame, levers: Sequence[str], arm: tuple) -> pd.DataFrame:
+def select(df: pd.DataFrame, levers: Sequence[str], arm: tuple) -> pd.DataFrame:
     mask = np.ones(len(df), dtype=bool)
     for lever, value in zip(levers, arm, strict=True):
         mask &= (df[lever] == value).to_numpy()
@@ -194,7 +194,7 @@ def summarize(
     """One row per arm and metric: the levers, metric, n, mean, ci_low, ci_high."""
     rows = []
     for arm in arms(replicates, levers):
-        subset = _select(replicates, levers, arm)
+        subset = select(replicates, levers, arm)
         for metric in metrics:
             estimate = mean_ci(subset[metric].to_numpy(), **options)
             rows.append(
@@ -224,12 +224,12 @@ def contrasts(
     **options,
 ) -> pd.DataFrame:
     """Every other arm against `reference`, paired on `seed_column`: one row per arm and metric."""
-    base = _select(replicates, levers, reference).set_index(seed_column)
+    base = select(replicates, levers, reference).set_index(seed_column)
     rows = []
     for arm in arms(replicates, levers):
         if arm == tuple(reference):
             continue
-        other = _select(replicates, levers, arm).set_index(seed_column)
+        other = select(replicates, levers, arm).set_index(seed_column)
         for metric in metrics:
             contrast = paired_contrast(base[metric], other[metric], **options)
             rows.append(

@@ -1,0 +1,527 @@
+"""Figures for reviewers: every one with units on its axes, its n and its CI, in safe colours.
+
+Each function takes tidy DataFrames (replicates: one row per replicate; timeseries: one row per
+replicate and step; both with a `seed` column and one column per lever), computes its statistics
+with `experiments.stats`, and writes `<out_dir>/<name>.png` and `.svg` atomically. Colours are
+the Okabe-Ito palette (lines, points) and cividis (heatmaps), readable with colour-blindness.
+Each returns the paths it wrote.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from . import stats  # noqa: E402
+
+OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+HEATMAP_COLORMAP = "cividis"
+CI_PERCENT = round(100 * stats.CONFIDENCE)
+
+RATE_UNIT = "breakthroughs per 1,000 researcher-years"
+METRIC_LABELS = {
+    "breakthrough_rate": f"Breakthrough rate ({RATE_UNIT})",
+    "breakthrough_rate_exposed": f"Breakthrough rate, export-exposed fields ({RATE_UNIT})",
+    "breakthrough_rate_unexposed": f"Breakthrough rate, other fields ({RATE_UNIT})",
+    "breakthrough_rate_priority": f"Breakthrough rate, priority fields ({RATE_UNIT})",
+    "breakthrough_rate_nonpriority": f"Breakthrough rate, non-priority fields ({RATE_UNIT})",
+    "breakthroughs": "Breakthroughs per run (count)",
+    "papers_per_researcher_year": "Papers per researcher-year",
+    "exploratory_share": "Exploratory share (share of research time)",
+    "final_exploratory_share": "Exploratory share at the end (share of research time)",
+    "exploring_share": "Researchers with a project under way (share)",
+    "research_time_share": "Research time (share of working time)",
+    "foreign_collaboration_share": "Foreign collaboration (share of researchers)",
+    "funding_gini": "Funding inequality (Gini, 0-1)",
+    "allocation_efficiency": "Allocation efficiency (corr. of log funding, log ability)",
+    "flops": "Failed exploratory projects per run (count)",
+    "flop_rate": "Failed exploratory projects per 1,000 researcher-years",
+    "technocrat_share": "Technocratic leaderships (share of institutions)",
+}
+LEVER_LABELS = {
+    "incentives.publication_weight": "publication-count weight (0-1)",
+    "incentives.evaluation_window_years": "evaluation window (years)",
+    "incentives.failure_tolerance": "failure tolerance (0-1)",
+    "oversight.intensity": "oversight intensity (0-1)",
+    "export_controls.enabled": "export-control shock",
+    "export_controls.severity": "export-control severity (0-1)",
+    "export_controls.self_reliance_funding": "self-reliance funding (extra funding multiple)",
+    "guanxi.weight": "guanxi weight (score s.d. per unit tie)",
+    "leadership.technocrat_share": "technocrat share of leaderships (0-1)",
+    "population.n_researchers": "researchers",
+    "run.years": "run length (years)",
+}
+SHORT_LEVER_NAMES = {
+    "incentives.publication_weight": "count weight",
+    "incentives.evaluation_window_years": "window",
+    "incentives.failure_tolerance": "failure tolerance",
+    "oversight.intensity": "oversight",
+    "export_controls.enabled": "shock",
+    "export_controls.self_reliance_funding": "self-reliance",
+    "guanxi.weight": "guanxi",
+    "leadership.technocrat_share": "technocrats",
+}
+SHOCK_LEVER = "export_controls.enabled"
+
+plt.rcParams.update(
+    {
+        "svg.hashsalt": "research-incentives",  # stable SVG ids, so regenerated files diff cleanly
+        "svg.fonttype": "none",  # text stays text: searchable, and smaller files
+        "font.size": 9,
+        "axes.titlesize": 10,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "axes.prop_cycle": matplotlib.cycler(color=OKABE_ITO),
+    }
+)
+
+
+# --- labels ------------------------------------------------------------------------------------
+
+
+def metric_label(metric: str) -> str:
+    return METRIC_LABELS.get(metric, metric.replace("_", " "))
+
+
+def wrapped(text: str, width: int = 48) -> str:
+    """Break a long axis label over lines so it fits beside a small panel."""
+    return "\n".join(textwrap.wrap(text, width)) if len(text) > width else text
+
+
+def lever_label(lever: str) -> str:
+    return LEVER_LABELS.get(lever, lever.rsplit(".", 1)[-1].replace("_", " "))
+
+
+def format_value(value) -> str:
+    if isinstance(value, bool | np.bool_):
+        return "on" if value else "off"
+    if isinstance(value, float | np.floating):
+        return f"{value:g}"
+    return str(value)
+
+
+def arm_label(levers: Sequence[str], arm: Sequence) -> str:
+    """A short readable name for one lever setting, e.g. 'count weight 0.9, oversight 0.3'."""
+    parts = []
+    for lever, value in zip(levers, arm, strict=True):
+        name = SHORT_LEVER_NAMES.get(lever, lever.rsplit(".", 1)[-1].replace("_", " "))
+        parts.append(f"{name} {format_value(value)}")
+    return ", ".join(parts) if parts else "all replicates"
+
+
+def n_phrase(counts) -> str:
+    """'n = 20' or 'n = 18-20' for the replicate counts behind a figure."""
+    counts = [int(c) for c in counts if c == c]
+    if not counts:
+        return "n = 0"
+    low, high = min(counts), max(counts)
+    return f"n = {low}" if low == high else f"n = {low}-{high}"
+
+
+def caption(counts, what: str = "replicates per point", shown_as: str = "bars") -> str:
+    """'Mean over n = 20 replicates per point (paired seeds); bars: 95% bootstrap CI'."""
+    return (
+        f"Mean over {n_phrase(counts)} {what} (paired seeds); "
+        f"{shown_as}: {CI_PERCENT}% bootstrap CI"
+    )
+
+
+# --- saving ------------------------------------------------------------------------------------
+
+
+def save(fig, out_dir: str | Path, name: str) -> list[Path]:
+    """Write the figure as PNG and SVG, each to a temporary file renamed into place."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for extension, metadata in (("png", {"Software": None}), ("svg", {"Date": None})):
+        target = out_dir / f"{name}.{extension}"
+        handle, temporary = tempfile.mkstemp(dir=out_dir, prefix=f".{name}.", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                fig.savefig(stream, format=extension, dpi=150, metadata=metadata)
+            os.chmod(temporary, 0o644)  # mkstemp makes it private; figures are for sharing
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        paths.append(target)
+    plt.close(fig)
+    return paths
+
+
+def _one_arm_per_cell(replicates: pd.DataFrame, keys: Sequence[str], seed_column: str = "seed"):
+    duplicated = replicates.duplicated([*keys, seed_column])
+    if duplicated.any():
+        raise ValueError(
+            f"several replicates share a seed within one setting of {list(keys)}: another lever "
+            "varies; select one value of it before plotting"
+        )
+
+
+def _band(ax, x, table: pd.DataFrame, colour, label, linestyle="-"):
+    ax.plot(x, table["mean"], color=colour, linestyle=linestyle, label=label, linewidth=1.6)
+    ax.fill_between(x, table["ci_low"], table["ci_high"], color=colour, alpha=0.2, linewidth=0)
+
+
+# --- figures -----------------------------------------------------------------------------------
+
+
+def heatmap(
+    replicates: pd.DataFrame,
+    x_lever: str,
+    y_lever: str,
+    out_dir: str | Path,
+    metric: str = "breakthrough_rate",
+    name: str = "heatmap",
+    note: str = "",
+) -> list[Path]:
+    """Mean of `metric` over two levers, each cell annotated with its mean and CI."""
+    _one_arm_per_cell(replicates, [x_lever, y_lever])
+    table = stats.summarize(replicates, [y_lever, x_lever], [metric])
+    xs = sorted(table[x_lever].unique())
+    ys = sorted(table[y_lever].unique())
+    grid = table.pivot(index=y_lever, columns=x_lever, values="mean").reindex(index=ys, columns=xs)
+    fig, ax = plt.subplots(figsize=(1.5 * len(xs) + 2.8, 0.9 * len(ys) + 2.2))
+    image = ax.imshow(grid.to_numpy(), cmap=HEATMAP_COLORMAP, origin="lower", aspect="auto")
+    colormap, norm = image.cmap, image.norm
+    for _, row in table.iterrows():
+        i, j = ys.index(row[y_lever]), xs.index(row[x_lever])
+        shade = colormap(norm(row["mean"]))
+        luminance = 0.299 * shade[0] + 0.587 * shade[1] + 0.114 * shade[2]
+        ax.text(
+            j,
+            i,
+            f"{row['mean']:.3g}\n[{row['ci_low']:.3g}, {row['ci_high']:.3g}]",
+            ha="center",
+            va="center",
+            fontsize=8,
+            color="black" if luminance > 0.5 else "white",
+        )
+    ax.set_xticks(range(len(xs)), [format_value(v) for v in xs])
+    ax.set_yticks(range(len(ys)), [format_value(v) for v in ys])
+    ax.set_xlabel(lever_label(x_lever))
+    ax.set_ylabel(lever_label(y_lever))
+    fig.colorbar(image, ax=ax).set_label(metric_label(metric))
+    title = f"{metric_label(metric).split(' (')[0]} by {lever_label(x_lever).split(' (')[0]}"
+    ax.set_title(
+        f"{title} and {lever_label(y_lever).split(' (')[0]}\n"
+        f"{caption(table['n'], 'replicates per cell', 'brackets')}" + (f"\n{note}" if note else "")
+    )
+    fig.tight_layout()
+    return save(fig, out_dir, name)
+
+
+def lever_line(
+    replicates: pd.DataFrame,
+    lever: str,
+    out_dir: str | Path,
+    metric: str = "breakthrough_rate",
+    hue: str | None = None,
+    name: str = "line",
+    note: str = "",
+) -> list[Path]:
+    """Mean of `metric` against one lever with a CI band; one line per value of `hue`."""
+    keys = [lever] if hue is None else [hue, lever]
+    _one_arm_per_cell(replicates, keys)
+    table = stats.summarize(replicates, keys, [metric])
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    groups = [(None, table)] if hue is None else list(table.groupby(hue, sort=True))
+    for colour, (value, group) in zip(OKABE_ITO, groups, strict=False):
+        group = group.sort_values(lever)
+        label = None if hue is None else f"{lever_label(hue).split(' (')[0]} {format_value(value)}"
+        _band(ax, group[lever].astype(float), group, colour, label)
+        ax.plot(group[lever].astype(float), group["mean"], "o", color=colour, markersize=3)
+    ax.set_xlabel(lever_label(lever))
+    ax.set_ylabel(wrapped(metric_label(metric)))
+    if hue is not None:
+        ax.legend(frameon=False)
+    ax.set_title(
+        f"{metric_label(metric).split(' (')[0]} against {lever_label(lever).split(' (')[0]}\n"
+        f"{caption(table['n'], 'replicates per point', 'bands')}" + (f"\n{note}" if note else "")
+    )
+    fig.tight_layout()
+    return save(fig, out_dir, name)
+
+
+def arms_over_time(
+    timeseries: pd.DataFrame,
+    levers: Sequence[str],
+    out_dir: str | Path,
+    metric: str = "exploratory_share",
+    name: str = "exploratory_share_over_time",
+    bin_years: float = 1.0,
+    note: str = "",
+) -> list[Path]:
+    """`metric` over calendar time, one line with CI band per arm (e.g. incentive regime)."""
+    _one_arm_per_cell(timeseries, [*levers, "step"])
+    bands = stats.timeseries_bands(timeseries, list(levers), metric, bin_years=bin_years)
+    fig, ax = plt.subplots(figsize=(6.8, 4.2))
+    present = stats.arms(bands, levers)
+    colours = (
+        OKABE_ITO
+        if len(present) <= len(OKABE_ITO)
+        else plt.cm.viridis(np.linspace(0, 0.9, len(present)))
+    )
+    for colour, arm in zip(colours, present, strict=False):
+        group = bands if not levers else stats.select(bands, levers, arm)
+        _band(ax, group["time"], group, colour, arm_label(levers, arm))
+    ax.set_xlabel(f"calendar year ({bin_years:g}-year means)")
+    ax.set_ylabel(wrapped(metric_label(metric)))
+    ax.legend(frameon=False, fontsize=8)
+    ax.set_title(
+        f"{metric_label(metric).split(' (')[0]} over time\n"
+        f"{caption(bands['n'], 'replicates per point', 'bands')}" + (f"\n{note}" if note else "")
+    )
+    fig.tight_layout()
+    return save(fig, out_dir, name)
+
+
+def _distinct_untreated(timeseries, levers, untreated, metrics) -> list[tuple]:
+    """Untreated arms, dropping those identical to an earlier one (a lever that acts only
+    through the shock, e.g. self-reliance funding, leaves the no-shock arms the same)."""
+    kept, seen = [], []
+    for arm in untreated:
+        values = stats.select(timeseries, levers, arm).sort_values(["seed", "step"])[metrics]
+        values = values.to_numpy()
+        if not any(v.shape == values.shape and np.array_equal(v, values) for v in seen):
+            kept.append(arm)
+            seen.append(values)
+    return kept
+
+
+def export_shock(
+    timeseries: pd.DataFrame,
+    out_dir: str | Path,
+    start_year: float,
+    other_levers: Sequence[str] = (),
+    name: str = "export_shock",
+    bin_years: float = 1.0,
+    shock_lever: str = SHOCK_LEVER,
+) -> list[Path]:
+    """Around the export-control date: exposed vs other fields, with and without the shock.
+
+    Panels: (a) exposed fields' breakthrough rate per arm; (b) other fields'; (c) the paired
+    difference shock - no shock per field group; (d) foreign collaboration. `other_levers` vary
+    besides the shock (e.g. self-reliance funding) and are held equal when pairing; no-shock
+    arms that are identical whatever those levers are shown once, as "no shock".
+    """
+    levers = [shock_lever, *other_levers]
+    _one_arm_per_cell(timeseries, [*levers, "step"])
+    metrics = ["breakthrough_rate_exposed", "breakthrough_rate_unexposed"]
+    present = stats.arms(timeseries, levers)
+    treated = [arm for arm in present if arm[0]]
+    untreated = _distinct_untreated(
+        timeseries, levers, [arm for arm in present if not arm[0]], metrics
+    )
+    collapsed = len(untreated) == 1 and len(present) - len(treated) > 1
+
+    def label(arm):
+        if not arm[0]:
+            return (
+                "no shock"
+                if collapsed or not other_levers
+                else ("no shock, " + arm_label(other_levers, arm[1:]))
+            )
+        return "shock" + (f", {arm_label(other_levers, arm[1:])}" if other_levers else "")
+
+    shown = untreated + treated
+    colour_of = dict(zip(shown, OKABE_ITO, strict=False))
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5), sharex=True)
+    counts = []
+    panels = [
+        (axes[0, 0], "breakthrough_rate_exposed", "(a) Export-exposed fields", RATE_UNIT),
+        (axes[0, 1], "breakthrough_rate_unexposed", "(b) Other fields", RATE_UNIT),
+        (
+            axes[1, 1],
+            "foreign_collaboration_share",
+            "(d) Foreign collaboration",
+            "share of researchers with a foreign collaborator",
+        ),
+    ]
+    for ax, metric, title, unit in panels:
+        bands = stats.timeseries_bands(timeseries, levers, metric, bin_years=bin_years)
+        counts.extend(bands["n"])
+        for arm in shown:
+            style = "-" if arm[0] else "--"
+            group = stats.select(bands, levers, arm)
+            _band(ax, group["time"], group, colour_of[arm], label(arm), style)
+        ax.set_title(title)
+        ax.set_ylabel(wrapped(unit, 32))
+    ax = axes[1, 0]
+    untreated_by_rest = {arm[1:]: arm for arm in untreated}
+    for arm in treated:
+        reference = untreated_by_rest.get(arm[1:], untreated[0] if untreated else None)
+        if reference is None:
+            continue
+        pair = pd.concat(
+            [stats.select(timeseries, levers, arm), stats.select(timeseries, levers, reference)]
+        ).drop(columns=list(other_levers))
+        for metric, style, group_name in zip(
+            metrics, ["-", "--"], ["exposed", "other"], strict=True
+        ):
+            diff = stats.paired_timeseries_difference(
+                pair, shock_lever, arm[0], reference[0], metric, bin_years=bin_years
+            )
+            counts.extend(diff["n"])
+            text = f"{group_name} fields" + (
+                f", {arm_label(other_levers, arm[1:])}" if other_levers else ""
+            )
+            _band(ax, diff["time"], diff, colour_of[arm], text, style)
+    ax.axhline(0.0, color="grey", linewidth=0.8)
+    ax.set_title("(c) Shock minus no shock, paired on seeds")
+    ax.set_ylabel(wrapped(f"difference in {RATE_UNIT}", 32))
+    for ax in axes.flat:
+        ax.axvline(start_year, color="black", linewidth=0.9, linestyle=":")
+        ax.legend(frameon=False, fontsize=7)
+    for ax in axes[1]:
+        ax.set_xlabel(f"calendar year ({bin_years:g}-year means); dotted line: controls begin")
+    fig.suptitle(
+        f"Export-control shock from {start_year:g}: breakthrough rates by field exposure\n"
+        f"{caption(counts, 'replicates per point', 'bands')}"
+    )
+    fig.tight_layout()
+    return save(fig, out_dir, name)
+
+
+MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
+
+
+def papers_vs_breakthroughs(
+    replicates: pd.DataFrame,
+    levers: Sequence[str],
+    out_dir: str | Path,
+    name: str = "papers_vs_breakthroughs",
+    note: str = "",
+) -> list[Path]:
+    """The trade-off: papers per researcher-year against breakthrough rate, one point per arm.
+
+    Colour shows the first lever and marker shape the second; points sharing the second
+    lever's value are joined in the order of the first.
+    """
+    _one_arm_per_cell(replicates, levers)
+    metrics = ["papers_per_researcher_year", "breakthrough_rate"]
+    table = stats.summarize(replicates, levers, metrics)
+    fig, ax = plt.subplots(figsize=(7.2, 4.8))
+    first = sorted(replicates[levers[0]].unique()) if levers else [None]
+    second = sorted(replicates[levers[1]].unique()) if len(levers) > 1 else [None]
+    colours = (
+        OKABE_ITO
+        if len(first) <= len(OKABE_ITO)
+        else list(plt.cm.viridis(np.linspace(0, 0.9, len(first))))
+    )
+    for arm in stats.arms(replicates, levers):
+        rows = stats.select(table, levers, arm).set_index("metric")
+        papers, rate = rows.loc[metrics[0]], rows.loc[metrics[1]]
+        x, y = papers["mean"], rate["mean"]
+        colour = colours[first.index(arm[0]) % len(colours)] if levers else OKABE_ITO[0]
+        marker = MARKERS[second.index(arm[1]) % len(MARKERS)] if len(levers) > 1 else "o"
+        ax.errorbar(
+            x,
+            y,
+            xerr=[[x - papers["ci_low"]], [papers["ci_high"] - x]],
+            yerr=[[y - rate["ci_low"]], [rate["ci_high"] - y]],
+            fmt=marker,
+            color=colour,
+            capsize=2.5,
+            markersize=6,
+        )
+    if len(levers) == 2:
+        for value in second:
+            line = (
+                table[table[levers[1]] == value]
+                .pivot(index=levers[0], columns="metric", values="mean")
+                .sort_index()
+            )
+            ax.plot(line[metrics[0]], line[metrics[1]], color="grey", linewidth=0.7, zorder=0)
+    handles = [
+        plt.Line2D([], [], color=colour, marker="o", linestyle="", label=format_value(value))
+        for colour, value in zip(colours, first, strict=False)
+    ]
+    if levers:
+        legend = ax.legend(
+            handles=handles,
+            title=lever_label(levers[0]),
+            frameon=False,
+            fontsize=7,
+            title_fontsize=7,
+            loc="upper left",
+        )
+        ax.add_artist(legend)
+    if len(levers) > 1:
+        shapes = [
+            plt.Line2D([], [], color="grey", marker=marker, linestyle="", label=format_value(v))
+            for marker, v in zip(MARKERS, second, strict=False)
+        ]
+        ax.legend(
+            handles=shapes,
+            title=lever_label(levers[1]),
+            frameon=False,
+            fontsize=7,
+            title_fontsize=7,
+            loc="lower right",
+        )
+    ax.set_xlabel(metric_label(metrics[0]))
+    ax.set_ylabel(wrapped(metric_label(metrics[1])))
+    extra = f"; other levers pooled: {', '.join(levers[2:])}" if len(levers) > 2 else ""
+    ax.set_title(
+        "Papers against breakthroughs across regimes\n"
+        f"{caption(table['n'], 'replicates per point', 'bars')}{extra}"
+        + (f"\n{note}" if note else "")
+    )
+    fig.tight_layout()
+    return save(fig, out_dir, name)
+
+
+def contrast_intervals(
+    contrast_table: pd.DataFrame,
+    levers: Sequence[str],
+    reference_label: str,
+    out_dir: str | Path,
+    metric: str = "breakthrough_rate",
+    name: str = "contrasts",
+) -> list[Path]:
+    """Each arm minus the reference: paired CI (dark) beside the unpaired CI (light)."""
+    table = contrast_table[contrast_table["metric"] == metric].reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(7.6, 0.45 * len(table) + 2.0))
+    positions = np.arange(len(table))[::-1]
+    for y, (_, row) in zip(positions, table.iterrows(), strict=True):
+        ax.plot(
+            [row["unpaired_ci_low"], row["unpaired_ci_high"]],
+            [y - 0.15] * 2,
+            color=OKABE_ITO[1],
+            linewidth=5,
+            solid_capstyle="butt",
+        )
+        ax.plot(
+            [row["ci_low"], row["ci_high"]],
+            [y + 0.15] * 2,
+            color=OKABE_ITO[0],
+            linewidth=5,
+            solid_capstyle="butt",
+        )
+        ax.plot(row["difference"], y + 0.15, "o", color="black", markersize=3)
+    ax.plot([], [], color=OKABE_ITO[0], linewidth=5, label="paired on seeds")
+    ax.plot([], [], color=OKABE_ITO[1], linewidth=5, label="unpaired (same replicates)")
+    labels = [arm_label(levers, tuple(row[list(levers)])) for _, row in table.iterrows()]
+    ax.set_yticks(positions, labels)
+    ax.axvline(0.0, color="grey", linewidth=0.8)
+    unit = metric_label(metric).split(" (", 1)
+    ax.set_xlabel(f"{unit[0]}: arm minus reference" + (f" ({unit[1]}" if len(unit) > 1 else ""))
+    ax.legend(frameon=False, fontsize=8, loc="best")
+    ax.set_title(
+        wrapped(f"Each arm minus the reference ({reference_label})", 70)
+        + f"\n{caption(table['n_pairs'], 'seed pairs per arm', 'bars')}"
+    )
+    fig.tight_layout()
+    return save(fig, out_dir, name)
