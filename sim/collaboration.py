@@ -1,8 +1,8 @@
 """Foreign collaboration.
 
-Source: Franzoni, Scellato & Stephan 2011 (international mobility and collaboration raise
-output); Anna Ares's account of foreign partners' distrust (2024 seed article); the 2022 export
-controls' cut of foreign collaborations in exposed fields.
+Source: Anna Ares's account of foreign partners' distrust (2024 seed article); the 2022 export
+controls' cut of foreign collaborations in exposed fields. The rates and boosts are modelling
+assumptions (docs/ODD.md, section 7).
 
 Rules, per step of length dt (years), for a researcher at oversight intensity o whose field lost a
 share `loss` of its foreign inputs:

@@ -20,12 +20,13 @@ class ParameterError(ValueError):
 
 def param(default, lo=None, hi=None, *, unit: str = "", doc: str = "", source: str = ""):
     """A dataclass field carrying its allowed range [lo, hi], unit, meaning and source."""
-    meta = {"lo": lo, "hi": hi, "unit": unit, "doc": doc, "source": source}
+    meta = {"lo": lo, "hi": hi, "unit": unit, "doc": doc, "source": source or ASSUMPTION}
     if isinstance(default, list | tuple):
         return field(default_factory=lambda: list(default), metadata=meta)
     return field(default=default, metadata=meta)
 
 
+ASSUMPTION = "Modelling assumption, calibrated (docs/ODD.md, section 7)"
 HAN = "Han Xueying's account (seed article, 2024)"
 ARES = "Anna Ares's account of MERICS research (seed article, 2024)"
 SEED_EXPORT = "October 7, 2022 US export controls (seed article, 2024)"
@@ -143,7 +144,8 @@ class IncentivesParams:
         5.0,
         unit="per score s.d.",
         doc="Funding grows by exp(steepness x score)",
-        source=f"{HAN}; cash-per-paper policies, Quan, Chen & Shu 2017",
+        source=f"{HAN}; cash-per-paper rewards: Quan, Chen & Shu 2017; "
+        "Franzoni, Scellato & Stephan 2011",
     )
     paper_splitting: float = param(
         0.4,
@@ -407,7 +409,6 @@ class CollaborationParams:
         1.0,
         unit="share of researchers",
         doc="Researchers with a foreign collaborator at the start",
-        source="Franzoni, Scellato & Stephan 2011",
     )
     formation_per_year: float = param(
         0.15, 0.0, 1.0, unit="per year", doc="Chance per year of gaining a foreign collaborator"
@@ -424,7 +425,6 @@ class CollaborationParams:
         5.0,
         unit="x success chance",
         doc="Extra exploratory success with a foreign collaborator",
-        source="Franzoni, Scellato & Stephan 2011",
     )
 
 

@@ -5,7 +5,7 @@ long-term, riskier research); Foster, Rzhetsky & Evans 2015 (risky innovation is
 variable in reward); Wang, Veugelers & Stephan 2017 (novel work is more often a top-1% paper but
 is recognized later); Azoulay, Graff Zivin & Manso 2011.
 
-Per step of dt years, a researcher with ability a, research time r, funding f (mean 1),
+Rules, per step of dt years, for a researcher with ability a, research time r, funding f (mean 1),
 exploratory share s (counted only while a project is running) and input loss L of the field:
 - productivity q = a x f^funding_elasticity x (1 + paper_boost if foreign collaborator);
 - incremental papers: expected papers_per_year x dt x r x (1 - s) x q x (1 - paper_dependence x L)
