@@ -13,7 +13,7 @@ def test_agents_list_every_researcher_and_show_array_state():
     model = ResearchModel(seed=1, n_researchers=50, years=1)
     model.step()
     assert len(model.agents) == 50
-    agent = model.agents.select(lambda a: a.slot == 3)[0]
+    (agent,) = model.agents.select(lambda a: a.slot == 3)
     assert isinstance(agent, Researcher)
     assert agent.ability == model.researchers.ability[3]
     assert agent.field_name in model.fields.names
@@ -43,7 +43,6 @@ def test_batch_run_sweeps_keyword_levers():
     results = mesa.batch_run(
         ResearchModel,
         parameters={"n_researchers": 60, "publication_weight": [0.2, 0.8], "years": 1},
-        iterations=1,
         max_steps=10,
         number_processes=1,
         display_progress=False,
