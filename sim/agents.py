@@ -44,6 +44,9 @@ class Researcher(mesa.Agent):
         return f"Researcher(slot={self.slot}, {self.state()})"
 
 
+FIXED = ("field", "institution")  # a post's field and institution never change
+
+
 def _view(name):
     def get(self):
         return getattr(self.model.researchers, name)[self.slot].item()
@@ -51,7 +54,10 @@ def _view(name):
     def set_(self, value):
         getattr(self.model.researchers, name)[self.slot] = value
 
-    return property(get, set_, doc=f"The researcher's {name.replace('_', ' ')}.")
+    doc = f"The researcher's {name.replace('_', ' ')}."
+    if name in FIXED:
+        return property(get, doc=doc + " Fixed with the post (read-only).")
+    return property(get, set_, doc=doc)
 
 
 for _name in ATTRIBUTES:

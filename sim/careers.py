@@ -26,20 +26,36 @@ def lowest(score: np.ndarray, fraction: float) -> np.ndarray:
     return np.argpartition(score, k - 1)[:k]
 
 
-def choose_by_funding(funding: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """For each uniform u, an index chosen with chance proportional to funding."""
-    cumulative = np.cumsum(funding)
-    return np.minimum(
-        np.searchsorted(cumulative, u * cumulative[-1], side="right"), funding.size - 1
-    )
+def choose_by_funding(funding: np.ndarray, u: np.ndarray, cumulative=None) -> np.ndarray:
+    """For each uniform u, an index chosen with chance proportional to funding.
+
+    The inverse-CDF search runs on the sorted targets: the same indices, found several times
+    faster because successive searches then walk the cumulative funding in order.
+    `cumulative` (np.cumsum(funding)) may be passed when several choices share one funding.
+    """
+    if cumulative is None:
+        cumulative = np.cumsum(funding)
+    target = u * cumulative[-1]
+    order = np.argsort(target)
+    chosen = np.empty(target.size, dtype=np.intp)
+    chosen[order] = np.searchsorted(cumulative, target[order], side="right")
+    return np.minimum(chosen, funding.size - 1, out=chosen)
 
 
 def copied_share(model_share: np.ndarray, noise: np.ndarray, p) -> np.ndarray:
     return np.clip(model_share + p.careers.imitation_noise * noise, 0.0, 1.0)
 
 
-def imitate(share, score, funding, u_try, u_pick, noise, p) -> np.ndarray:
-    """New exploratory shares after incumbents copy better-scoring, funding-weighted peers."""
-    peer = choose_by_funding(funding, u_pick)
-    copies = (u_try < p.careers.imitation_rate) & (score[peer] > score)
-    return np.where(copies, copied_share(share[peer], noise, p), share)
+def imitate(share, score, funding, u_try, u_pick, noise, p, cumulative=None) -> np.ndarray:
+    """New exploratory shares after incumbents copy better-scoring, funding-weighted peers.
+
+    Only those who try (u_try < imitation_rate) pick a peer, so the search for peers runs on
+    that subset; every researcher still owns its uniforms, whatever the rate.
+    """
+    tries = np.flatnonzero(u_try < p.careers.imitation_rate)
+    peer = choose_by_funding(funding, u_pick[tries], cumulative)
+    better = score[peer] > score[tries]
+    copies, peer = tries[better], peer[better]
+    out = share.copy()
+    out[copies] = copied_share(share[peer], noise[copies], p)
+    return out

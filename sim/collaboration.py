@@ -16,8 +16,19 @@ share `loss` of its foreign inputs:
 import numpy as np
 
 
-def update(foreign, intensity, loss, u, p, dt) -> np.ndarray:
+def formation_chance(intensity, loss, p, dt):
+    """Chance in one step of gaining a foreign collaborator."""
     c = p.collaboration
-    p_form = c.formation_per_year * dt * (1.0 - p.oversight.distrust * intensity) * (1.0 - loss)
-    p_break = np.minimum(1.0, c.dissolution_per_year * dt * (1.0 + loss))
+    return c.formation_per_year * dt * (1.0 - p.oversight.distrust * intensity) * (1.0 - loss)
+
+
+def dissolution_chance(loss, p, dt):
+    """Chance in one step of losing one's foreign collaborator."""
+    return np.minimum(1.0, p.collaboration.dissolution_per_year * dt * (1.0 + loss))
+
+
+def update(foreign, intensity, loss, u, p, dt) -> np.ndarray:
+    """Who has a foreign collaborator after one step, from one uniform u per researcher."""
+    p_form = formation_chance(intensity, loss, p, dt)
+    p_break = dissolution_chance(loss, p, dt)
     return np.where(foreign, u >= p_break, u < p_form)

@@ -42,7 +42,8 @@ class Record:
         self.window = min(window, self.capacity)
 
     def clear(self, idx: np.ndarray) -> None:
-        self.rows[:, :, idx] = 0.0
+        for row in self.rows.reshape(-1, self.rows.shape[-1]):  # row by row: contiguous
+            row[idx] = 0.0
 
     def totals(self) -> tuple[np.ndarray, np.ndarray]:
         """(credited papers, recognized impact) per researcher over the last `window` steps."""

@@ -89,12 +89,33 @@ class ResearchModel(mesa.Model):
         self.people_hired = self.n  # person ids so far; newcomers get the next ones
         self.running = True
         self._agent_views_built = False
+        self._prepare_posts()
         self._set_institution_state()
         self._evaluate(year=p.run.start_year, with_careers=False)
         self.metrics: dict[str, float] = {}
         self.datacollector = mesa.DataCollector(
             model_reporters={name: (lambda m, k=name: m.metrics[k]) for name in STEP_METRICS}
         )
+
+    def _prepare_posts(self):
+        """What is fixed per post (field, institution) and the arrays reused every step."""
+        r, f, n = self.researchers, self.fields, self.n
+        self.post = r.institution * len(f.names) + r.field  # index into (institution, field)
+        self.priority_of_researcher = f.priority[r.field]
+        self.field_groups = {
+            "exposed": f.exposed,
+            "unexposed": ~f.exposed,
+            "priority": f.priority,
+            "nonpriority": ~f.priority,
+        }
+        sizes = np.bincount(r.field, minlength=len(f.names))
+        self.group_sizes = {name: sizes[mask].sum() for name, mask in self.field_groups.items()}
+        # each stream fills the same array every time: the same draws, without new memory
+        self._u_collaboration = np.empty(n)
+        self._u_production = np.empty((7, n))
+        self._u_ties = np.empty(n)
+        self._u_careers = np.empty((4, n))
+        self._normal_careers = np.empty((3, n))
 
     # --- the user's view -------------------------------------------------------------------
     @property
@@ -116,43 +137,70 @@ class ResearchModel(mesa.Model):
 
     # --- one quarter -----------------------------------------------------------------------
     def step(self):
-        p, r, year = self.p, self.researchers, self.year
+        p, year = self.p, self.year
         applied = self.timeline.apply_due(year, p)
         if applied:
             self._after_events(applied)
 
-        loss = export_controls.input_loss(year, self.fields.exposure, p)[r.field]
-        intensity = self.intensity[r.institution]
-        time = oversight.research_time(intensity, p)
-        r.foreign = collaboration.update(
-            r.foreign, intensity, loss, self.streams.collaboration.random(self.n), p, STEP_YEARS
-        )
-        out = self._produce(loss, intensity, time)
+        field_loss = export_controls.input_loss(year, self.fields.exposure, p)
+        self._update_collaboration(field_loss)
+        out = self._produce(field_loss)
 
         if self.steps % self.evaluation_steps == 0:
             self._evaluate(year + STEP_YEARS, with_careers=True)
-        self._record_metrics(year, out, time)
+        self._record_metrics(year, out)
         self.datacollector.collect(self)
         if self.steps >= self.total_steps:
             self.running = False
 
-    def _produce(self, loss, intensity, time) -> dict:
+    def _update_collaboration(self, field_loss):
+        """Foreign collaborations form and break (collaboration.py), from one uniform each."""
+        r, dt = self.researchers, STEP_YEARS
+        u = self.streams.collaboration.random(out=self._u_collaboration)
+        if field_loss.any():  # the chances differ by field as well as by institution
+            forming = collaboration.formation_chance(
+                self.intensity[:, None], field_loss[None, :], self.p, dt
+            ).ravel()[self.post]
+            breaking = collaboration.dissolution_chance(field_loss, self.p, dt)[r.field]
+        else:  # a loss of 0 multiplies by exactly 1: the chances depend on the institution only
+            forming = self.formation_chance
+            breaking = collaboration.dissolution_chance(0.0, self.p, dt)
+        r.foreign = np.where(r.foreign, u >= breaking, u < forming)
+
+    def _produce(self, field_loss) -> dict:
+        """Papers, exploratory projects and breakthroughs for one step (production.py).
+
+        Written with in-place operations on preallocated arrays; the arithmetic is the rule of
+        production.py term by term, so results do not depend on these shortcuts.
+        """
         p, r, dt = self.p, self.researchers, STEP_YEARS
         pp = p.production
-        u = self.streams.production.random((7, self.n))
-        effort = time * self.productivity * (1.0 + p.collaboration.paper_boost * r.foreign) * dt
+        u = self.streams.production.random(out=self._u_production)
+        shocked = field_loss.any()
+
+        # effort = research time x productivity x (1 + paper_boost if foreign) x dt
+        effort = np.where(r.foreign, 1.0 + p.collaboration.paper_boost, 1.0)
+        np.multiply(self.time_productivity, effort, out=effort)
+        effort *= dt
         capacity = effort * pp.papers_per_year  # papers if all research time went to papers
         exploring = np.where(r.project_active, r.exploratory_share, 0.0)
 
-        inputs = 1.0 - p.export_controls.paper_dependence * loss
         split = incentives.splitting_factor(p)
-        papers = production.stochastic_round(capacity * (1.0 - exploring) * inputs * split, u[0])
+        expected = np.subtract(1.0, exploring)
+        expected *= capacity
+        if shocked:  # without a shock the inputs factor is exactly 1
+            inputs = (1.0 - p.export_controls.paper_dependence * field_loss)[r.field]
+            expected *= inputs
+        expected *= split
+        papers = production.stochastic_round(expected, u[0], out=expected)
         breakthrough = u[1] < papers * r.breakthrough_chance
         recognized = papers * (r.ability / split)
 
-        r.project_progress += exploring * effort
+        exploring_effort = np.multiply(exploring, effort, out=effort)
+        r.project_progress += exploring_effort
         done = np.flatnonzero(r.project_active & (r.project_progress >= r.project_effort))
-        success = u[4, done] < production.success_chance(r.foreign[done], loss[done], p)
+        loss_done = field_loss[r.field[done]]
+        success = u[4, done] < production.success_chance(r.foreign[done], loss_done, p)
         impact = production.project_impact(r.ability[done], u[5, done], p)
         big = success & (impact > pp.breakthrough_threshold)
         papers[done] += np.where(success, pp.project_papers, pp.project_papers / 2)
@@ -160,12 +208,12 @@ class ResearchModel(mesa.Model):
         self._schedule(
             done[success], impact[success], production.recognition_delay(u[6, done[success]], p)
         )
-        recognized += self._recognize()
+        self._recognize(into=recognized)
 
         idle = np.flatnonzero(~r.project_active & (r.exploratory_share > 0))
         refusal = oversight.refusal_probability(
-            intensity[idle],
-            self.fields.priority[r.field[idle]],
+            self.intensity_of_researcher[idle],
+            self.priority_of_researcher[idle],
             r.ties[idle],
             self.technocratic_of_researcher[idle],
             p,
@@ -175,8 +223,14 @@ class ResearchModel(mesa.Model):
         r.project_progress[start] = 0.0
         r.project_effort[start] = production.project_effort(u[3, start], p)
 
-        forgone = capacity * exploring * inputs * split
-        self.record.add(papers + p.incentives.failure_tolerance * forgone, recognized)
+        credited = papers
+        if p.incentives.failure_tolerance > 0:  # otherwise the credit adds exactly 0
+            forgone = capacity * exploring
+            if shocked:
+                forgone *= inputs
+            forgone *= split
+            credited = papers + p.incentives.failure_tolerance * forgone
+        self.record.add(credited, recognized)
         r.papers += papers
         r.impact += recognized
         winners = np.concatenate([np.flatnonzero(breakthrough), done[big]])
@@ -196,16 +250,20 @@ class ResearchModel(mesa.Model):
         }
         self.pending = {k: np.concatenate([self.pending[k], new[k]]) for k in self.pending}
 
-    def _recognize(self) -> np.ndarray:
-        """Impact whose recognition is due this step, credited to researchers still in post."""
-        recognized = np.zeros(self.n)
+    def _recognize(self, into: np.ndarray) -> None:
+        """Add the impact whose recognition is due this step to researchers still in post.
+
+        Impacts due to the same researcher are summed first, in the order they were made.
+        """
         due = self.pending["due"] <= self.steps
         if due.any():
             slots = self.pending["slot"][due]
             present = self.pending["person"][due] == self.researchers.person_id[slots]
-            np.add.at(recognized, slots[present], self.pending["impact"][due][present])
+            who, order = np.unique(slots[present], return_inverse=True)
+            total = np.zeros(who.size)
+            np.add.at(total, order, self.pending["impact"][due][present])
+            into[who] += total
             self.pending = {k: v[~due] for k, v in self.pending.items()}
-        return recognized
 
     # --- evaluation, careers and funding ---------------------------------------------------
     def _evaluate(self, year: float, with_careers: bool):
@@ -214,11 +272,9 @@ class ResearchModel(mesa.Model):
             self.institutions.technocratic, changed = leadership.turnover(
                 self.institutions.technocratic, self.streams.leadership, p, dt
             )
-            fresh_ties = guanxi.draw_ties(
-                self.streams.leadership.random(self.n), p.guanxi.tie_concentration
-            )
-            moved = changed[r.institution]
-            r.ties = np.where(moved, fresh_ties, r.ties)
+            u_ties = self.streams.leadership.random(out=self._u_ties)
+            moved = np.flatnonzero(changed[r.institution])  # their ties are drawn anew
+            r.ties[moved] = guanxi.draw_ties(u_ties[moved], p.guanxi.tie_concentration)
             self._set_institution_state()
 
         bonus = guanxi.favoritism(r.ties, self.technocratic_of_researcher, p)
@@ -230,21 +286,24 @@ class ResearchModel(mesa.Model):
         field_weight = oversight.centralization_weight(
             fields.priority, p
         ) * export_controls.self_reliance_weight(year, fields.exposed, fields.priority, p)
-        r.funding = incentives.funding(
-            r.score, self.institutions.wealth[r.institution] * field_weight[r.field], p
-        )
+        post_weight = self.institutions.wealth[:, None] * field_weight[None, :]
+        r.funding = incentives.funding(r.score, post_weight.ravel()[self.post], p)
         self.productivity = r.ability * r.funding**p.production.funding_elasticity
+        self.time_productivity = self.time_of_researcher * self.productivity
         self.funding_gini = gini(r.funding)
         self.allocation_efficiency = allocation_efficiency(r.funding, r.ability)
 
     def _turn_over_researchers(self, bonus):
         p, r = self.p, self.researchers
         rng = self.streams.careers
-        u = rng.random((4, self.n))
-        normal = rng.standard_normal((3, self.n))
+        u = rng.random(out=self._u_careers)
+        normal = rng.standard_normal(out=self._normal_careers)
         leavers = careers.lowest(r.score, p.careers.exit_fraction)
-        share = careers.imitate(r.exploratory_share, r.score, r.funding, u[0], u[1], normal[0], p)
-        mentors = careers.choose_by_funding(r.funding, u[2, leavers])
+        cumulative = np.cumsum(r.funding)
+        share = careers.imitate(
+            r.exploratory_share, r.score, r.funding, u[0], u[1], normal[0], p, cumulative
+        )
+        mentors = careers.choose_by_funding(r.funding, u[2, leavers], cumulative)
         share[leavers] = careers.copied_share(r.exploratory_share[mentors], normal[1, leavers], p)
         r.exploratory_share = share
 
@@ -264,10 +323,20 @@ class ResearchModel(mesa.Model):
         r.score[leavers] = np.clip(bonus[leavers], -incentives.SCORE_CLIP, incentives.SCORE_CLIP)
 
     def _set_institution_state(self):
-        inst = self.institutions
+        """Oversight and leadership seen by each researcher; they change only at evaluations
+        and dated events, so the steps in between reuse them."""
+        inst, r = self.institutions, self.researchers
         merged = leadership.merged(inst.merge_draw, self.p.leadership.merged_share)
         self.intensity = oversight.institution_intensity(merged, self.p)
-        self.technocratic_of_researcher = inst.technocratic[self.researchers.institution]
+        self.intensity_of_researcher = self.intensity[r.institution]
+        self.technocratic_of_researcher = inst.technocratic[r.institution]
+        self.time_of_researcher = oversight.research_time(self.intensity_of_researcher, self.p)
+        self.research_time_share = float(self.time_of_researcher.mean())
+        self.formation_chance = collaboration.formation_chance(
+            self.intensity_of_researcher, 0.0, self.p, STEP_YEARS
+        )
+        if hasattr(self, "productivity"):
+            self.time_productivity = self.time_of_researcher * self.productivity
 
     def _after_events(self, events):
         keys = {e.key for e in events}
@@ -280,35 +349,28 @@ class ResearchModel(mesa.Model):
         self._set_institution_state()
 
     # --- outputs ---------------------------------------------------------------------------
-    def _record_metrics(self, year, out, time):
-        r, f, dt = self.researchers, self.fields, STEP_YEARS
+    def _record_metrics(self, year, out):
+        r, dt, n = self.researchers, STEP_YEARS, self.n
         by_field = out["by_field"]
-        sizes = np.bincount(r.field, minlength=len(f.names))
-        groups = {
-            "exposed": f.exposed,
-            "unexposed": ~f.exposed,
-            "priority": f.priority,
-            "nonpriority": ~f.priority,
-        }
         total = by_field.sum()
         self.metrics = {
             "year": year,
             "breakthroughs": int(total),
-            "breakthrough_rate": rate_per_thousand(total, self.n, dt),
-            "papers_per_researcher_year": out["papers"] / (self.n * dt),
+            "breakthrough_rate": rate_per_thousand(total, n, dt),
+            "papers_per_researcher_year": out["papers"] / (n * dt),
             "exploratory_share": float(r.exploratory_share.mean()),
-            "exploring_share": float(r.project_active.mean()),
-            "research_time_share": float(time.mean()),
-            "foreign_collaboration_share": float(r.foreign.mean()),
+            "exploring_share": np.count_nonzero(r.project_active) / n,
+            "research_time_share": self.research_time_share,
+            "foreign_collaboration_share": np.count_nonzero(r.foreign) / n,
             "funding_gini": self.funding_gini,
             "allocation_efficiency": self.allocation_efficiency,
             "flops": out["flops"],
             "technocrat_share": float(self.institutions.technocratic.mean()),
         }
-        for name, mask in groups.items():
+        for name, mask in self.field_groups.items():
             self.metrics[f"breakthroughs_{name}"] = int(by_field[mask].sum())
             self.metrics[f"breakthrough_rate_{name}"] = rate_per_thousand(
-                by_field[mask].sum(), sizes[mask].sum(), dt
+                by_field[mask].sum(), self.group_sizes[name], dt
             )
 
     def run(self) -> "ResearchModel":
@@ -327,14 +389,6 @@ class ResearchModel(mesa.Model):
         """Whole-run figures: totals, rates per 1,000 researcher-years and time means."""
         v = {k: np.asarray(x, dtype=float) for k, x in self.datacollector.model_vars.items()}
         years = len(v["year"]) * STEP_YEARS
-        sizes = np.bincount(self.researchers.field, minlength=len(self.fields.names))
-        f = self.fields
-        group_sizes = {
-            "exposed": sizes[f.exposed].sum(),
-            "unexposed": sizes[~f.exposed].sum(),
-            "priority": sizes[f.priority].sum(),
-            "nonpriority": sizes[~f.priority].sum(),
-        }
         out = {
             "years": years,
             "breakthroughs": v["breakthroughs"].sum(),
@@ -351,6 +405,6 @@ class ResearchModel(mesa.Model):
         }
         for g in GROUPS:
             out[f"breakthrough_rate_{g}"] = rate_per_thousand(
-                v[f"breakthroughs_{g}"].sum(), group_sizes[g], years
+                v[f"breakthroughs_{g}"].sum(), self.group_sizes[g], years
             )
         return {k: float(x) for k, x in out.items()}

@@ -30,10 +30,14 @@ from scipy.special import ndtr
 from .incentives import splitting_factor
 
 
-def stochastic_round(expected: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Whole counts with the given mean: floor(x) + 1 with chance x - floor(x)."""
+def stochastic_round(expected: np.ndarray, u: np.ndarray, out=None) -> np.ndarray:
+    """Whole counts with the given mean: floor(x) + 1 with chance x - floor(x).
+
+    `out` (which may be `expected` itself) receives the counts.
+    """
     whole = np.floor(expected)
-    return whole + (u < expected - whole)
+    remainder = np.subtract(expected, whole, out=out)
+    return np.add(whole, u < remainder, out=remainder)
 
 
 def incremental_breakthrough_chance(ability: np.ndarray, p) -> np.ndarray:
