@@ -136,6 +136,14 @@ def caption(counts, what: str = "replicates per point", shown_as: str = "bars") 
     )
 
 
+def set_title(ax, headline: str, counts, what: str, shown_as: str, note: str = ""):
+    """Title: the headline (wrapped), the n and CI caption, and an optional note."""
+    lines = [wrapped(headline, 68), caption(counts, what, shown_as)]
+    if note:
+        lines.append(wrapped(note, 90))
+    ax.set_title("\n".join(lines))
+
+
 # --- saving ------------------------------------------------------------------------------------
 
 
@@ -192,7 +200,7 @@ def heatmap(
     xs = sorted(table[x_lever].unique())
     ys = sorted(table[y_lever].unique())
     grid = table.pivot(index=y_lever, columns=x_lever, values="mean").reindex(index=ys, columns=xs)
-    fig, ax = plt.subplots(figsize=(1.5 * len(xs) + 2.8, 0.9 * len(ys) + 2.2))
+    fig, ax = plt.subplots(figsize=(max(7.0, 1.5 * len(xs) + 2.8), max(4.2, 0.9 * len(ys) + 2.2)))
     image = ax.imshow(grid.to_numpy(), cmap=HEATMAP_COLORMAP, origin="lower", aspect="auto")
     colormap, norm = image.cmap, image.norm
     for _, row in table.iterrows():
@@ -212,12 +220,10 @@ def heatmap(
     ax.set_yticks(range(len(ys)), [format_value(v) for v in ys])
     ax.set_xlabel(lever_label(x_lever))
     ax.set_ylabel(lever_label(y_lever))
-    fig.colorbar(image, ax=ax).set_label(metric_label(metric))
+    fig.colorbar(image, ax=ax).set_label(wrapped(metric_label(metric), 40))
     title = f"{metric_label(metric).split(' (')[0]} by {lever_label(x_lever).split(' (')[0]}"
-    ax.set_title(
-        f"{title} and {lever_label(y_lever).split(' (')[0]}\n"
-        f"{caption(table['n'], 'replicates per cell', 'brackets')}" + (f"\n{note}" if note else "")
-    )
+    headline = f"{title} and {lever_label(y_lever).split(' (')[0]}"
+    set_title(ax, headline, table["n"], "replicates per cell", "brackets", note)
     fig.tight_layout()
     return save(fig, out_dir, name)
 
@@ -246,10 +252,8 @@ def lever_line(
     ax.set_ylabel(wrapped(metric_label(metric)))
     if hue is not None:
         ax.legend(frameon=False)
-    ax.set_title(
-        f"{metric_label(metric).split(' (')[0]} against {lever_label(lever).split(' (')[0]}\n"
-        f"{caption(table['n'], 'replicates per point', 'bands')}" + (f"\n{note}" if note else "")
-    )
+    headline = f"{metric_label(metric).split(' (')[0]} against {lever_label(lever).split(' (')[0]}"
+    set_title(ax, headline, table["n"], "replicates per point", "bands", note)
     fig.tight_layout()
     return save(fig, out_dir, name)
 
@@ -279,10 +283,8 @@ def arms_over_time(
     ax.set_xlabel(f"calendar year ({bin_years:g}-year means)")
     ax.set_ylabel(wrapped(metric_label(metric)))
     ax.legend(frameon=False, fontsize=8)
-    ax.set_title(
-        f"{metric_label(metric).split(' (')[0]} over time\n"
-        f"{caption(bands['n'], 'replicates per point', 'bands')}" + (f"\n{note}" if note else "")
-    )
+    headline = f"{metric_label(metric).split(' (')[0]} over time"
+    set_title(ax, headline, bands["n"], "replicates per point", "bands", note)
     fig.tight_layout()
     return save(fig, out_dir, name)
 
@@ -397,6 +399,21 @@ def export_shock(
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 
 
+def _palette(count: int) -> list:
+    """Okabe-Ito for up to eight groups, evenly spaced viridis beyond."""
+    if count <= len(OKABE_ITO):
+        return OKABE_ITO[:count]
+    return list(plt.cm.viridis(np.linspace(0, 0.9, count)))
+
+
+def _legend(ax, handles, title, loc, keep=False):
+    legend = ax.legend(
+        handles=handles, title=title, frameon=False, fontsize=7, title_fontsize=7, loc=loc
+    )
+    if keep:
+        ax.add_artist(legend)
+
+
 def papers_vs_breakthroughs(
     replicates: pd.DataFrame,
     levers: Sequence[str],
@@ -406,26 +423,25 @@ def papers_vs_breakthroughs(
 ) -> list[Path]:
     """The trade-off: papers per researcher-year against breakthrough rate, one point per arm.
 
-    Colour shows the first lever and marker shape the second; points sharing the second
-    lever's value are joined in the order of the first.
+    On a full two-lever grid colour shows the first lever and marker shape the second, and
+    points sharing the second lever's value are joined; otherwise each arm has its own colour.
     """
+    levers = list(levers)
     _one_arm_per_cell(replicates, levers)
     metrics = ["papers_per_researcher_year", "breakthrough_rate"]
     table = stats.summarize(replicates, levers, metrics)
+    present = stats.arms(replicates, levers)
+    values = [sorted(replicates[lever].unique()) for lever in levers]
+    grid = len(levers) == 2 and len(present) == len(values[0]) * len(values[1])
+    colours = _palette(len(values[0]) if grid else len(present))
     fig, ax = plt.subplots(figsize=(7.2, 4.8))
-    first = sorted(replicates[levers[0]].unique()) if levers else [None]
-    second = sorted(replicates[levers[1]].unique()) if len(levers) > 1 else [None]
-    colours = (
-        OKABE_ITO
-        if len(first) <= len(OKABE_ITO)
-        else list(plt.cm.viridis(np.linspace(0, 0.9, len(first))))
-    )
-    for arm in stats.arms(replicates, levers):
+    arm_handles = []
+    for k, arm in enumerate(present):
         rows = stats.select(table, levers, arm).set_index("metric")
         papers, rate = rows.loc[metrics[0]], rows.loc[metrics[1]]
         x, y = papers["mean"], rate["mean"]
-        colour = colours[first.index(arm[0]) % len(colours)] if levers else OKABE_ITO[0]
-        marker = MARKERS[second.index(arm[1]) % len(MARKERS)] if len(levers) > 1 else "o"
+        colour = colours[values[0].index(arm[0])] if grid else colours[k]
+        marker = MARKERS[values[1].index(arm[1]) % len(MARKERS)] if grid else "o"
         ax.errorbar(
             x,
             y,
@@ -436,49 +452,32 @@ def papers_vs_breakthroughs(
             capsize=2.5,
             markersize=6,
         )
-    if len(levers) == 2:
-        for value in second:
-            line = (
-                table[table[levers[1]] == value]
-                .pivot(index=levers[0], columns="metric", values="mean")
-                .sort_index()
+        arm_handles.append(
+            plt.Line2D([], [], color=colour, marker="o", linestyle="", label=arm_label(levers, arm))
+        )
+    if grid:
+        for value in values[1]:
+            line = table[table[levers[1]] == value].pivot(
+                index=levers[0], columns="metric", values="mean"
             )
+            line = line.sort_index()
             ax.plot(line[metrics[0]], line[metrics[1]], color="grey", linewidth=0.7, zorder=0)
-    handles = [
-        plt.Line2D([], [], color=colour, marker="o", linestyle="", label=format_value(value))
-        for colour, value in zip(colours, first, strict=False)
-    ]
-    if levers:
-        legend = ax.legend(
-            handles=handles,
-            title=lever_label(levers[0]),
-            frameon=False,
-            fontsize=7,
-            title_fontsize=7,
-            loc="upper left",
-        )
-        ax.add_artist(legend)
-    if len(levers) > 1:
-        shapes = [
-            plt.Line2D([], [], color="grey", marker=marker, linestyle="", label=format_value(v))
-            for marker, v in zip(MARKERS, second, strict=False)
+        colour_handles = [
+            plt.Line2D([], [], color=c, marker="o", linestyle="", label=format_value(v))
+            for c, v in zip(colours, values[0], strict=True)
         ]
-        ax.legend(
-            handles=shapes,
-            title=lever_label(levers[1]),
-            frameon=False,
-            fontsize=7,
-            title_fontsize=7,
-            loc="lower right",
-        )
+        shape_handles = [
+            plt.Line2D([], [], color="grey", marker=m, linestyle="", label=format_value(v))
+            for m, v in zip(MARKERS, values[1], strict=False)
+        ]
+        _legend(ax, colour_handles, lever_label(levers[0]), "upper left", keep=True)
+        _legend(ax, shape_handles, lever_label(levers[1]), "lower right")
+    elif levers:
+        _legend(ax, arm_handles, None, "best")
     ax.set_xlabel(metric_label(metrics[0]))
     ax.set_ylabel(wrapped(metric_label(metrics[1])))
-    extra = f"; other levers pooled: {', '.join(levers[2:])}" if len(levers) > 2 else ""
-    ax.set_title(
-        "Papers against breakthroughs across regimes\n"
-        f"{caption(table['n'], 'replicates per point', 'bars')}{extra}"
-        + (f"\n{note}" if note else "")
-    )
+    headline = "Papers against breakthroughs across regimes"
+    set_title(ax, headline, table["n"], "replicates per point", "bars", note)
     fig.tight_layout()
     return save(fig, out_dir, name)
 
@@ -519,9 +518,7 @@ def contrast_intervals(
     unit = metric_label(metric).split(" (", 1)
     ax.set_xlabel(f"{unit[0]}: arm minus reference" + (f" ({unit[1]}" if len(unit) > 1 else ""))
     ax.legend(frameon=False, fontsize=8, loc="best")
-    ax.set_title(
-        wrapped(f"Each arm minus the reference ({reference_label})", 70)
-        + f"\n{caption(table['n_pairs'], 'seed pairs per arm', 'bars')}"
-    )
+    headline = f"Each arm minus the reference ({reference_label})"
+    set_title(ax, headline, table["n_pairs"], "seed pairs per arm", "bars")
     fig.tight_layout()
     return save(fig, out_dir, name)

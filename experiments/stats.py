@@ -300,3 +300,58 @@ def paired_timeseries_difference(
         estimate = mean_ci(group["difference"].to_numpy(), **options)
         rows.append({**dict(zip([*by, "time"], key, strict=True)), **asdict(estimate)})
     return pd.DataFrame(rows, columns=[*by, "time", "mean", "ci_low", "ci_high", "n"])
+
+
+# --- the effect of each lever ----------------------------------------------------------------
+
+
+def lever_effects(
+    replicates: pd.DataFrame,
+    levers: Sequence[str],
+    reference: tuple,
+    metrics: Sequence[str],
+    seed_column: str = "seed",
+    **options,
+) -> list[dict]:
+    """For each lever, the paired contrast of its highest value against its lowest.
+
+    The other levers sit at the reference arm's values; when that leaves the two arms identical
+    (a lever that acts only through another, e.g. self-reliance funding without the shock), the
+    next setting of the other levers where the arms differ is used and `identical_at` records
+    the settings skipped. Each effect: lever, low, high, context (the other levers' values as a
+    dict), identical_at, contrasts (metric -> Contrast).
+    """
+    levers, reference = list(levers), tuple(reference)
+    present = arms(replicates, levers)
+    effects = []
+    for i, lever in enumerate(levers):
+        values = sorted({arm[i] for arm in present})
+        if len(values) < 2:
+            continue
+        contexts = [reference[:i] + reference[i + 1 :]]
+        contexts += sorted({arm[:i] + arm[i + 1 :] for arm in present} - set(contexts))
+        identical_at = []
+        for context in contexts:
+            low, high = (context[:i] + (v,) + context[i:] for v in (values[0], values[-1]))
+            if low not in present or high not in present:
+                continue
+            a = select(replicates, levers, low).set_index(seed_column)
+            b = select(replicates, levers, high).set_index(seed_column)
+            pair = {m: paired_contrast(a[m], b[m], **options) for m in metrics}
+            others = [lv for lv in levers if lv != lever]
+            where = dict(zip(others, context, strict=True))
+            if all(c.difference == 0 and c.ci_low == c.ci_high for c in pair.values()):
+                identical_at.append(where)
+                continue
+            effects.append(
+                {
+                    "lever": lever,
+                    "low": values[0],
+                    "high": values[-1],
+                    "context": where,
+                    "identical_at": identical_at,
+                    "contrasts": pair,
+                }
+            )
+            break
+    return effects

@@ -1,0 +1,578 @@
+"""A reviewer's report from a sweep folder: statistics, figures and provenance on one page.
+
+    python -m experiments.report SWEEP_DIR [--out DIR] [--title TEXT] [--question TEXT]
+
+Aggregates the sweep (`experiments.aggregate`), computes each arm's means with 95% bootstrap CIs
+and the paired contrasts against a reference arm (`experiments.stats`), draws the figures that
+apply to the levers the sweep varied (`experiments.report_figures`), and writes into DIR
+(default: SWEEP_DIR/report): `report.md` (readable on GitHub), `report.html`, `summary.csv`
+(one row per arm and metric), `contrasts.csv` (each arm against the reference, per metric) and
+`figures/`. Every file is written to a temporary name and renamed into place.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import figures, stats
+from .report_document import Document
+from .report_figures import Figure, make_figures
+
+SHOCK_LEVER = figures.SHOCK_LEVER
+AFTER_SHOCK = "after_shock_"  # prefix of metrics averaged over the steps from the shock on
+RUN_METRICS = [
+    "breakthrough_rate",
+    "papers_per_researcher_year",
+    "exploratory_share",
+    "final_exploratory_share",
+    "research_time_share",
+    "foreign_collaboration_share",
+    "funding_gini",
+    "allocation_efficiency",
+    "flop_rate",
+    "breakthrough_rate_exposed",
+    "breakthrough_rate_unexposed",
+    "breakthrough_rate_priority",
+    "breakthrough_rate_nonpriority",
+]
+# Short column names for the results table; units are given once under the table.
+SHORT_NAMES = {
+    "breakthrough_rate": "breakthrough rate",
+    "papers_per_researcher_year": "papers per researcher-year",
+    "final_exploratory_share": "exploratory share (end)",
+    "research_time_share": "research time share",
+    "foreign_collaboration_share": "foreign collab. share",
+    "allocation_efficiency": "allocation efficiency",
+    "funding_gini": "funding Gini",
+    "flop_rate": "flop rate",
+    "breakthrough_rate_nonpriority": "breakthrough rate, non-priority fields",
+    AFTER_SHOCK + "breakthrough_rate_exposed": "exposed fields' rate after shock date",
+    AFTER_SHOCK + "breakthrough_rate_unexposed": "other fields' rate after shock date",
+    AFTER_SHOCK + "foreign_collaboration_share": "foreign collab. share after shock date",
+}
+UNITS_NOTE = (
+    "Rates (breakthrough rate, flop rate) are per 1,000 researcher-years; shares are 0-1; "
+    "allocation efficiency is the correlation of log funding with log ability."
+)
+# The metrics that speak to each lever, after the breakthrough rate (design section 3).
+LEVER_METRICS = {
+    "incentives.publication_weight": ["papers_per_researcher_year", "final_exploratory_share"],
+    "incentives.evaluation_window_years": ["flop_rate", "final_exploratory_share"],
+    "incentives.failure_tolerance": ["flop_rate", "final_exploratory_share"],
+    "oversight.intensity": [
+        "research_time_share",
+        "foreign_collaboration_share",
+        "breakthrough_rate_nonpriority",
+    ],
+    SHOCK_LEVER: [
+        AFTER_SHOCK + "breakthrough_rate_exposed",
+        AFTER_SHOCK + "breakthrough_rate_unexposed",
+        AFTER_SHOCK + "foreign_collaboration_share",
+    ],
+    "export_controls.self_reliance_funding": [AFTER_SHOCK + "breakthrough_rate_exposed"],
+    "guanxi.weight": ["allocation_efficiency", "funding_gini"],
+    "leadership.technocrat_share": ["allocation_efficiency", "funding_gini"],
+}
+QUESTIONS = [
+    (
+        {"incentives.publication_weight", "oversight.intensity"},
+        "How much do the weight of paper counts in evaluations and the intensity of party "
+        "oversight move the breakthrough rate, and what do they do to papers, exploration, "
+        "research time and foreign collaboration?",
+    ),
+    (
+        {"incentives.evaluation_window_years"},
+        "Do longer evaluation windows, with and without tolerance for failed exploratory "
+        "projects (long-term, failure-tolerant funding in the manner of HHMI; Azoulay, Graff "
+        "Zivin & Manso 2011), raise the breakthrough rate, and at what cost in flops?",
+    ),
+    (
+        {SHOCK_LEVER},
+        "How much does the October 2022 export-control shock cut breakthroughs in exposed "
+        "fields, against the same seeds without it, and how much does self-reliance funding "
+        "recover?",
+    ),
+    (
+        {"guanxi.weight"},
+        "How does favoritism through ties to leadership (guanxi), under more or fewer "
+        "technocratic leaderships, change how well funding tracks ability and the "
+        "breakthrough rate?",
+    ),
+    (
+        {"incentives.publication_weight"},
+        "How do evaluation regimes (count-heavy, balanced, failure-tolerant) change papers, "
+        "exploration and breakthroughs?",
+    ),
+]
+
+
+class ReportError(Exception):
+    """The sweep folder cannot be reported on (missing, empty, or not a sweep)."""
+
+
+# --- the sweep, as the report needs it ---------------------------------------------------------
+
+
+@dataclasses.dataclass
+class SweepData:
+    """What the report reads from an aggregated sweep (`adapt` maps the aggregator's output)."""
+
+    directory: Path
+    replicates: pd.DataFrame
+    timeseries: pd.DataFrame
+    levers: list[str]
+    fixed: dict
+    missing: list[str]
+    provenance: dict
+
+
+def _as_bool_if_textual(column: pd.Series) -> pd.Series:
+    """'True'/'False' read back from CSV become booleans again."""
+    if column.dtype == object and set(column.dropna().astype(str)) <= {"True", "False"}:
+        return column.astype(str) == "True"
+    return column
+
+
+def adapt(sweep, directory: str | Path) -> SweepData:
+    """Map `experiments.aggregate.Sweep` onto SweepData, tolerating small naming differences."""
+    replicates = sweep.replicates.copy()
+    timeseries = pd.DataFrame() if sweep.timeseries is None else sweep.timeseries.copy()
+    for frame in (replicates, timeseries):
+        if "seed" not in frame.columns and "run.seed" in frame.columns:
+            frame["seed"] = frame["run.seed"]
+        if "job" not in frame.columns and not frame.empty:
+            frame["job"] = 0
+    levers = [lever for lever in sweep.levers if lever in replicates.columns]
+    for lever in levers:
+        replicates[lever] = _as_bool_if_textual(replicates[lever])
+        if lever in timeseries.columns:
+            timeseries[lever] = _as_bool_if_textual(timeseries[lever])
+    return SweepData(
+        directory=Path(directory),
+        replicates=replicates,
+        timeseries=timeseries,
+        levers=levers,
+        fixed=dict(sweep.fixed or {}),
+        missing=[str(job) for job in (sweep.missing or [])],
+        provenance=dict(sweep.provenance or {}),
+    )
+
+
+def load_sweep(sweep_dir: str | Path) -> SweepData:
+    """Aggregate a sweep folder; ReportError if it is not one or holds no finished job."""
+    directory = Path(sweep_dir)
+    if not directory.is_dir():
+        raise ReportError(f"sweep folder '{sweep_dir}' does not exist or is not a folder")
+    from .aggregate import aggregate
+
+    try:
+        sweep = aggregate(directory)
+    except (OSError, ValueError, KeyError) as error:
+        raise ReportError(f"cannot aggregate '{sweep_dir}': {error}") from error
+    if sweep.replicates is None or sweep.replicates.empty:
+        raise ReportError(f"'{sweep_dir}' holds no completed job (no replicates.csv found)")
+    return adapt(sweep, directory)
+
+
+def model_defaults() -> dict:
+    """Every parameter's default, by dotted name (the reference arm prefers these)."""
+    from sim import parameter_table
+
+    return {row["name"]: row["default"] for row in parameter_table()}
+
+
+def shock_start(data: SweepData) -> float:
+    start = data.fixed.get("export_controls.start_year")
+    return float(start) if start is not None else model_defaults()["export_controls.start_year"]
+
+
+def add_after_shock_metrics(data: SweepData, start_year: float) -> list[str]:
+    """Per replicate, mean field-group rates and collaboration over the steps from the shock."""
+    metrics = [
+        "breakthrough_rate_exposed",
+        "breakthrough_rate_unexposed",
+        "foreign_collaboration_share",
+    ]
+    after = data.timeseries[data.timeseries["year"] >= start_year - 1e-9]
+    if after.empty:
+        return []
+    means = after.groupby(["job", "seed"])[metrics].mean().add_prefix(AFTER_SHOCK)
+    data.replicates = data.replicates.drop(columns=means.columns, errors="ignore").merge(
+        means.reset_index(), on=["job", "seed"], how="left"
+    )
+    for metric in metrics:
+        head, _, unit = figures.metric_label(metric).partition(" (")
+        figures.METRIC_LABELS[AFTER_SHOCK + metric] = f"{head} from {start_year:g}" + (
+            f" ({unit}" if unit else ""
+        )
+    return list(means.columns)
+
+
+# --- numbers and tables ------------------------------------------------------------------------
+
+
+def number(x) -> str:
+    """About three significant digits; 'n/a' for a missing value."""
+    if x is None or np.isnan(x):
+        return "n/a"
+    if np.isinf(x):
+        return "∞" if x > 0 else "-∞"
+    size = abs(x)
+    digits = 0 if size >= 100 else 1 if size >= 10 else 2 if size >= 1 else 3
+    return f"{x:,.{digits}f}"
+
+
+def signed(x) -> str:
+    text = number(x)
+    return f"+{text}" if x is not None and x > 0 else text
+
+
+def interval(low, high) -> str:
+    return f"[{number(low)}, {number(high)}]"
+
+
+def results_table(summary: pd.DataFrame, levers, reference, metrics) -> pd.DataFrame:
+    """One row per arm: lever values, 'mean [CI]' per metric, and n."""
+    by_arm = summary.set_index([*levers, "metric"])
+    rows = []
+    for arm in stats.arms(summary, levers):
+        row = {lv: figures.format_value(v) for lv, v in zip(levers, arm, strict=True)}
+        if arm == tuple(reference) and levers:
+            row[levers[0]] += " (reference)"
+        counts = []
+        for metric in metrics:
+            cell = by_arm.loc[(*arm, metric)]
+            row[SHORT_NAMES.get(metric, metric)] = (
+                f"{number(cell['mean'])} {interval(cell['ci_low'], cell['ci_high'])}"
+            )
+            counts.append(cell["n"])
+        row["n"] = figures.n_phrase(counts).removeprefix("n = ")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def contrast_rows(contrasts: pd.DataFrame, levers, metric: str) -> pd.DataFrame:
+    rows = []
+    for _, c in contrasts[contrasts["metric"] == metric].iterrows():
+        rows.append(
+            {
+                "arm": figures.arm_label(levers, tuple(c[levers])),
+                "difference [paired 95% CI]": f"{signed(c['difference'])} "
+                + interval(c["ci_low"], c["ci_high"]),
+                "unpaired 95% CI": interval(c["unpaired_ci_low"], c["unpaired_ci_high"]),
+                "pairing narrows CI by": f"{number(c['pairing_gain'])}×",
+                "seed pairs": int(c["n_pairs"]),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _settings(values: dict) -> str:
+    return ", ".join(
+        f"{figures.lever_label(lv).split(' (')[0]} {figures.format_value(v)}"
+        for lv, v in values.items()
+    )
+
+
+def effect_sentence(effect: dict, metrics: list[str]) -> str:
+    """'Raising X from a to b (Y at c; 20 seed pairs): breakthrough rate -6.2 [CI] ...'."""
+    lever = effect["lever"]
+    name = figures.lever_label(lever).split(" (")[0]
+    if isinstance(effect["low"], bool | np.bool_):
+        start = f"**Switching on the {name}**"
+    else:
+        low, high = (figures.format_value(effect[k]) for k in ("low", "high"))
+        start = f"**Raising {name} from {low} to {high}**"
+    first = effect["contrasts"][metrics[0]]
+    context = [_settings(effect["context"])] if effect["context"] else []
+    context.append(f"{first.n_pairs} seed pairs")
+    parts = []
+    for metric in metrics:
+        c = effect["contrasts"][metric]
+        text = f"{SHORT_NAMES.get(metric, metric)} {signed(c.difference)} (95% CI "
+        text += f"{number(c.ci_low)} to {number(c.ci_high)}"
+        if np.isfinite(c.pairing_gain) and c.ci_high > c.ci_low:
+            text += f"; pairing narrows it {number(c.pairing_gain)}×"
+        parts.append(text + ")")
+    sentence = f"{start} ({'; '.join(context)}): " + "; ".join(parts) + "."
+    if effect["identical_at"]:
+        sentence += f" With {_settings(effect['identical_at'][0])} it changes nothing."
+    return sentence
+
+
+# --- the document ------------------------------------------------------------------------------
+
+
+def _seeds_in_order(data: SweepData) -> list:
+    """The seeds in replicate order (as the provenance lists them), else sorted."""
+    listed = data.provenance.get("seeds")
+    present = set(data.replicates["seed"].unique())
+    if listed and set(listed) == present:
+        return list(listed)
+    return sorted(present)
+
+
+def _seeds_text(data: SweepData) -> str:
+    replicates, levers = data.replicates, data.levers
+    per_arm = {
+        tuple(sorted(stats.select(replicates, levers, arm)["seed"]))
+        for arm in stats.arms(replicates, levers)
+    }
+    seeds = _seeds_in_order(data)
+    shown = ", ".join(str(s) for s in seeds[:3]) + (", ..." if len(seeds) > 3 else "")
+    origin = data.fixed.get("run.seed")
+    origin = f", derived from `run.seed` = {origin}" if origin is not None else ""
+    if len(per_arm) == 1:
+        return f"every arm runs the same {len(seeds)} seeds ({shown}{origin}), so arms pair by seed"
+    return (
+        f"arms do not all share their seeds ({len(seeds)} distinct: {shown}); contrasts pair "
+        "only the seeds two arms have in common"
+    )
+
+
+def _lookup(record: dict, *paths: str):
+    """The first value found at any of the dotted `paths` in a nested dict."""
+    for path in paths:
+        value = record
+        for key in path.split("."):
+            value = value.get(key) if isinstance(value, dict) else None
+        if value not in (None, {}, ""):
+            return value
+    return None
+
+
+def _job_overrides(data: SweepData) -> str:
+    """'job: override override ...' per job, read from each job's provenance.json."""
+    lines = []
+    for job in sorted(data.replicates["job"].unique(), key=str):
+        record = _read_json(data.directory / str(job) / "provenance.json")
+        overrides = (record or {}).get("overrides")
+        if overrides is not None:
+            lines.append(f"{job}: {' '.join(overrides)}")
+    return "\n".join(lines)
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _provenance_bullets(data: SweepData) -> list[str]:
+    p = data.provenance
+    commit = _lookup(p, "git.commit", "environment.git.commit", "git_commit", "commit")
+    dirty = _lookup(p, "git.dirty", "environment.git.dirty")
+    text = f"Code version (git commit): `{commit or 'unknown'}`"
+    if dirty:
+        text += " with uncommitted changes in the working tree"
+    items = [text]
+    versions = _lookup(p, "versions", "packages", "environment.packages") or {}
+    python = _lookup(p, "python", "python_version", "environment.python") or versions.get("python")
+    if python:
+        items.append(f"Python {python}")
+    packages = {k: v for k, v in versions.items() if k != "python" and v}
+    if packages:
+        items.append("Packages: " + ", ".join(f"{k} {v}" for k, v in sorted(packages.items())))
+    seeds = _seeds_in_order(data)
+    items.append(f"Seeds in replicate order ({len(seeds)}): " + ", ".join(map(str, seeds)))
+    items.append(
+        f"Jobs aggregated: {data.replicates['job'].nunique()}; each job folder holds "
+        "`replicates.csv`, `timeseries.csv` and `provenance.json` with its full configuration"
+    )
+    return items
+
+
+def build_document(data: SweepData, analysis: dict, made: list[Figure], title, question, command):
+    levers, reps, reference = data.levers, data.replicates, analysis["reference"]
+    doc = Document(title)
+    doc.paragraph(f"**Question.** {question}")
+    doc.paragraph(
+        f"**Design.** {len(stats.arms(reps, levers))} arms, {len(reps)} replicates in all; "
+        f"{_seeds_text(data)}. Means carry 95% bootstrap confidence intervals over "
+        "replicates; differences between arms are paired on seeds (common random numbers), with "
+        f"the unpaired interval beside them for comparison. Regenerate with `{command}`."
+    )
+    if analysis["effects"]:
+        doc.heading("Main effects (paired on seeds)")
+        doc.bullets([effect_sentence(e, e["metrics"]) for e in analysis["effects"]])
+
+    doc.heading("Levers varied")
+    doc.bullets(
+        [
+            f"`{lv}` ({figures.lever_label(lv)}): "
+            + ", ".join(figures.format_value(v) for v in sorted(reps[lv].unique()))
+            for lv in levers
+        ]
+        or ["none: every job ran the same configuration"]
+    )
+    doc.heading("Held fixed")
+    defaults = model_defaults()
+    differing = [
+        f"`{key}` = {value!r} (model default {defaults[key]!r})"
+        for key, value in sorted(data.fixed.items())
+        if key in defaults and defaults[key] != value
+    ]
+    doc.paragraph(
+        "Every other parameter is the same in all arms: the model's default, except:"
+        if differing
+        else "Every other parameter is the same in all arms, at the model's default."
+    )
+    doc.bullets(differing)
+    if data.fixed:
+        fixed = "\n".join(f"{key}: {value!r}" for key, value in sorted(data.fixed.items()))
+        doc.details("All values held fixed", fixed)
+
+    doc.heading("Results by arm")
+    doc.paragraph(
+        "Mean [95% CI] over each arm's replicates; n is the number of replicates behind each "
+        f"number. {UNITS_NOTE} `summary.csv` has every metric."
+    )
+    doc.table(results_table(analysis["summary"], levers, reference, analysis["table_metrics"]))
+
+    doc.heading("Paired contrasts against the reference arm")
+    for metric in analysis["contrast_metrics"]:
+        doc.paragraph(
+            f"{figures.metric_label(metric)}: each arm minus the reference "
+            f"({figures.arm_label(levers, reference)}). 'Pairing narrows CI by' is the unpaired "
+            "CI's width over the paired one's. `contrasts.csv` has every metric."
+        )
+        doc.table(contrast_rows(analysis["contrasts"], levers, metric))
+
+    if made:
+        doc.heading("Figures")
+        for figure in made:
+            vector = f"[SVG](figures/{figure.name}.svg)"
+            doc.image(f"figures/{figure.name}.png", figure.alt, f"{figure.caption} {vector}.")
+
+    doc.heading("Provenance")
+    doc.bullets(_provenance_bullets(data))
+    jobs = _job_overrides(data)
+    if jobs:
+        doc.details("Each job's Hydra overrides (its folder name first)", jobs)
+    doc.heading("Missing or failed jobs")
+    if data.missing:
+        doc.paragraph(
+            f"{len(data.missing)} job(s) missing or failed; the numbers above leave them out. "
+            "Rerunning the sweep command finishes them and keeps finished jobs:"
+        )
+        doc.bullets([f"`{job}`" for job in data.missing])
+    else:
+        doc.paragraph("None: every job of the sweep completed.")
+    return doc
+
+
+# --- building and writing ----------------------------------------------------------------------
+
+
+def analyse(data: SweepData) -> dict:
+    """Summary, contrasts and lever effects of the sweep's replicates."""
+    levers, reps = data.levers, data.replicates
+    metrics = [m for m in RUN_METRICS if m in reps.columns]
+    if SHOCK_LEVER in levers and not data.timeseries.empty:
+        metrics += add_after_shock_metrics(data, shock_start(data))
+        reps = data.replicates
+    reference = stats.default_reference(reps, levers, model_defaults())
+    effects = []
+    for effect in stats.lever_effects(reps, levers, reference, metrics):
+        chosen = ["breakthrough_rate", *LEVER_METRICS.get(effect["lever"], [])]
+        effect["metrics"] = [m for m in chosen if m in metrics]
+        effects.append(effect)
+    extra = [m for lv in levers for m in LEVER_METRICS.get(lv, []) if m.startswith(AFTER_SHOCK)]
+    table_metrics = [
+        "breakthrough_rate",
+        *dict.fromkeys(extra),
+        "papers_per_researcher_year",
+        "final_exploratory_share",
+        "research_time_share",
+        "foreign_collaboration_share",
+        "allocation_efficiency",
+        "flop_rate",
+    ]
+    contrast_metrics = ["breakthrough_rate", *[m for m in extra if "rate" in m][:1]]
+    return {
+        "metrics": metrics,
+        "reference": reference,
+        "summary": stats.summarize(reps, levers, metrics),
+        "contrasts": stats.contrasts(reps, levers, metrics, reference),
+        "effects": effects,
+        "table_metrics": [m for m in dict.fromkeys(table_metrics) if m in metrics],
+        "contrast_metrics": [m for m in contrast_metrics if m in metrics],
+    }
+
+
+def write_atomically(path: Path, text: str):
+    """Write text to a temporary file beside `path`, then rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def build_report(data: SweepData, out_dir, title=None, question=None, command=None) -> Path:
+    """Statistics, figures, report.md/.html, summary.csv and contrasts.csv into `out_dir`."""
+    out_dir = Path(out_dir)
+    analysis = analyse(data)
+    made = make_figures(data, analysis, out_dir / "figures", shock_start(data))
+    doc = build_document(
+        data,
+        analysis,
+        made,
+        title or f"Sweep report: {data.directory.name}",
+        question or question_for(data.levers),
+        command or f"python -m experiments.report {data.directory.name}",
+    )
+    write_atomically(out_dir / "summary.csv", analysis["summary"].to_csv(index=False))
+    write_atomically(out_dir / "contrasts.csv", analysis["contrasts"].to_csv(index=False))
+    write_atomically(out_dir / "report.html", doc.html())
+    write_atomically(out_dir / "report.md", doc.markdown())
+    return out_dir / "report.md"
+
+
+def question_for(levers: list[str]) -> str:
+    for keys, question in QUESTIONS:
+        if keys <= set(levers):
+            return question
+    named = ", ".join(figures.lever_label(lever) for lever in levers) or "the model's defaults"
+    return f"How do {named} move the breakthrough rate?"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m experiments.report",
+        description="Aggregate a sweep folder; write report.md/.html, figures, summary.csv.",
+    )
+    parser.add_argument("sweep_dir", metavar="SWEEP_DIR", help="folder of a sweep (multirun)")
+    parser.add_argument("--out", help="output folder (default: SWEEP_DIR/report)")
+    parser.add_argument("--title", help="report title")
+    parser.add_argument("--question", help="the question the sweep answers")
+    parser.add_argument("--command", help="the command that regenerates it, for the record")
+    args = parser.parse_args(argv)
+    try:
+        data = load_sweep(args.sweep_dir)
+        out = Path(args.out) if args.out else Path(args.sweep_dir) / "report"
+        path = build_report(data, out, args.title, args.question, args.command)
+    except ReportError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"report written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,152 @@
+"""Which figures a sweep gets, decided by the levers it varied, each with its caption.
+
+- two levers on a full grid: a heatmap of the breakthrough rate;
+- a numeric lever with three or more values: the rate against it with a CI band (one line per
+  value of a second lever), plus the flop rate when the evaluation window varies;
+- the export-control shock on and off: the time series around the shock date;
+- an incentive lever: the exploratory share over time per regime;
+- two or more arms: papers against breakthroughs, and paired vs unpaired contrast intervals.
+Levers not shown in a figure sit at the reference arm's values, which the caption names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import figures, stats
+
+INCENTIVE_LEVERS = [
+    "incentives.publication_weight",
+    "incentives.evaluation_window_years",
+    "incentives.failure_tolerance",
+]
+CI = f"{figures.CI_PERCENT}% bootstrap CI"
+
+
+@dataclass
+class Figure:
+    name: str
+    alt: str
+    caption: str
+
+
+def at_reference(frame: pd.DataFrame, levers, reference, keep) -> pd.DataFrame:
+    """Rows whose levers outside `keep` sit at the reference arm's values."""
+    others = [(lever, reference[i]) for i, lever in enumerate(levers) if lever not in keep]
+    return stats.select(frame, [lever for lever, _ in others], tuple(v for _, v in others))
+
+
+def held_note(levers, reference, keep) -> str:
+    text = ", ".join(
+        f"{figures.lever_label(lever).split(' (')[0]} {figures.format_value(reference[i])}"
+        for i, lever in enumerate(levers)
+        if lever not in keep
+    )
+    return f"Other levers at the reference: {text}." if text else ""
+
+
+def _numeric(values) -> bool:
+    return all(
+        isinstance(v, int | float | np.number) and not isinstance(v, bool | np.bool_)
+        for v in values
+    )
+
+
+def _full_grid(replicates: pd.DataFrame, levers) -> bool:
+    expected = int(np.prod([replicates[lever].nunique() for lever in levers]))
+    return len(stats.arms(replicates, levers)) == expected
+
+
+def make_figures(data, analysis: dict, out_dir: Path, shock_start: float) -> list[Figure]:
+    """Draw every figure the sweep's levers allow into `out_dir`; return them with captions."""
+    levers, reference = data.levers, analysis["reference"]
+    reps, series = data.replicates, data.timeseries
+    values = {lever: sorted(reps[lever].unique()) for lever in levers}
+    made: list[Figure] = []
+
+    if len(levers) == 2 and _full_grid(reps, levers) and all(len(values[lv]) > 1 for lv in levers):
+        x, y = sorted(levers, key=lambda lever: -len(values[lever]))
+        figures.heatmap(reps, x, y, out_dir)
+        made.append(
+            Figure(
+                "heatmap",
+                "Heatmap of the breakthrough rate over two levers",
+                f"Breakthrough rate in each arm: mean and {CI} over the arm's replicates.",
+            )
+        )
+
+    numeric = [lv for lv in levers if _numeric(values[lv]) and len(values[lv]) >= 3]
+    line_lever = max(numeric, key=lambda lever: len(values[lever]), default=None)
+    if line_lever:
+        rest = [lever for lever in levers if lever != line_lever]
+        hue = rest[0] if len(rest) == 1 and len(values[rest[0]]) <= 8 else None
+        keep = {line_lever, hue} - {None}
+        subset = at_reference(reps, levers, reference, keep)
+        note = held_note(levers, reference, keep)
+        line_metrics = ["breakthrough_rate"]
+        if set(levers) & set(INCENTIVE_LEVERS[1:]):
+            line_metrics.append("flop_rate")
+        for metric in line_metrics:
+            name = "line" if metric == "breakthrough_rate" else f"line_{metric}"
+            figures.lever_line(subset, line_lever, out_dir, metric, hue, name, note)
+            made.append(
+                Figure(
+                    name,
+                    f"{figures.metric_label(metric)} against {figures.lever_label(line_lever)}",
+                    f"Mean with {CI} band. {note}".strip(),
+                )
+            )
+
+    shock = figures.SHOCK_LEVER
+    if shock in levers and len(values[shock]) == 2 and not series.empty:
+        others = [lever for lever in levers if lever != shock]
+        figures.export_shock(series, out_dir, shock_start, others)
+        made.append(
+            Figure(
+                "export_shock",
+                "Breakthrough rates of exposed and other fields around the shock",
+                f"Yearly means with {CI} bands. Panel (c) is the per-seed difference between each "
+                "shock arm and the no-shock arm with the same other levers. Dotted line: the "
+                f"shock's start ({shock_start:g}).",
+            )
+        )
+
+    regime = [lever for lever in levers if lever in INCENTIVE_LEVERS]
+    if regime and not series.empty:
+        subset = at_reference(series, levers, reference, set(regime))
+        if len(stats.arms(subset, regime)) <= len(figures.OKABE_ITO):
+            note = held_note(levers, reference, set(regime))
+            figures.arms_over_time(subset, regime, out_dir, note=note)
+            made.append(
+                Figure(
+                    "exploratory_share_over_time",
+                    "Exploratory share over time",
+                    "Population mean share of research time on exploratory work: yearly means "
+                    f"with {CI} bands. {note}".strip(),
+                )
+            )
+
+    if len(stats.arms(reps, levers)) >= 2:
+        figures.papers_vs_breakthroughs(reps, levers, out_dir)
+        made.append(
+            Figure(
+                "papers_vs_breakthroughs",
+                "Papers against breakthroughs per arm",
+                f"Each point is one arm: means with {CI} bars in both directions.",
+            )
+        )
+        label = figures.arm_label(levers, reference)
+        figures.contrast_intervals(analysis["contrasts"], levers, label, out_dir)
+        made.append(
+            Figure(
+                "contrasts",
+                "Paired and unpaired intervals of each arm's difference from the reference",
+                f"Breakthrough rate, each arm minus the reference ({label}). Dark: {CI} of the "
+                "per-seed differences; light: the unpaired interval from the same replicates.",
+            )
+        )
+    return made
