@@ -21,6 +21,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from . import stats  # noqa: E402
 
@@ -110,6 +111,17 @@ def format_value(value) -> str:
     return str(value)
 
 
+def number(x) -> str:
+    """About three significant digits with fixed decimals by size; 'n/a' when missing."""
+    if x is None or np.isnan(x):
+        return "n/a"
+    if np.isinf(x):
+        return "∞" if x > 0 else "-∞"
+    size = abs(x)
+    digits = 0 if size >= 100 else 1 if size >= 10 else 2 if size >= 1 else 3
+    return f"{x:,.{digits}f}"
+
+
 def arm_label(levers: Sequence[str], arm: Sequence) -> str:
     """A short readable name for one lever setting, e.g. 'count weight 0.9, oversight 0.3'."""
     parts = []
@@ -138,10 +150,24 @@ def caption(counts, what: str = "replicates per point", shown_as: str = "bars") 
 
 def set_title(ax, headline: str, counts, what: str, shown_as: str, note: str = ""):
     """Title: the headline (wrapped), the n and CI caption, and an optional note."""
-    lines = [wrapped(headline, 68), caption(counts, what, shown_as)]
+    width = max(60, int(ax.figure.get_figwidth() * 10))
+    lines = [wrapped(headline, width), caption(counts, what, shown_as)]
     if note:
-        lines.append(wrapped(note, 90))
+        lines.append(wrapped(note, width + 20))
     ax.set_title("\n".join(lines))
+
+
+def palette(values) -> list:
+    """Colours for a list of lever values: sequential (viridis, light end cut) for three or more
+    ordered numbers, Okabe-Ito for categories, viridis beyond eight categories."""
+    values = list(values)
+    ordered = len(values) >= 3 and all(
+        isinstance(v, int | float | np.number) and not isinstance(v, bool | np.bool_)
+        for v in values
+    )
+    if ordered or len(values) > len(OKABE_ITO):
+        return list(plt.cm.viridis(np.linspace(0.0, 0.85, len(values))))
+    return OKABE_ITO[: len(values)]
 
 
 # --- saving ------------------------------------------------------------------------------------
@@ -210,7 +236,7 @@ def heatmap(
         ax.text(
             j,
             i,
-            f"{row['mean']:.3g}\n[{row['ci_low']:.3g}, {row['ci_high']:.3g}]",
+            f"{number(row['mean'])}\n[{number(row['ci_low'])}, {number(row['ci_high'])}]",
             ha="center",
             va="center",
             fontsize=8,
@@ -243,7 +269,8 @@ def lever_line(
     table = stats.summarize(replicates, keys, [metric])
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     groups = [(None, table)] if hue is None else list(table.groupby(hue, sort=True))
-    for colour, (value, group) in zip(OKABE_ITO, groups, strict=False):
+    colours = palette([value for value, _ in groups]) if hue is not None else OKABE_ITO[:1]
+    for colour, (value, group) in zip(colours, groups, strict=True):
         group = group.sort_values(lever)
         label = None if hue is None else f"{lever_label(hue).split(' (')[0]} {format_value(value)}"
         _band(ax, group[lever].astype(float), group, colour, label)
@@ -272,15 +299,12 @@ def arms_over_time(
     bands = stats.timeseries_bands(timeseries, list(levers), metric, bin_years=bin_years)
     fig, ax = plt.subplots(figsize=(6.8, 4.2))
     present = stats.arms(bands, levers)
-    colours = (
-        OKABE_ITO
-        if len(present) <= len(OKABE_ITO)
-        else plt.cm.viridis(np.linspace(0, 0.9, len(present)))
-    )
-    for colour, arm in zip(colours, present, strict=False):
+    colours = palette([arm[0] for arm in present] if len(levers) == 1 else present)
+    for colour, arm in zip(colours, present, strict=True):
         group = bands if not levers else stats.select(bands, levers, arm)
         _band(ax, group["time"], group, colour, arm_label(levers, arm))
     ax.set_xlabel(f"calendar year ({bin_years:g}-year means)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(wrapped(metric_label(metric)))
     ax.legend(frameon=False, fontsize=8)
     headline = f"{metric_label(metric).split(' (')[0]} over time"
@@ -384,6 +408,7 @@ def export_shock(
     ax.set_title("(c) Shock minus no shock, paired on seeds")
     ax.set_ylabel(wrapped(f"difference in {RATE_UNIT}", 32))
     for ax in axes.flat:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.axvline(start_year, color="black", linewidth=0.9, linestyle=":")
         ax.legend(frameon=False, fontsize=7)
     for ax in axes[1]:
@@ -397,13 +422,6 @@ def export_shock(
 
 
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
-
-
-def _palette(count: int) -> list:
-    """Okabe-Ito for up to eight groups, evenly spaced viridis beyond."""
-    if count <= len(OKABE_ITO):
-        return OKABE_ITO[:count]
-    return list(plt.cm.viridis(np.linspace(0, 0.9, count)))
 
 
 def _legend(ax, handles, title, loc, keep=False):
@@ -433,7 +451,9 @@ def papers_vs_breakthroughs(
     present = stats.arms(replicates, levers)
     values = [sorted(replicates[lever].unique()) for lever in levers]
     grid = len(levers) == 2 and len(present) == len(values[0]) * len(values[1])
-    colours = _palette(len(values[0]) if grid else len(present))
+    colours = palette(
+        values[0] if grid else [arm[0] for arm in present] if len(levers) == 1 else present
+    )
     fig, ax = plt.subplots(figsize=(7.2, 4.8))
     arm_handles = []
     for k, arm in enumerate(present):

@@ -220,15 +220,7 @@ def add_after_shock_metrics(data: SweepData, start_year: float) -> list[str]:
 # --- numbers and tables ------------------------------------------------------------------------
 
 
-def number(x) -> str:
-    """About three significant digits; 'n/a' for a missing value."""
-    if x is None or np.isnan(x):
-        return "n/a"
-    if np.isinf(x):
-        return "∞" if x > 0 else "-∞"
-    size = abs(x)
-    digits = 0 if size >= 100 else 1 if size >= 10 else 2 if size >= 1 else 3
-    return f"{x:,.{digits}f}"
+number = figures.number
 
 
 def signed(x) -> str:
@@ -310,6 +302,18 @@ def effect_sentence(effect: dict, metrics: list[str]) -> str:
 
 
 # --- the document ------------------------------------------------------------------------------
+
+
+def _scale_text(data: SweepData) -> str:
+    """' (each: 2,000 researchers over 20 years from 2015)', from the fixed values."""
+    fixed = data.fixed
+    size, years, start = (
+        fixed.get(k) for k in ("population.n_researchers", "run.years", "run.start_year")
+    )
+    if size is None or years is None:
+        return ""
+    since = f" from {start:g}" if start is not None else ""
+    return f" (each: {int(size):,} researchers over {years:g} years{since})"
 
 
 def _seeds_in_order(data: SweepData) -> list:
@@ -396,8 +400,9 @@ def build_document(data: SweepData, analysis: dict, made: list[Figure], title, q
     levers, reps, reference = data.levers, data.replicates, analysis["reference"]
     doc = Document(title)
     doc.paragraph(f"**Question.** {question}")
+    scale = _scale_text(data)
     doc.paragraph(
-        f"**Design.** {len(stats.arms(reps, levers))} arms, {len(reps)} replicates in all; "
+        f"**Design.** {len(stats.arms(reps, levers))} arms, {len(reps)} replicates in all{scale}; "
         f"{_seeds_text(data)}. Means carry 95% bootstrap confidence intervals over "
         "replicates; differences between arms are paired on seeds (common random numbers), with "
         f"the unpaired interval beside them for comparison. Regenerate with `{command}`."
