@@ -1,0 +1,141 @@
+"""Atomic output files and provenance: what produced a result, from which code, with what.
+
+Every file is written to a temporary file in the same folder, flushed to disk and renamed over
+the target (`os.replace`), so a reader or a rerun never sees half a file. Tables are CSV (floats
+written with full precision, read back with `read_csv`), records JSON; nothing is pickled.
+"""
+
+import functools
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+
+PACKAGES = (
+    "research-incentives-abm",
+    "mesa",
+    "numpy",
+    "scipy",
+    "pandas",
+    "hydra-core",
+    "omegaconf",
+    "hydra-joblib-launcher",
+    "hydra-submitit-launcher",
+    "hydra-ray-launcher",
+    "submitit",
+    "joblib",
+    "tqdm",
+)
+CODE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _file_mode() -> int:
+    """Permissions of a newly created file under the process's umask (mkstemp uses 0600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+FILE_MODE = _file_mode()
+
+
+def write_atomic(path: Path, write: Callable[[object], None], mode: str = "w") -> None:
+    """Call `write(file)` on a temporary file beside `path`, then rename it over `path`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, FILE_MODE)
+        with os.fdopen(fd, mode, **({"newline": ""} if "b" not in mode else {})) as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_csv(path: Path, table: pd.DataFrame) -> None:
+    write_atomic(path, lambda f: table.to_csv(f, index=False, lineterminator="\n"))
+
+
+def read_csv(path: Path) -> pd.DataFrame:
+    """A CSV written by `write_csv`, with floats parsed back exactly."""
+    return pd.read_csv(path, float_precision="round_trip")
+
+
+def write_json(path: Path, data: dict) -> None:
+    write_atomic(path, lambda f: f.write(json.dumps(data, indent=2, sort_keys=False) + "\n"))
+
+
+def write_parquet(path: Path, table: pd.DataFrame) -> None:
+    write_atomic(path, lambda f: table.to_parquet(f, index=False), mode="wb")
+
+
+def read_json(path: Path) -> dict | None:
+    """The JSON object in `path`, or None when it is missing or unreadable."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@functools.cache
+def package_versions() -> dict[str, str | None]:
+    versions: dict[str, str | None] = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+@functools.cache
+def git_state() -> dict:
+    """The code's git commit and whether tracked files differ from it (None outside git)."""
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(
+                ["git", "-C", str(CODE_DIR), *args],
+                capture_output=True,
+                text=True,
+                timeout=20,
+                check=True,
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout.strip()
+
+    commit = git("rev-parse", "HEAD")
+    status = git("status", "--porcelain", "--untracked-files=no") if commit else None
+    return {"commit": commit, "dirty": None if status is None else bool(status)}
+
+
+def environment() -> dict:
+    """Interpreter, platform, package versions and git state for a provenance record."""
+    return {
+        "python": sys.version.split()[0],
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "packages": package_versions(),
+        "git": git_state(),
+    }

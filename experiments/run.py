@@ -1,0 +1,52 @@
+"""`python -m experiments.run [overrides]`: one job (or, with -m, a sweep of jobs) of replicates.
+
+Every job the command would launch is checked first (experiments/preflight.py): an unknown key,
+a wrong type, a value out of range or a job folder holding another config's results stops the
+command with one line on stderr and exit status 2, before anything runs. Then Hydra composes
+`configs/config.yaml` and runs each job (experiments/job.py) with the chosen launcher.
+
+    python -m experiments.run run=quick incentives=hhmi_like
+    python -m experiments.run -m experiment=headline hydra/launcher=joblib
+"""
+
+import sys
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
+
+from . import preflight, schema
+from .errors import BadInput
+from .job import JobContext, run_job
+
+schema.register()
+
+
+@hydra.main(version_base="1.3", config_path="../configs", config_name="config")
+def hydra_app(cfg: DictConfig) -> str:
+    """Hydra's task function: run one job in the folder Hydra made for it."""
+    hc = HydraConfig.get()
+    context = JobContext(
+        output_dir=hc.runtime.output_dir,
+        overrides=list(hc.overrides.task),
+        choices={k: v for k, v in OmegaConf.to_container(hc.runtime.choices).items()},
+        num=hc.job.get("num") if hc.mode.name == "MULTIRUN" else None,
+        launcher=hc.launcher.get("_target_"),
+    )
+    return run_job(cfg, context)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Check the whole command, then hand it to Hydra."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        preflight.check(argv)
+    except BadInput as err:
+        sys.stderr.write(f"error: {err}\n")
+        raise SystemExit(2) from None
+    sys.argv = [sys.argv[0], *argv]
+    hydra_app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,196 @@
+"""The typed Hydra schema, derived from the model's parameter dataclasses in `sim.params`.
+
+`ExperimentConfig` is `sim.params.Params` with its `run` group extended by the settings of a
+batch of replicates (`replicates`, `seed`, `workers`, `resume`). Registered with Hydra's
+ConfigStore as `schema`, it types every key of `configs/`: an unknown key or a value of the wrong
+type fails while Hydra composes the config. Ranges are checked by `sim.params.validate`, through
+`to_params`, before any replicate runs. Nothing here repeats a model default or range.
+"""
+
+import dataclasses
+import hashlib
+import json
+import typing
+from dataclasses import dataclass, field
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import DictConfig, OmegaConf
+
+from sim.params import (
+    GROUPS,
+    Event,
+    ParameterError,
+    Params,
+    RunParams,
+    check_value,
+    param,
+    resolve_key,
+    validate,
+)
+
+# The levers written as columns of every replicates.csv, by dotted name.
+MAIN_LEVERS = (
+    "incentives.publication_weight",
+    "incentives.evaluation_window_years",
+    "incentives.failure_tolerance",
+    "oversight.intensity",
+    "export_controls.enabled",
+    "export_controls.start_year",
+    "export_controls.severity",
+    "export_controls.self_reliance_funding",
+    "guanxi.weight",
+    "leadership.technocrat_share",
+    "population.n_researchers",
+    "run.years",
+    "run.start_year",
+)
+# Settings of a batch that change neither a replicate's numbers nor which replicates exist.
+EXECUTION_KEYS = ("run.workers", "run.resume")
+
+
+@dataclass
+class RunConfig(RunParams):
+    """The model's run period plus how many replicates to run and from which seed."""
+
+    replicates: int = param(10, 1, 1_000_000, unit="replicates", doc="Replicates in this job")
+    seed: int = param(
+        0,
+        0,
+        2**63 - 1,
+        doc="Root seed: replicate i's seed derives from (seed, i) alone, so arms of a sweep "
+        "share seeds",
+    )
+    workers: int = param(
+        1, 1, 1024, unit="processes", doc="Processes running replicates (same numbers for any)"
+    )
+    resume: bool = param(
+        True, doc="Reuse finished outputs and replicates of an unchanged config in the job folder"
+    )
+
+
+@dataclass
+class ExperimentConfig(Params):
+    """Every model parameter (typed as in sim.params) plus the batch settings under `run`."""
+
+    run: RunConfig = field(default_factory=RunConfig)
+
+
+def register() -> None:
+    """Store the schema in Hydra's ConfigStore as `schema` (idempotent)."""
+    ConfigStore.instance().store(name="schema", node=ExperimentConfig)
+
+
+def field_names(cls) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls)]
+
+
+def unknown_key(full_key: str, in_event: bool = False) -> str:
+    """Why `full_key` is not a key of the schema, and which keys are."""
+    if in_event:
+        return (
+            f"unknown key '{full_key}' in a timeline event; "
+            f"an event has: {', '.join(field_names(Event))}"
+        )
+    group, _, name = full_key.partition(".")
+    if group == "run" and name:
+        return f"unknown key '{full_key}'; run has: {', '.join(field_names(RunConfig))}"
+    if group in GROUPS and name:
+        try:
+            resolve_key(full_key)
+        except ParameterError as err:
+            return str(err)
+    return f"unknown key '{full_key}'; top-level keys: {', '.join(field_names(ExperimentConfig))}"
+
+
+GROUP_CLASSES = {
+    name: cls for name, cls in typing.get_type_hints(ExperimentConfig).items() if name != "timeline"
+}
+
+
+def group_class(name: str) -> type:
+    return GROUP_CLASSES[name]
+
+
+def check_keys(config: dict) -> None:
+    """Raise ParameterError for keys outside the schema (Hydra lets `+key=value` add them)."""
+    for key, value in config.items():
+        if key not in field_names(ExperimentConfig):
+            raise ParameterError(unknown_key(str(key)))
+        if key == "timeline":
+            for event in value:
+                for name in event:
+                    if name not in field_names(Event):
+                        raise ParameterError(unknown_key(name, in_event=True))
+            continue
+        allowed = field_names(group_class(key))
+        for name in value:
+            if name not in allowed:
+                raise ParameterError(unknown_key(f"{key}.{name}"))
+
+
+def params_from_config(config: dict) -> tuple[Params, RunConfig]:
+    """The model's `Params` and the batch settings of a plain config, both range-checked.
+
+    Raises `sim.ParameterError` with a one-line message naming the key, the value and what is
+    allowed.
+    """
+    check_keys(config)
+    run = RunConfig(**config.get("run", {}))
+    for f in dataclasses.fields(RunConfig):
+        if f.name not in RunParams.__dataclass_fields__:
+            setattr(run, f.name, check_value(f"run.{f.name}", f, getattr(run, f.name)))
+    groups = {
+        name: group_class(name)(**values)
+        for name, values in config.items()
+        if name not in ("run", "timeline")
+    }
+    groups["run"] = RunParams(start_year=run.start_year, years=run.years)
+    timeline = [Event(**event) for event in config.get("timeline", [])]
+    return validate(Params(**groups, timeline=timeline)), run
+
+
+def to_params(cfg: DictConfig) -> tuple[Params, RunConfig]:
+    """`params_from_config` of a composed Hydra config."""
+    return params_from_config(resolved(cfg))
+
+
+def resolved(cfg: DictConfig) -> dict:
+    """The composed config as plain, JSON-ready data (interpolations resolved)."""
+    return OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)  # type: ignore
+
+
+def config_hash(config: dict) -> str:
+    """SHA-256 of the config without the execution settings that leave the numbers unchanged."""
+    run = {k: v for k, v in config.get("run", {}).items() if f"run.{k}" not in EXECUTION_KEYS}
+    canonical = json.dumps({**config, "run": run}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def flatten(config: dict, prefix: str = "") -> dict:
+    """{'incentives': {'publication_weight': 0.7}} -> {'incentives.publication_weight': 0.7}."""
+    flat = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+__all__ = [
+    "EXECUTION_KEYS",
+    "MAIN_LEVERS",
+    "ExperimentConfig",
+    "ParameterError",
+    "RunConfig",
+    "config_hash",
+    "flatten",
+    "register",
+    "resolved",
+    "check_keys",
+    "params_from_config",
+    "field_names",
+    "unknown_key",
+    "to_params",
+]
