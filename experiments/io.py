@@ -68,9 +68,13 @@ def write_csv(path: Path, table: pd.DataFrame) -> None:
     write_atomic(path, lambda f: table.to_csv(f, index=False, lineterminator="\n"))
 
 
+# pandas 3 parses floats exactly by default and deprecates the option that pandas 2 needs.
+EXACT_FLOATS = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
+
+
 def read_csv(path: Path) -> pd.DataFrame:
     """A CSV written by `write_csv`, with floats parsed back exactly."""
-    return pd.read_csv(path, float_precision="round_trip")
+    return pd.read_csv(path, **EXACT_FLOATS)
 
 
 def write_json(path: Path, data: dict) -> None:

@@ -1,0 +1,241 @@
+"""`python -m experiments.aggregate SWEEP_DIR`: join a sweep's job folders into tidy tables.
+
+Scans SWEEP_DIR for job folders (those with `.hydra/`, `provenance.json` or `failure.json`),
+keeps the complete ones (provenance says complete and both tables match their checksums), lists
+the others with the reason, and, from the sweep's `multirun.yaml`, the jobs that never started.
+The levers are the config keys (dotted) and preset choices whose values differ across complete
+jobs. Writes, atomically, into SWEEP_DIR:
+- `sweep.csv` (and `sweep.parquet` when pyarrow is installed): one row per replicate;
+- `sweep_timeseries.csv` (and `.parquet`): one row per replicate and step;
+- `sweep.json`: levers, fixed values, missing jobs and each job's status.
+Works on partial sweeps; it does not rely on Hydra's end-of-sweep callback, which failed jobs skip.
+
+In Python: `sweep = aggregate(path)`; see `Sweep`.
+"""
+
+import argparse
+import json
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import OmegaConf
+
+from . import io, schema
+from .job import FAILURE, PROVENANCE, REPLICATES, TABLES, TIMESERIES
+from .replicates import PARTIAL_DIR
+
+
+class AggregateError(ValueError):
+    """Nothing to aggregate: the message is one line for the user."""
+
+
+@dataclass
+class Sweep:
+    """A sweep's results, one row per replicate (and per step), with what varied and what not."""
+
+    directory: Path
+    replicates: pd.DataFrame
+    timeseries: pd.DataFrame
+    levers: list[str]
+    missing: list[str]
+    provenance: dict
+    fixed: dict = field(default_factory=dict)
+    jobs: dict[str, str] = field(default_factory=dict)
+
+
+def natural_key(name: str) -> tuple:
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name))
+
+
+def job_folders(sweep_dir: Path) -> list[Path]:
+    """Folders holding a job, sorted by job number; the folder itself for a single job."""
+
+    def is_job(path: Path) -> bool:
+        markers = (".hydra", PROVENANCE, FAILURE, REPLICATES)
+        return any((path / marker).exists() for marker in markers)
+
+    if is_job(sweep_dir):
+        return [sweep_dir]
+    found = []
+    for path in sweep_dir.rglob("*"):
+        relative = path.relative_to(sweep_dir)
+        if path.is_dir() and not any(p.startswith(".") for p in relative.parts) and is_job(path):
+            found.append(path)
+    return sorted(found, key=lambda p: natural_key(p.relative_to(sweep_dir).as_posix()))
+
+
+def problem(job_dir: Path) -> str | None:
+    """Why the job's outputs are not usable, or None when they are complete and intact."""
+    record = io.read_json(job_dir / PROVENANCE)
+    failure = io.read_json(job_dir / FAILURE)
+    if record is None or record.get("status") != "complete":
+        if failure is not None:
+            return f"failed: {failure.get('error', 'unknown error')}"
+        saved = len(list((job_dir / PARTIAL_DIR).glob("replicates-*.csv")))
+        note = f"; {saved} chunks of finished replicates saved" if saved else ""
+        return f"not finished (interrupted, still running or never run){note}"
+    for name in TABLES:
+        path = job_dir / name
+        if not path.is_file():
+            return f"{name} missing"
+        if io.sha256(path) != record.get("outputs", {}).get(name, {}).get("sha256"):
+            return f"{name} changed after the job finished (checksum differs)"
+    return None
+
+
+def job_overrides(job_dir: Path) -> list[str]:
+    path = job_dir / ".hydra" / "overrides.yaml"
+    if not path.is_file():
+        return []
+    return [str(o) for o in OmegaConf.load(path)]
+
+
+def never_started(sweep_dir: Path, folders: list[Path]) -> list[str]:
+    """Jobs the sweep's multirun.yaml defines that have no folder (sweep stopped early)."""
+    path = sweep_dir / "multirun.yaml"
+    if not path.is_file():
+        return []
+    hydra_cfg = OmegaConf.load(path).hydra
+    params = hydra_cfg.sweeper.get("params") or {}
+    lines = [f"{k}={v}" for k, v in params.items()] + list(hydra_cfg.overrides.task)
+    try:
+        parser = OverridesParser.create()
+        expected = BasicSweeper.split_arguments(parser.parse_overrides(lines), None)[0]
+    except Exception:  # a sweep syntax needing the config (glob): cannot list expected jobs
+        return []
+    present = {frozenset(job_overrides(f)) for f in folders}
+    return [
+        f"{num} ({' '.join(overrides)}): never started"
+        for num, overrides in enumerate(expected)
+        if frozenset(overrides) not in present
+    ]
+
+
+def comparable(value) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+def lever_table(records: dict[str, dict]) -> tuple[list[str], dict, dict[str, dict]]:
+    """(levers, fixed values, each job's value of every lever) from the jobs' provenance."""
+    flat = {}
+    for name, record in records.items():
+        values = schema.flatten(record["config"])
+        for key in schema.EXECUTION_KEYS:
+            values.pop(key, None)
+        choices = record.get("choices", {})
+        values.update({g: c for g, c in choices.items() if not g.startswith("hydra")})
+        flat[name] = values
+    first = next(iter(flat.values()))
+    keys = list(first) + sorted({k for v in flat.values() for k in v} - set(first))
+    varying = [k for k in keys if len({comparable(v.get(k)) for v in flat.values()}) > 1]
+    choice_groups = {g for r in records.values() for g in r.get("choices", {})}
+    fixed = {k: first.get(k) for k in keys if k not in varying and k not in choice_groups}
+    if "timeline" in varying and "scenario" in varying:
+        varying.remove("timeline")  # the scenario's name says which timeline
+    for name in flat:
+        if "timeline" in varying:
+            flat[name]["timeline"] = comparable(flat[name].get("timeline"))
+    return varying, fixed, flat
+
+
+def with_levers(table: pd.DataFrame, job: str, values: dict, levers: list[str], at: int):
+    """`table` with a leading job column and the job's lever values inserted at column `at`."""
+    table.insert(0, "job", job)
+    position = at + 1
+    for lever in levers:
+        if lever in table.columns:
+            table.pop(lever)
+        table.insert(position, lever, values.get(lever))
+        position += 1
+    return table
+
+
+def aggregate(sweep_dir: Path | str, write: bool = True) -> Sweep:
+    """Join the complete jobs of `sweep_dir` (also writing the tables there unless write=False)."""
+    sweep_dir = Path(sweep_dir)
+    if not sweep_dir.is_dir():
+        raise AggregateError(f"no such folder: {sweep_dir}")
+    folders = job_folders(sweep_dir)
+    missing, records, statuses = never_started(sweep_dir, folders), {}, {}
+    for folder in folders:
+        name = folder.relative_to(sweep_dir).as_posix() if folder != sweep_dir else "."
+        reason = problem(folder)
+        statuses[name] = reason or "complete"
+        if reason:
+            missing.append(f"{name}: {reason}")
+        else:
+            records[name] = io.read_json(folder / PROVENANCE)
+    if not records:
+        raise AggregateError(
+            f"no complete job in {sweep_dir} ({len(folders)} job folders, {len(missing)} missing)"
+        )
+    levers, fixed, values = lever_table(records)
+    replicate_tables, series_tables = [], []
+    for name in records:
+        folder = sweep_dir / name
+        replicate_tables.append(
+            with_levers(io.read_csv(folder / REPLICATES), name, values[name], levers, at=2)
+        )
+        series_tables.append(
+            with_levers(io.read_csv(folder / TIMESERIES), name, values[name], levers, at=4)
+        )
+    sweep = Sweep(
+        directory=sweep_dir,
+        replicates=pd.concat(replicate_tables, ignore_index=True),
+        timeseries=pd.concat(series_tables, ignore_index=True),
+        levers=levers,
+        missing=missing,
+        provenance=next(iter(records.values())),
+        fixed=fixed,
+        jobs=statuses,
+    )
+    if write:
+        write_tables(sweep)
+    return sweep
+
+
+def write_tables(sweep: Sweep) -> list[Path]:
+    out = sweep.directory
+    written = [out / "sweep.csv", out / "sweep_timeseries.csv", out / "sweep.json"]
+    io.write_csv(written[0], sweep.replicates)
+    io.write_csv(written[1], sweep.timeseries)
+    summary = {"levers": sweep.levers, "fixed": sweep.fixed, "missing": sweep.missing}
+    io.write_json(written[2], summary | {"jobs": sweep.jobs})
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return written
+    for table, name in ((sweep.replicates, "sweep"), (sweep.timeseries, "sweep_timeseries")):
+        io.write_parquet(out / f"{name}.parquet", table)
+        written.append(out / f"{name}.parquet")
+    return written
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m experiments.aggregate", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("sweep_dir", type=Path, help="a sweep folder (or one job's folder)")
+    args = parser.parse_args(argv)
+    try:
+        sweep = aggregate(args.sweep_dir)
+    except AggregateError as err:
+        sys.stderr.write(f"error: {err}\n")
+        raise SystemExit(1) from None
+    complete = sum(status == "complete" for status in sweep.jobs.values())
+    print(
+        f"{complete} complete jobs, {len(sweep.replicates)} replicates; "
+        f"levers: {', '.join(sweep.levers) or 'none'}"
+    )
+    for line in sweep.missing:
+        print(f"missing: {line}")
+    print(f"wrote {args.sweep_dir / 'sweep.csv'} and {args.sweep_dir / 'sweep_timeseries.csv'}")
+
+
+if __name__ == "__main__":
+    main()
