@@ -60,6 +60,8 @@ LEVER_LABELS = {
     "guanxi.weight": "guanxi weight (score s.d. per unit tie)",
     "leadership.technocrat_share": "technocrat share of leaderships (0-1)",
     "population.n_researchers": "researchers",
+    "incentives": "evaluation regime (preset)",
+    "scenario": "scenario (timeline of dated events)",
     "run.years": "run length (years)",
 }
 SHORT_LEVER_NAMES = {
@@ -71,6 +73,7 @@ SHORT_LEVER_NAMES = {
     "export_controls.self_reliance_funding": "self-reliance",
     "guanxi.weight": "guanxi",
     "leadership.technocrat_share": "technocrats",
+    "incentives": "regime",
 }
 SHOCK_LEVER = "export_controls.enabled"
 
@@ -410,7 +413,7 @@ def export_shock(
     for ax in axes.flat:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.axvline(start_year, color="black", linewidth=0.9, linestyle=":")
-        ax.legend(frameon=False, fontsize=7)
+        ax.legend(fontsize=7, frameon=True, facecolor="white", edgecolor="none", framealpha=0.85)
     for ax in axes[1]:
         ax.set_xlabel(f"calendar year ({bin_years:g}-year means); dotted line: controls begin")
     fig.suptitle(

@@ -133,6 +133,23 @@ class SweepData:
     fixed: dict
     missing: list[str]
     provenance: dict
+    implied: dict = dataclasses.field(default_factory=dict)  # preset -> the levers it sets
+
+
+def implied_by_choices(replicates: pd.DataFrame, levers: list[str]) -> dict[str, list[str]]:
+    """Dotted levers that a named preset lever determines (e.g. `incentives` = count_heavy sets
+    `incentives.publication_weight`): the report varies the preset, not its parts."""
+    implied = {}
+    for choice in (lever for lever in levers if "." not in lever):
+        parts = [
+            lever
+            for lever in levers
+            if lever.startswith(f"{choice}.")
+            and replicates.groupby(choice)[lever].nunique(dropna=False).max() == 1
+        ]
+        if parts:
+            implied[choice] = parts
+    return implied
 
 
 def _as_bool_if_textual(column: pd.Series) -> pd.Series:
@@ -156,11 +173,14 @@ def adapt(sweep, directory: str | Path) -> SweepData:
         replicates[lever] = _as_bool_if_textual(replicates[lever])
         if lever in timeseries.columns:
             timeseries[lever] = _as_bool_if_textual(timeseries[lever])
+    implied = implied_by_choices(replicates, levers)
+    hidden = {lever for parts in implied.values() for lever in parts}
     return SweepData(
         directory=Path(directory),
         replicates=replicates,
         timeseries=timeseries,
-        levers=levers,
+        levers=[lever for lever in levers if lever not in hidden],
+        implied=implied,
         fixed=dict(sweep.fixed or {}),
         missing=[str(job) for job in (sweep.missing or [])],
         provenance=dict(sweep.provenance or {}),
@@ -281,6 +301,8 @@ def effect_sentence(effect: dict, metrics: list[str]) -> str:
     name = figures.lever_label(lever).split(" (")[0]
     if isinstance(effect["low"], bool | np.bool_):
         start = f"**Switching on the {name}**"
+    elif isinstance(effect["low"], str):
+        start = f"**{name.capitalize()} {effect['high']} instead of {effect['low']}**"
     else:
         low, high = (figures.format_value(effect[k]) for k in ("low", "high"))
         start = f"**Raising {name} from {low} to {high}**"
@@ -302,6 +324,24 @@ def effect_sentence(effect: dict, metrics: list[str]) -> str:
 
 
 # --- the document ------------------------------------------------------------------------------
+
+
+def _lever_bullet(data: SweepData, lever: str) -> str:
+    """'`lever` (label): v1, v2' or, for a preset, each name with the values it sets."""
+    reps = data.replicates
+    values = sorted(reps[lever].unique())
+    parts = data.implied.get(lever, [])
+    if not parts:
+        listed = ", ".join(figures.format_value(v) for v in values)
+    else:
+        first_rows = reps.drop_duplicates(lever).set_index(lever)
+        listed = "; ".join(
+            f"{value} ("
+            + ", ".join(f"`{p}` = {figures.format_value(first_rows.loc[value, p])}" for p in parts)
+            + ")"
+            for value in values
+        )
+    return f"`{lever}` ({figures.lever_label(lever)}): {listed}"
 
 
 def _scale_text(data: SweepData) -> str:
@@ -413,11 +453,7 @@ def build_document(data: SweepData, analysis: dict, made: list[Figure], title, q
 
     doc.heading("Levers varied")
     doc.bullets(
-        [
-            f"`{lv}` ({figures.lever_label(lv)}): "
-            + ", ".join(figures.format_value(v) for v in sorted(reps[lv].unique()))
-            for lv in levers
-        ]
+        [_lever_bullet(data, lever) for lever in levers]
         or ["none: every job ran the same configuration"]
     )
     doc.heading("Held fixed")
@@ -534,6 +570,10 @@ def build_report(data: SweepData, out_dir, title=None, question=None, command=No
     out_dir = Path(out_dir)
     analysis = analyse(data)
     made = make_figures(data, analysis, out_dir / "figures", shock_start(data))
+    current = {f"{figure.name}.{ext}" for figure in made for ext in ("png", "svg")}
+    for old in (out_dir / "figures").glob("*.*"):
+        if old.suffix in (".png", ".svg") and old.name not in current:
+            old.unlink()  # a figure an earlier report made and this one does not
     doc = build_document(
         data,
         analysis,

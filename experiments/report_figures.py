@@ -2,9 +2,11 @@
 
 - two levers on a full grid: a heatmap of the breakthrough rate;
 - a numeric lever with three or more values: the rate against it with a CI band (one line per
-  value of a second lever), plus the flop rate when the evaluation window varies;
+  value of a second lever), plus the flop rate against the evaluation window and allocation
+  efficiency against guanxi weight;
 - the export-control shock on and off: the time series around the shock date;
 - an incentive lever: the exploratory share over time per regime;
+- a named lever (a preset or scenario), up to eight arms: the breakthrough rate over time;
 - two or more arms: papers against breakthroughs, and paired vs unpaired contrast intervals.
 Levers not shown in a figure sit at the reference arm's values, which the caption names.
 """
@@ -23,8 +25,21 @@ INCENTIVE_LEVERS = [
     "incentives.publication_weight",
     "incentives.evaluation_window_years",
     "incentives.failure_tolerance",
+    "incentives",  # a named preset (count_heavy, balanced, hhmi_like)
 ]
 CI = f"{figures.CI_PERCENT}% bootstrap CI"
+BANDS_NOTE = (
+    "Bands are each arm's own interval; differences between arms are judged more sharply by "
+    "the paired contrasts."
+)
+# The second metric drawn against a lever, where the design names one (section 3).
+SECOND_LINE = {
+    "incentives.evaluation_window_years": "flop_rate",
+    "incentives.failure_tolerance": "flop_rate",
+    "guanxi.weight": "allocation_efficiency",
+    "leadership.technocrat_share": "allocation_efficiency",
+}
+MAX_CONTRAST_ROWS = 16  # beyond this the contrast figure keeps one-lever moves from the reference
 
 
 @dataclass
@@ -88,8 +103,8 @@ def make_figures(data, analysis: dict, out_dir: Path, shock_start: float) -> lis
         subset = at_reference(reps, levers, reference, keep)
         note = held_note(levers, reference, keep)
         line_metrics = ["breakthrough_rate"]
-        if set(levers) & set(INCENTIVE_LEVERS[1:]):
-            line_metrics.append("flop_rate")
+        if line_lever in SECOND_LINE:
+            line_metrics.append(SECOND_LINE[line_lever])
         for metric in line_metrics:
             name = "line" if metric == "breakthrough_rate" else f"line_{metric}"
             figures.lever_line(subset, line_lever, out_dir, metric, hue, name, note)
@@ -97,7 +112,7 @@ def make_figures(data, analysis: dict, out_dir: Path, shock_start: float) -> lis
                 Figure(
                     name,
                     f"{figures.metric_label(metric)} against {figures.lever_label(line_lever)}",
-                    f"Mean with {CI} band. {note}".strip(),
+                    f"Mean with {CI} band. {BANDS_NOTE} {note}".strip(),
                 )
             )
 
@@ -130,6 +145,19 @@ def make_figures(data, analysis: dict, out_dir: Path, shock_start: float) -> lis
                 )
             )
 
+    named = [lever for lever in levers if not _numeric(values[lever])]
+    if named and not series.empty and len(stats.arms(reps, levers)) <= len(figures.OKABE_ITO):
+        figures.arms_over_time(
+            series, levers, out_dir, "breakthrough_rate", "breakthrough_rate_over_time"
+        )
+        made.append(
+            Figure(
+                "breakthrough_rate_over_time",
+                "Breakthrough rate over time per arm",
+                f"Breakthroughs per 1,000 researcher-years, yearly means with {CI} bands.",
+            )
+        )
+
     if len(stats.arms(reps, levers)) >= 2:
         figures.papers_vs_breakthroughs(reps, levers, out_dir)
         made.append(
@@ -140,12 +168,18 @@ def make_figures(data, analysis: dict, out_dir: Path, shock_start: float) -> lis
             )
         )
         label = figures.arm_label(levers, reference)
-        figures.contrast_intervals(analysis["contrasts"], levers, label, out_dir)
+        table, which = analysis["contrasts"], "each arm"
+        if len(stats.arms(table, levers)) > MAX_CONTRAST_ROWS:
+            differs = sum(
+                (table[lever] != reference[i]).astype(int) for i, lever in enumerate(levers)
+            )
+            table, which = table[differs == 1], "each arm that moves one lever from it"
+        figures.contrast_intervals(table, levers, label, out_dir)
         made.append(
             Figure(
                 "contrasts",
                 "Paired and unpaired intervals of each arm's difference from the reference",
-                f"Breakthrough rate, each arm minus the reference ({label}). Dark: {CI} of the "
+                f"Breakthrough rate, {which} minus the reference ({label}). Dark: {CI} of the "
                 "per-seed differences; light: the unpaired interval from the same replicates.",
             )
         )

@@ -305,21 +305,28 @@ def paired_timeseries_difference(
 # --- the effect of each lever ----------------------------------------------------------------
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, int | float | np.number) and not isinstance(value, bool | np.bool_)
+
+
 def lever_effects(
     replicates: pd.DataFrame,
     levers: Sequence[str],
     reference: tuple,
     metrics: Sequence[str],
     seed_column: str = "seed",
+    max_contexts: int = 3,
     **options,
 ) -> list[dict]:
-    """For each lever, the paired contrast of its highest value against its lowest.
+    """Each lever's paired effect: highest against lowest value (numbers, booleans), or each
+    category against the reference's (names such as presets or scenarios).
 
-    The other levers sit at the reference arm's values; when that leaves the two arms identical
-    (a lever that acts only through another, e.g. self-reliance funding without the shock), the
-    next setting of the other levers where the arms differ is used and `identical_at` records
-    the settings skipped. Each effect: lever, low, high, context (the other levers' values as a
-    dict), identical_at, contrasts (metric -> Contrast).
+    The other levers sit at the reference arm's values, or at each of their settings in turn
+    when there are at most `max_contexts` of them, so interactions show. Settings where the two
+    arms are identical (a lever that acts only through another, e.g. self-reliance funding
+    without the shock) are listed in `identical_at` of the next effect of that lever instead.
+    Each effect: lever, low, high, context (the other levers' values), identical_at,
+    contrasts (metric -> Contrast).
     """
     levers, reference = list(levers), tuple(reference)
     present = arms(replicates, levers)
@@ -328,30 +335,36 @@ def lever_effects(
         values = sorted({arm[i] for arm in present})
         if len(values) < 2:
             continue
-        contexts = [reference[:i] + reference[i + 1 :]]
-        contexts += sorted({arm[:i] + arm[i + 1 :] for arm in present} - set(contexts))
-        identical_at = []
-        for context in contexts:
-            low, high = (context[:i] + (v,) + context[i:] for v in (values[0], values[-1]))
-            if low not in present or high not in present:
-                continue
-            a = select(replicates, levers, low).set_index(seed_column)
-            b = select(replicates, levers, high).set_index(seed_column)
-            pair = {m: paired_contrast(a[m], b[m], **options) for m in metrics}
-            others = [lv for lv in levers if lv != lever]
-            where = dict(zip(others, context, strict=True))
-            if all(c.difference == 0 and c.ci_low == c.ci_high for c in pair.values()):
-                identical_at.append(where)
-                continue
-            effects.append(
-                {
-                    "lever": lever,
-                    "low": values[0],
-                    "high": values[-1],
-                    "context": where,
-                    "identical_at": identical_at,
-                    "contrasts": pair,
-                }
-            )
-            break
+        if all(_is_number(v) or isinstance(v, bool | np.bool_) for v in values):
+            steps = [(values[0], values[-1])]
+        else:
+            steps = [(reference[i], v) for v in values if v != reference[i]]
+        first = reference[:i] + reference[i + 1 :]
+        others = sorted({arm[:i] + arm[i + 1 :] for arm in present} - {first})
+        contexts = [first, *others] if len(others) < max_contexts else [first]
+        others_names = [lv for lv in levers if lv != lever]
+        for low_value, high_value in steps:
+            identical_at = []
+            for context in contexts:
+                low, high = (context[:i] + (v,) + context[i:] for v in (low_value, high_value))
+                if low not in present or high not in present:
+                    continue
+                a = select(replicates, levers, low).set_index(seed_column)
+                b = select(replicates, levers, high).set_index(seed_column)
+                pair = {m: paired_contrast(a[m], b[m], **options) for m in metrics}
+                where = dict(zip(others_names, context, strict=True))
+                if all(c.difference == 0 and c.ci_low == c.ci_high for c in pair.values()):
+                    identical_at.append(where)
+                    continue
+                effects.append(
+                    {
+                        "lever": lever,
+                        "low": low_value,
+                        "high": high_value,
+                        "context": where,
+                        "identical_at": identical_at,
+                        "contrasts": pair,
+                    }
+                )
+                identical_at = []
     return effects

@@ -137,3 +137,45 @@ def test_paired_timeseries_difference_recovers_a_shift_after_a_date():
     before, after = diff[diff["time"] < 2022], diff[diff["time"] > 2022]
     assert (before["ci_low"] < 0).all() and (before["ci_high"] > 0).all()
     assert (after["ci_high"] < -2.5).all() and (after["n"] == 12).all()
+
+
+def _replicates(rows):
+    return pd.DataFrame(rows, columns=["shock", "support", "seed", "y"])
+
+
+def test_lever_effects_skip_settings_where_a_lever_does_nothing():
+    """Self-reliance support matters only under the shock: its effect is read there."""
+    rows = []
+    for seed in range(8):
+        base = 10.0 + seed
+        for shock in (False, True):
+            for support in (0.0, 1.0):
+                y = base - (4.0 - 1.5 * support if shock else 0.0) + 0.01 * seed * support * shock
+                rows.append([shock, support, seed, y])
+    replicates = _replicates(rows)
+    effects = stats.lever_effects(replicates, ["shock", "support"], (False, 0.0), ["y"])
+    by_lever = {}
+    for effect in effects:
+        by_lever.setdefault(effect["lever"], []).append(effect)
+    shock_at_0, shock_at_1 = by_lever["shock"]  # two settings of support: both reported
+    assert shock_at_0["contrasts"]["y"].difference == pytest.approx(-4.0)
+    assert shock_at_1["contrasts"]["y"].difference == pytest.approx(-2.5, abs=0.05)
+    (support,) = by_lever["support"]
+    assert support["context"] == {"shock": True}
+    assert support["identical_at"] == [{"shock": False}]
+    assert support["contrasts"]["y"].difference == pytest.approx(1.5, abs=0.05)
+
+
+def test_lever_effects_compare_each_category_with_the_reference():
+    rows = [
+        [name, seed, seed + shift]
+        for seed in range(6)
+        for name, shift in (("balanced", 0.0), ("count_heavy", -2.0), ("hhmi_like", 3.0))
+    ]
+    replicates = pd.DataFrame(rows, columns=["regime", "seed", "y"])
+    effects = stats.lever_effects(replicates, ["regime"], ("balanced",), ["y"])
+    assert [(e["low"], e["high"]) for e in effects] == [
+        ("balanced", "count_heavy"),
+        ("balanced", "hhmi_like"),
+    ]
+    assert [e["contrasts"]["y"].difference for e in effects] == pytest.approx([-2.0, 3.0])

@@ -1,0 +1,155 @@
+"""A report is built from a real small sweep (the project's runner), and bad input fails cleanly."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from experiments import report
+from experiments.report_document import Document
+
+ROOT = Path(__file__).resolve().parent.parent
+SMALL = ["run=quick", "run.replicates=4", "population.n_researchers=300"]
+
+
+def sweep(folder: Path, *overrides: str) -> Path:
+    command = [sys.executable, "-m", "experiments.run", "-m", *SMALL, *overrides]
+    command.append(f"hydra.sweep.dir={folder}")
+    subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def grid_sweep(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("grid") / "sweep"
+    return sweep(folder, "incentives.publication_weight=0.2,0.9", "oversight.intensity=0,1")
+
+
+def test_report_from_a_small_sweep(grid_sweep, tmp_path):
+    out = tmp_path / "report"
+    assert report.main([str(grid_sweep), "--out", str(out), "--title", "Small grid"]) == 0
+    text = (out / "report.md").read_text()
+    for section in (
+        "**Question.**",
+        "## Levers varied",
+        "## Held fixed",
+        "## Results by arm",
+        "## Paired contrasts",
+        "## Figures",
+        "## Provenance",
+        "## Missing or failed",
+    ):
+        assert section in text, section
+    assert "None: every job of the sweep completed." in text
+    # Every figure the report shows exists, as PNG and SVG.
+    shown = [line.split("](")[1].rstrip(")") for line in text.splitlines() if line.startswith("![")]
+    assert {Path(p).stem for p in shown} >= {"heatmap", "papers_vs_breakthroughs", "contrasts"}
+    for path in shown:
+        assert (out / path).stat().st_size > 0 and (out / path).with_suffix(".svg").exists()
+    # No path of the machine that built it leaks into what would be committed.
+    for name in ("report.md", "report.html", "summary.csv", "contrasts.csv"):
+        assert str(tmp_path) not in (out / name).read_text()
+    assert not list(out.glob(".*.tmp"))
+
+
+def test_summary_numbers_match_the_job_files(grid_sweep, tmp_path):
+    out = tmp_path / "report"
+    report.main([str(grid_sweep), "--out", str(out)])
+    summary = pd.read_csv(out / "summary.csv")
+    assert set(summary["n"]) == {4}
+    assert len(summary) == 4 * summary["metric"].nunique()
+    # The arm (0.9, 1) is one job folder: its mean must be the mean of that job's replicates.
+    checked = False
+    for job in grid_sweep.iterdir():
+        if not (job / "replicates.csv").exists():
+            continue
+        raw = pd.read_csv(job / "replicates.csv")
+        if (
+            raw["incentives.publication_weight"].iloc[0] == 0.9
+            and raw["oversight.intensity"].iloc[0] == 1
+        ):
+            row = summary[
+                (summary["incentives.publication_weight"] == 0.9)
+                & (summary["oversight.intensity"] == 1)
+                & (summary["metric"] == "breakthrough_rate")
+            ].iloc[0]
+            assert row["mean"] == pytest.approx(raw["breakthrough_rate"].mean())
+            assert row["ci_low"] <= row["mean"] <= row["ci_high"]
+            text = (out / "report.md").read_text()
+            assert report.number(row["mean"]) in text
+            checked = True
+    assert checked
+    contrasts = pd.read_csv(out / "contrasts.csv")
+    assert len(contrasts) == 3 * summary["metric"].nunique()  # three arms against the reference
+    assert (contrasts["n_pairs"] == 4).all()
+    rates = contrasts[contrasts["metric"] == "breakthrough_rate"]
+    assert (rates["pairing_gain"] > 0).all() and (rates["ci_low"] <= rates["difference"]).all()
+
+
+def test_a_missing_job_is_listed_and_left_out(grid_sweep, tmp_path):
+    partial = shutil.copytree(grid_sweep, tmp_path / "partial")
+    (partial / "3" / "replicates.csv").unlink()
+    out = tmp_path / "report"
+    assert report.main([str(partial), "--out", str(out)]) == 0
+    text = (out / "report.md").read_text()
+    assert "1 job(s) missing or failed" in text and "replicates.csv missing" in text
+    assert "3 arms, 12 replicates" in text
+
+
+def test_export_shock_sweep_gets_the_shock_figure(tmp_path):
+    folder = sweep(tmp_path / "shock", "run.start_year=2020", "export_controls.enabled=false,true")
+    out = tmp_path / "report"
+    assert report.main([str(folder), "--out", str(out)]) == 0
+    text = (out / "report.md").read_text()
+    assert "figures/export_shock.png" in text and (out / "figures" / "export_shock.svg").exists()
+    assert "**Switching on the export-control shock**" in text
+    assert "exposed fields' rate after shock date" in text
+
+
+@pytest.mark.parametrize("target", ["no-such-folder", "empty"])
+def test_bad_sweep_dir_gives_one_line_and_nonzero_exit(tmp_path, target):
+    (tmp_path / "empty").mkdir()
+    result = subprocess.run(
+        [sys.executable, "-m", "experiments.report", str(tmp_path / target)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_document_escapes_tables_and_html():
+    doc = Document("T <1>")
+    doc.table(pd.DataFrame({"a|b": ["x|y"], "c": ["<script>"]}))
+    doc.paragraph("**bold** and `code` and [link](figures/a.svg)")
+    markdown, html = doc.markdown(), doc.html()
+    assert "| a\\|b | c |" in markdown and "| x\\|y | <script> |" in markdown
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert (
+        '<strong>bold</strong> and <code>code</code> and <a href="figures/a.svg">link</a>' in html
+    )
+
+
+def test_adapter_restores_booleans_read_back_as_text():
+    column = pd.Series(["True", "False", "True"], dtype=object)
+    assert report._as_bool_if_textual(column).tolist() == [True, False, True]
+    assert report._as_bool_if_textual(pd.Series([0.1, 0.2])).tolist() == [0.1, 0.2]
+
+
+def test_a_preset_lever_replaces_the_parameters_it_sets():
+    replicates = pd.DataFrame(
+        {
+            "incentives": ["a", "a", "b", "b"],
+            "incentives.publication_weight": [0.2, 0.2, 0.9, 0.9],
+            "oversight.intensity": [0.0, 1.0, 0.0, 1.0],
+        }
+    )
+    levers = ["incentives.publication_weight", "oversight.intensity", "incentives"]
+    assert report.implied_by_choices(replicates, levers) == {
+        "incentives": ["incentives.publication_weight"]
+    }
