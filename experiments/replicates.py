@@ -97,6 +97,18 @@ class Checkpoint:
             self.dir.rmdir()
 
 
+def worker_context() -> multiprocessing.context.BaseContext:
+    """Fresh worker processes, never forks of one that may hold threads.
+
+    A fork server that has imported the model once, where there is one (Linux, macOS), else spawn.
+    """
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    return context
+
+
 def run_batch(
     params: Params,
     seeds: list[int],
@@ -116,8 +128,7 @@ def run_batch(
                 checkpoint.add(results[i])
                 bar.update()
         else:
-            context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(min(workers, len(todo)), mp_context=context) as pool:
+            with ProcessPoolExecutor(min(workers, len(todo)), mp_context=worker_context()) as pool:
                 futures = {pool.submit(run_replicate, params, i, seeds[i]): i for i in todo}
                 for future in as_completed(futures):
                     results[futures[future]] = future.result()
