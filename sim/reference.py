@@ -1,0 +1,357 @@
+"""A reference implementation of the model's rules as idiomatic, per-agent Mesa code.
+
+Each `ReferenceResearcher` is a `mesa.Agent` whose `step` runs one quarter in plain Python,
+drawing from the model's `random.Random` (`self.model.random`), as a Mesa user would write it.
+It implements the rules of docs/ODD.md (section 7) and the module docstrings independently of
+the vectorized `ResearchModel`: same parameters (`sim.params.Params`), same per-step metrics and
+the same `run_metrics()`. It serves two purposes:
+
+- docking (Axtell, Axelrod, Epstein & Cohen 1996, "Aligning simulation models"): over many seeds
+  its run metrics and the vectorized model's agree in distribution (tests/test_docking.py);
+- a speed baseline for the benchmarks (benchmarks/).
+
+It is not imported by `sim/__init__.py`, and it is slow (microseconds per researcher-step):
+use `ResearchModel` for real work. Its random numbers differ from `ResearchModel`'s streams, so
+the two agree in distribution, not draw by draw.
+"""
+
+import math
+from collections import deque
+
+import mesa
+
+from .metrics import allocation_efficiency, gini, rate_per_thousand
+from .model import GROUPS, STEP_METRICS, STEP_YEARS, ResearchModel, steps_for
+from .params import Params, with_overrides
+from .timeline import Timeline
+
+SCORE_CLIP = 3.0
+
+
+def clip(x: float, lo: float, hi: float) -> float:
+    return min(hi, max(lo, x))
+
+
+class Institution:
+    """A university or institute: funding pool, leadership type, fixed draw for mergers."""
+
+    def __init__(self, wealth: float, technocratic: bool, merge_draw: float):
+        self.wealth, self.technocratic, self.merge_draw = wealth, technocratic, merge_draw
+
+    def intensity(self, p: Params) -> float:
+        merged = self.merge_draw < p.leadership.merged_share
+        return min(1.0, p.oversight.intensity * (1.0 + p.oversight.merged_amplification * merged))
+
+
+class ReferenceResearcher(mesa.Agent):
+    """One researcher in one post (field, institution), stepping one quarter at a time."""
+
+    def __init__(self, model, field: int, institution: int, share: float, foreign: bool):
+        super().__init__(model)
+        p, rand = model.p, model.random
+        self.field, self.institution = field, institution
+        self.ability = rand.lognormvariate(0.0, p.population.ability_sigma)
+        self.ties = rand.betavariate(1.0, p.guanxi.tie_concentration)
+        self.exploratory_share, self.foreign = share, foreign
+        self.funding, self.score = 1.0, 0.0
+        self.project_active, self.progress, self.effort_needed = False, 0.0, 0.0
+        self.papers = self.impact = 0.0  # lifetime
+        self.record = deque(maxlen=model.record_capacity)  # (credited, recognized) per step
+        self.pending = []  # (step due, impact) of successful projects awaiting recognition
+
+    def breakthrough_chance(self) -> float:
+        """Chance that one incremental paper (log-normal impact, mean ability / k) passes T."""
+        p = self.model.p
+        mean = self.ability / self.model.split
+        sigma, threshold = (
+            p.production.incremental_impact_sigma,
+            p.production.breakthrough_threshold,
+        )
+        if threshold <= 0:
+            return 1.0
+        if sigma == 0:
+            return float(mean > threshold)
+        x = (math.log(mean) - sigma**2 / 2 - math.log(threshold)) / sigma
+        return 0.5 * math.erfc(-x / math.sqrt(2.0))
+
+    def step(self):
+        m, p, rand, dt = self.model, self.model.p, self.model.random, STEP_YEARS
+        o = m.intensity[self.institution]
+        loss = m.field_loss[self.field]
+        technocratic = m.institutions[self.institution].technocratic
+
+        # foreign collaboration
+        c = p.collaboration
+        if self.foreign:
+            self.foreign = rand.random() >= min(1.0, c.dissolution_per_year * dt * (1.0 + loss))
+        else:
+            chance = c.formation_per_year * dt * (1.0 - p.oversight.distrust * o) * (1.0 - loss)
+            self.foreign = rand.random() < chance
+
+        # incremental papers
+        pp = p.production
+        boost = 1.0 + c.paper_boost if self.foreign else 1.0
+        productivity = self.ability * self.funding**pp.funding_elasticity * boost
+        effort = (1.0 - p.oversight.max_time_cost * o) * productivity * dt
+        share = self.exploratory_share if self.project_active else 0.0
+        inputs = 1.0 - p.export_controls.paper_dependence * loss
+        expected = pp.papers_per_year * effort * (1.0 - share) * inputs * m.split
+        papers = math.floor(expected) + (rand.random() < expected - math.floor(expected))
+        breakthroughs = int(rand.random() < papers * self.breakthrough_chance())
+        recognized = papers * self.ability / m.split
+
+        # the exploratory project
+        if self.project_active:
+            self.progress += share * effort
+            if self.progress >= self.effort_needed:
+                self.project_active = False
+                chance = pp.project_success * (1.0 + c.success_boost * self.foreign)
+                chance *= 1.0 - p.export_controls.success_dependence * loss
+                if rand.random() < chance:
+                    impact = pp.project_impact_scale * self.ability
+                    impact *= rand.paretovariate(pp.project_impact_alpha)
+                    breakthroughs += impact > pp.breakthrough_threshold
+                    papers += pp.project_papers
+                    delay = pp.recognition_delay_years * rand.expovariate(1.0)
+                    self.pending.append((m.steps + math.ceil(delay / dt), impact))
+                else:
+                    papers += pp.project_papers / 2
+                    m.flops += 1
+        recognized += sum(impact for due, impact in self.pending if due <= m.steps)
+        self.pending = [(due, impact) for due, impact in self.pending if due > m.steps]
+
+        # an idle researcher who explores proposes a project; oversight may refuse it
+        if not self.project_active and self.exploratory_share > 0:
+            ov = p.oversight
+            refusal = o * ov.max_rejection * (1.0 - ov.priority_favor * m.priority[self.field])
+            refusal *= 1.0 - ov.loyalty_favor * self.ties * (not technocratic)
+            if rand.random() >= refusal:
+                self.project_active, self.progress = True, 0.0
+                self.effort_needed = pp.project_effort_years * rand.expovariate(1.0)
+
+        forgone = pp.papers_per_year * effort * share * inputs * m.split
+        self.record.append((papers + p.incentives.failure_tolerance * forgone, recognized))
+        self.papers += papers
+        self.impact += recognized
+        m.step_papers += papers
+        m.step_breakthroughs[self.field] += breakthroughs
+
+    def window_totals(self, window: int) -> tuple[float, float]:
+        recent = list(self.record)[-window:]
+        return sum(x[0] for x in recent), sum(x[1] for x in recent)
+
+    def bonus(self) -> float:
+        g = self.model.p.guanxi
+        technocratic = self.model.institutions[self.institution].technocratic
+        return g.weight * (g.technocratic_damping if technocratic else 1.0) * self.ties
+
+
+def standardized(values: list[float]) -> list[float]:
+    mean = sum(values) / len(values)
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
+    return [(v - mean) / sd if sd > 0 else 0.0 for v in values]
+
+
+class ReferenceModel(mesa.Model):
+    """The same rules as `ResearchModel`, one Python `step` per researcher; see the module."""
+
+    def __init__(self, params: Params | None = None, *, seed: int | None = None, **overrides):
+        super().__init__(rng=seed)
+        self.p = p = with_overrides(params, **overrides)
+        self.timeline = Timeline(p.timeline)
+        self.n = p.population.n_researchers
+        self.total_steps = steps_for(p.run.years)
+        window = self.timeline.max_value(
+            "incentives.evaluation_window_years", p.incentives.evaluation_window_years
+        )
+        self.record_capacity = steps_for(window)
+        f = p.fields
+        self.priority = list(f.priority)
+        exposed = [e >= f.exposed_threshold for e in f.export_exposure]
+        self.groups = {
+            "exposed": exposed,
+            "unexposed": [not e for e in exposed],
+            "priority": self.priority,
+            "nonpriority": [not x for x in self.priority],
+        }
+        rand = self.random
+        wealth = [
+            rand.lognormvariate(0.0, p.population.institution_wealth_sigma)
+            for _ in range(p.population.n_institutions)
+        ]
+        self.institutions = [
+            Institution(
+                w * len(wealth) / sum(wealth),
+                rand.random() < p.leadership.technocrat_share,
+                rand.random(),
+            )
+            for w in wealth
+        ]
+        self.split = 1.0 + p.incentives.paper_splitting * p.incentives.publication_weight
+        self.field_loss = [0.0] * len(f.names)
+        self._set_intensity()
+        sizes = [0] * len(f.names)
+        for _ in range(self.n):
+            field = rand.choices(range(len(f.names)), weights=f.shares)[0]
+            sizes[field] += 1
+            mu, sd = p.population.initial_exploratory_share, p.population.initial_exploratory_spread
+            ReferenceResearcher(
+                self,
+                field,
+                rand.randrange(len(self.institutions)),
+                clip(rand.gauss(mu, sd), 0.0, 1.0),
+                rand.random() < p.collaboration.initial_share,
+            )
+        self.group_sizes = {
+            g: sum(s for s, inside in zip(sizes, mask, strict=True) if inside)
+            for g, mask in self.groups.items()
+        }
+        self.evaluate(p.run.start_year, with_careers=False)
+        self.metrics: dict[str, float] = {}
+        self.datacollector = mesa.DataCollector(
+            model_reporters={name: (lambda m, k=name: m.metrics[k]) for name in STEP_METRICS}
+        )
+
+    @property
+    def year(self) -> float:
+        return self.p.run.start_year + max(self.steps - 1, 0) * STEP_YEARS
+
+    def _set_intensity(self):
+        self.intensity = [inst.intensity(self.p) for inst in self.institutions]
+
+    def step(self):
+        p, year = self.p, self.year
+        if self.timeline.apply_due(year, p):
+            self.split = 1.0 + p.incentives.paper_splitting * p.incentives.publication_weight
+            self._set_intensity()
+        e = p.export_controls
+        if e.enabled and year >= e.start_year:
+            recovery = 0.0
+            if e.self_reliance_funding > 0:
+                recovery = e.max_recovery * min(1.0, (year - e.start_year) / e.substitution_years)
+            self.field_loss = [e.severity * x * (1.0 - recovery) for x in p.fields.export_exposure]
+        else:
+            self.field_loss = [0.0] * len(p.fields.names)
+        self.step_papers, self.flops = 0.0, 0
+        self.step_breakthroughs = [0] * len(p.fields.names)
+        self.agents.shuffle_do("step")
+        if self.steps % steps_for(p.incentives.evaluation_interval_years) == 0:
+            self.evaluate(year + STEP_YEARS, with_careers=True)
+        self.record_metrics(year)
+        self.datacollector.collect(self)
+        if self.steps >= self.total_steps:
+            self.running = False
+            getattr(mesa.Agent, "_ids", {}).pop(self, None)  # Mesa 3.3's id counter (a leak)
+
+    def evaluate(self, year: float, with_careers: bool):
+        """Leadership turnover, scores, exit and imitation, then funding (incentives.py)."""
+        p, rand = self.p, self.random
+        if with_careers:
+            chance = 1.0 - (1.0 - p.leadership.turnover_per_year) ** (
+                p.incentives.evaluation_interval_years
+            )
+            changed = set()
+            for i, inst in enumerate(self.institutions):
+                if rand.random() < chance:
+                    inst.technocratic = rand.random() < p.leadership.technocrat_share
+                    changed.add(i)
+            for a in self.agents:
+                if a.institution in changed:
+                    a.ties = rand.betavariate(1.0, p.guanxi.tie_concentration)
+            self._set_intensity()
+
+        agents = list(self.agents)
+        window = min(steps_for(p.incentives.evaluation_window_years), self.record_capacity)
+        totals = [a.window_totals(window) for a in agents]
+        z_papers = standardized([t[0] for t in totals])
+        z_impact = standardized([math.log1p(t[1]) for t in totals])
+        w = p.incentives.publication_weight
+        bonus = {a: a.bonus() for a in agents}
+        for a, zp, zi in zip(agents, z_papers, z_impact, strict=True):
+            a.score = clip(w * zp + (1.0 - w) * zi + bonus[a], -SCORE_CLIP, SCORE_CLIP)
+        if with_careers:
+            agents = self.turn_over(agents, bonus)
+
+        raw = []
+        for a in agents:
+            weight = self.institutions[a.institution].wealth
+            if self.priority[a.field]:
+                weight *= 1.0 + p.oversight.centralization * p.oversight.intensity
+            e = p.export_controls
+            if e.enabled and year >= e.start_year and self.groups["exposed"][a.field]:
+                weight *= 1.0 + e.self_reliance_funding * self.priority[a.field]
+            raw.append(weight * math.exp(p.incentives.funding_steepness * a.score))
+        scale = len(raw) / sum(raw)
+        for a, x in zip(agents, raw, strict=True):
+            a.funding = x * scale
+        funding = [a.funding for a in agents]
+        self.funding_gini = gini(funding)
+        self.allocation_efficiency = allocation_efficiency(funding, [a.ability for a in agents])
+
+    def turn_over(self, agents, bonus):
+        """The lowest scores leave; newcomers copy mentors, incumbents better peers (careers.py)."""
+        p, rand = self.p, self.random
+        c = p.careers
+        cumulative, total = [], 0.0
+        for a in agents:
+            total += a.funding
+            cumulative.append(total)
+
+        def by_funding():
+            return rand.choices(agents, cum_weights=cumulative)[0]
+
+        def copied(share):
+            return clip(share + c.imitation_noise * rand.gauss(0.0, 1.0), 0.0, 1.0)
+
+        new_share = {}
+        for a in agents:
+            if rand.random() < c.imitation_rate:
+                peer = by_funding()
+                if peer.score > a.score:
+                    new_share[a] = copied(peer.exploratory_share)
+        leavers = sorted(agents, key=lambda a: a.score)[: round(c.exit_fraction * len(agents))]
+        newcomers = {a: copied(by_funding().exploratory_share) for a in leavers}
+        for a, share in new_share.items():
+            a.exploratory_share = share
+        for old, share in newcomers.items():
+            new = ReferenceResearcher(self, old.field, old.institution, share, foreign=False)
+            # as in ResearchModel: the newcomer's first score is the post's last tie bonus
+            new.score = clip(bonus[old], -SCORE_CLIP, SCORE_CLIP)
+            old.remove()
+        return list(self.agents)
+
+    def record_metrics(self, year):
+        agents, n, dt = list(self.agents), self.n, STEP_YEARS
+        total = sum(self.step_breakthroughs)
+        self.metrics = {
+            "year": year,
+            "breakthroughs": total,
+            "breakthrough_rate": rate_per_thousand(total, n, dt),
+            "papers_per_researcher_year": self.step_papers / (n * dt),
+            "exploratory_share": sum(a.exploratory_share for a in agents) / n,
+            "exploring_share": sum(a.project_active for a in agents) / n,
+            "research_time_share": sum(
+                1.0 - self.p.oversight.max_time_cost * self.intensity[a.institution] for a in agents
+            )
+            / n,
+            "foreign_collaboration_share": sum(a.foreign for a in agents) / n,
+            "funding_gini": self.funding_gini,
+            "allocation_efficiency": self.allocation_efficiency,
+            "flops": self.flops,
+            "technocrat_share": sum(i.technocratic for i in self.institutions)
+            / len(self.institutions),
+        }
+        for g in GROUPS:
+            count = sum(
+                b
+                for b, inside in zip(self.step_breakthroughs, self.groups[g], strict=True)
+                if inside
+            )
+            self.metrics[f"breakthroughs_{g}"] = count
+            self.metrics[f"breakthrough_rate_{g}"] = rate_per_thousand(
+                count, self.group_sizes[g], dt
+            )
+
+    run = ResearchModel.run
+    timeseries = ResearchModel.timeseries
+    run_metrics = ResearchModel.run_metrics
