@@ -92,6 +92,11 @@ def unknown_key(full_key: str, in_event: bool = False) -> str:
             f"an event has: {', '.join(field_names(Event))}"
         )
     group, _, name = full_key.partition(".")
+    if group == "hydra":
+        return (
+            f"unknown key '{full_key}' in Hydra's settings "
+            "(to add a key a launcher accepts, prefix the override with +)"
+        )
     if group == "run" and name:
         return f"unknown key '{full_key}'; run has: {', '.join(field_names(RunConfig))}"
     if group in GROUPS and name:

@@ -163,6 +163,13 @@ def test_launcher_configs_compose():
         compose("config", overrides=[f"hydra/launcher={launcher}"], return_hydra_config=True)
 
 
+def test_ray_cluster_launcher_config_composes():
+    pytest.importorskip("hydra_plugins.hydra_ray_launcher", reason="pip install -e '.[ray]'")
+    cfg = compose("config", overrides=["hydra/launcher=ray_cluster"], return_hydra_config=True)
+    assert cfg.hydra.launcher.ray.init.address == "auto"
+    assert cfg.hydra.launcher.ray.remote.num_cpus == cfg.run.workers
+
+
 def test_run_config_fields_carry_ranges_like_the_model_parameters():
     for f in dataclasses.fields(schema.RunConfig):
         assert "lo" in f.metadata and "doc" in f.metadata

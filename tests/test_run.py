@@ -112,6 +112,14 @@ def test_submitit_local_launcher_gives_the_same_numbers(basic_sweep, tmp_path):
     assert tables(out / "1") == tables(basic_sweep / "3")
 
 
+def test_ray_launcher_gives_the_same_numbers(basic_sweep, tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_ray_launcher", reason="pip install -e '.[ray]'")
+    out = tmp_path / "ray"
+    sweep(out, "hydra/launcher=ray", "+hydra.launcher.ray.init.num_cpus=2")
+    for j in "0123":
+        assert tables(out / j) == tables(basic_sweep / j)
+
+
 def test_worker_processes_give_the_same_numbers(tmp_path):
     arguments = ["run.replicates=3", "run.years=2", "population.n_researchers=200"]
     run_cli(*arguments, "run.workers=1", f"hydra.run.dir={tmp_path / 'serial'}")
