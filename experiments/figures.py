@@ -539,7 +539,8 @@ def contrast_intervals(
     ax.set_yticks(positions, labels)
     ax.axvline(0.0, color="grey", linewidth=0.8)
     unit = metric_label(metric).split(" (", 1)
-    ax.set_xlabel(f"{unit[0]}: arm minus reference" + (f" ({unit[1]}" if len(unit) > 1 else ""))
+    label = f"{unit[0]}: arm minus reference" + (f" ({unit[1]}" if len(unit) > 1 else "")
+    ax.set_xlabel(wrapped(label, 80))
     ax.legend(frameon=False, fontsize=8, loc="best")
     headline = f"Each arm minus the reference ({reference_label})"
     set_title(ax, headline, table["n_pairs"], "seed pairs per arm", "bars")

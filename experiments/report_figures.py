@@ -145,7 +145,7 @@ def make_figures(data, analysis: dict, out_dir: Path, shock_start: float) -> lis
                 )
             )
 
-    named = [lever for lever in levers if not _numeric(values[lever])]
+    named = [lever for lever in levers if all(isinstance(v, str) for v in values[lever])]
     if named and not series.empty and len(stats.arms(reps, levers)) <= len(figures.OKABE_ITO):
         figures.arms_over_time(
             series, levers, out_dir, "breakthrough_rate", "breakthrough_rate_over_time"
@@ -174,13 +174,15 @@ def make_figures(data, analysis: dict, out_dir: Path, shock_start: float) -> lis
                 (table[lever] != reference[i]).astype(int) for i, lever in enumerate(levers)
             )
             table, which = table[differs == 1], "each arm that moves one lever from it"
-        figures.contrast_intervals(table, levers, label, out_dir)
+        metric = analysis["contrast_metrics"][-1]  # the sweep's focus, e.g. after the shock
+        figures.contrast_intervals(table, levers, label, out_dir, metric)
         made.append(
             Figure(
                 "contrasts",
                 "Paired and unpaired intervals of each arm's difference from the reference",
-                f"Breakthrough rate, {which} minus the reference ({label}). Dark: {CI} of the "
-                "per-seed differences; light: the unpaired interval from the same replicates.",
+                f"{figures.metric_label(metric).split(' (')[0]}, {which} minus the reference "
+                f"({label}). Dark: {CI} of the per-seed differences; light: the unpaired "
+                "interval from the same replicates.",
             )
         )
     return made
