@@ -13,6 +13,7 @@ import sys
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.plugins.sweeper import Sweeper
 from omegaconf import DictConfig, OmegaConf
 
 from . import preflight, schema
@@ -36,14 +37,27 @@ def hydra_app(cfg: DictConfig) -> str:
     return run_job(cfg, context)
 
 
+def skip_hydras_second_check() -> None:
+    """Do not let Hydra's sweeper compose every job a second time before launching it.
+
+    `Sweeper.validate_batch_is_legal` composes each job only to catch composition errors before
+    the launcher composes it again. The preflight check has just composed and checked the same
+    jobs (and more: ranges), so that pass is spent twice; it costs a composition (about 70 ms)
+    per job, a sixth of a 10-replicate job's time.
+    """
+    Sweeper.validate_batch_is_legal = lambda self, batch: None  # type: ignore[method-assign]
+
+
 def main(argv: list[str] | None = None) -> None:
     """Check the whole command, then hand it to Hydra."""
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        preflight.check(argv)
+        checked = preflight.check(argv)
     except BadInput as err:
         sys.stderr.write(f"error: {err}\n")
         raise SystemExit(2) from None
+    if checked is not None:
+        skip_hydras_second_check()
     sys.argv = [sys.argv[0], *argv]
     hydra_app()
 
