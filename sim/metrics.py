@@ -15,9 +15,12 @@ def gini(x: np.ndarray) -> float:
 def allocation_efficiency(funding: np.ndarray, ability: np.ndarray) -> float:
     """How well funding tracks ability: Pearson correlation of log funding with log ability."""
     a, b = np.log(funding), np.log(ability)
-    if a.std() == 0 or b.std() == 0:
+    a -= a.mean()
+    b -= b.mean()
+    spread = np.sqrt((a @ a) * (b @ b))
+    if spread == 0:
         return 0.0
-    return float(np.corrcoef(a, b)[0, 1])
+    return float(np.clip(a @ b / spread, -1.0, 1.0))
 
 
 def rate_per_thousand(count: float, researchers: float, years: float) -> float:

@@ -24,6 +24,7 @@ from . import (
     production,
 )
 from .agents import Researcher
+from .collector import MetricsCollector
 from .metrics import allocation_efficiency, gini, rate_per_thousand
 from .params import Params, with_overrides
 from .streams import Streams
@@ -80,12 +81,9 @@ class ResearchModel(mesa.Model):
         self.record = incentives.Record(
             self.n, steps_for(window), steps_for(p.incentives.evaluation_window_years)
         )
-        self.pending = {
-            "slot": np.empty(0, np.intp),
-            "person": np.empty(0, np.int64),
-            "due": np.empty(0, np.int64),
-            "impact": np.empty(0),
-        }
+        # successful projects awaiting recognition: rows slot, person id, step due; impact
+        self.pending = np.empty((3, 0), np.int64)
+        self.pending_impact = np.empty(0)
         self.people_hired = self.n  # person ids so far; newcomers get the next ones
         self.running = True
         self._agent_views_built = False
@@ -93,9 +91,7 @@ class ResearchModel(mesa.Model):
         self._set_institution_state()
         self._evaluate(year=p.run.start_year, with_careers=False)
         self.metrics: dict[str, float] = {}
-        self.datacollector = mesa.DataCollector(
-            model_reporters={name: (lambda m, k=name: m.metrics[k]) for name in STEP_METRICS}
-        )
+        self.datacollector = MetricsCollector(STEP_METRICS)
 
     def _prepare_posts(self):
         """What is fixed per post (field, institution) and the arrays reused every step."""
@@ -108,6 +104,7 @@ class ResearchModel(mesa.Model):
             "priority": f.priority,
             "nonpriority": ~f.priority,
         }
+        self.group_fields = {g: np.flatnonzero(m).tolist() for g, m in self.field_groups.items()}
         sizes = np.bincount(r.field, minlength=len(f.names))
         self.group_sizes = {name: sizes[mask].sum() for name, mask in self.field_groups.items()}
         # each stream fills the same array every time: the same draws, without new memory
@@ -242,28 +239,30 @@ class ResearchModel(mesa.Model):
 
     def _schedule(self, slots, impact, delay_years):
         due = self.steps + np.ceil(delay_years / STEP_YEARS).astype(np.int64)
-        new = {
-            "slot": slots,
-            "person": self.researchers.person_id[slots],
-            "due": due,
-            "impact": impact,
-        }
-        self.pending = {k: np.concatenate([self.pending[k], new[k]]) for k in self.pending}
+        new = np.stack([slots, self.researchers.person_id[slots], due])
+        self.pending = np.concatenate([self.pending, new], axis=1)
+        self.pending_impact = np.concatenate([self.pending_impact, impact])
 
     def _recognize(self, into: np.ndarray) -> None:
         """Add the impact whose recognition is due this step to researchers still in post.
 
         Impacts due to the same researcher are summed first, in the order they were made.
         """
-        due = self.pending["due"] <= self.steps
-        if due.any():
-            slots = self.pending["slot"][due]
-            present = self.pending["person"][due] == self.researchers.person_id[slots]
-            who, order = np.unique(slots[present], return_inverse=True)
+        due = self.pending[2] <= self.steps
+        if not due.any():
+            return
+        slot, person, _ = self.pending[:, due]
+        present = person == self.researchers.person_id[slot]
+        slot, impact = slot[present], self.pending_impact[due][present]
+        ordered = np.sort(slot)
+        if (ordered[1:] != ordered[:-1]).all():  # one impact per researcher: add it
+            into[slot] += impact
+        else:
+            who, order = np.unique(slot, return_inverse=True)
             total = np.zeros(who.size)
-            np.add.at(total, order, self.pending["impact"][due][present])
+            np.add.at(total, order, impact)
             into[who] += total
-            self.pending = {k: v[~due] for k, v in self.pending.items()}
+        self.pending, self.pending_impact = self.pending[:, ~due], self.pending_impact[~due]
 
     # --- evaluation, careers and funding ---------------------------------------------------
     def _evaluate(self, year: float, with_careers: bool):
@@ -351,26 +350,28 @@ class ResearchModel(mesa.Model):
     # --- outputs ---------------------------------------------------------------------------
     def _record_metrics(self, year, out):
         r, dt, n = self.researchers, STEP_YEARS, self.n
-        by_field = out["by_field"]
-        total = by_field.sum()
+        by_field = out["by_field"].tolist()
+        total = sum(by_field)
         self.metrics = {
             "year": year,
-            "breakthroughs": int(total),
+            "breakthroughs": total,
             "breakthrough_rate": rate_per_thousand(total, n, dt),
             "papers_per_researcher_year": out["papers"] / (n * dt),
-            "exploratory_share": float(r.exploratory_share.mean()),
+            "exploratory_share": float(r.exploratory_share.sum()) / n,
             "exploring_share": np.count_nonzero(r.project_active) / n,
             "research_time_share": self.research_time_share,
             "foreign_collaboration_share": np.count_nonzero(r.foreign) / n,
             "funding_gini": self.funding_gini,
             "allocation_efficiency": self.allocation_efficiency,
             "flops": out["flops"],
-            "technocrat_share": float(self.institutions.technocratic.mean()),
+            "technocrat_share": np.count_nonzero(self.institutions.technocratic)
+            / self.institutions.technocratic.size,
         }
-        for name, mask in self.field_groups.items():
-            self.metrics[f"breakthroughs_{name}"] = int(by_field[mask].sum())
+        for name, fields in self.group_fields.items():
+            count = sum(by_field[i] for i in fields)
+            self.metrics[f"breakthroughs_{name}"] = count
             self.metrics[f"breakthrough_rate_{name}"] = rate_per_thousand(
-                by_field[mask].sum(), self.group_sizes[name], dt
+                count, self.group_sizes[name], dt
             )
 
     def run(self) -> "ResearchModel":
