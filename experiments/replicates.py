@@ -4,12 +4,16 @@ Replicate i's seed depends on the root seed and i alone (`replicate_seed`), so e
 sweep runs the same seeds (paired comparisons, common random numbers) and a batch gives the same
 numbers whatever the number of worker processes or the order in which replicates finish.
 
-Finished replicates are saved in the job's `.partial/` folder at most every `flush_seconds` and
-when the batch stops for any reason, so rerunning an interrupted job redoes only the replicates
-that had not finished. Short batches finish before the first flush and write nothing there.
+Finished replicates are saved in the job's `.partial/` folder once `flush_seconds` have passed
+since the last save, and when the batch stops for any reason (an error, Ctrl-C, or SIGTERM as
+sent by SLURM at a time limit), so rerunning an interrupted job redoes only the replicates that
+had not finished. Short batches finish before the first save and write nothing there.
 """
 
+import contextlib
 import multiprocessing
+import signal
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -109,6 +113,23 @@ def worker_context() -> multiprocessing.context.BaseContext:
     return context
 
 
+@contextlib.contextmanager
+def sigterm_as_exit() -> Iterator[None]:
+    """Turn SIGTERM into SystemExit meanwhile, so that `finally` blocks save finished work."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run_batch(
     params: Params,
     seeds: list[int],
@@ -121,20 +142,24 @@ def run_batch(
     results = dict(done)
     todo = [i for i in range(len(seeds)) if i not in results]
     bar = tqdm(total=len(seeds), initial=len(results), desc=label, unit="rep", disable=None)
-    try:
-        if workers <= 1 or len(todo) <= 1:
-            for i in todo:
-                results[i] = run_replicate(params, i, seeds[i])
-                checkpoint.add(results[i])
-                bar.update()
-        else:
-            with ProcessPoolExecutor(min(workers, len(todo)), mp_context=worker_context()) as pool:
-                futures = {pool.submit(run_replicate, params, i, seeds[i]): i for i in todo}
-                for future in as_completed(futures):
-                    results[futures[future]] = future.result()
-                    checkpoint.add(results[futures[future]])
+    with sigterm_as_exit():
+        try:
+            if workers <= 1 or len(todo) <= 1:
+                for i in todo:
+                    results[i] = run_replicate(params, i, seeds[i])
+                    checkpoint.add(results[i])
                     bar.update()
-    finally:
-        bar.close()
-        checkpoint.flush()
+            else:
+                pool = ProcessPoolExecutor(min(workers, len(todo)), mp_context=worker_context())
+                try:
+                    futures = {pool.submit(run_replicate, params, i, seeds[i]): i for i in todo}
+                    for future in as_completed(futures):
+                        results[futures[future]] = future.result()
+                        checkpoint.add(results[futures[future]])
+                        bar.update()
+                finally:
+                    pool.shutdown(wait=False, cancel_futures=True)
+        finally:
+            bar.close()
+            checkpoint.flush()
     return results

@@ -16,11 +16,9 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.plugins.sweeper import Sweeper
 from omegaconf import DictConfig, OmegaConf
 
-from . import preflight, schema
+from . import preflight
 from .errors import BadInput
 from .job import JobContext, run_job
-
-schema.register()
 
 
 @hydra.main(version_base="1.3", config_path="../configs", config_name="config")

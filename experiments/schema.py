@@ -76,8 +76,11 @@ class ExperimentConfig(Params):
 
 
 def register() -> None:
-    """Store the schema in Hydra's ConfigStore as `schema` (idempotent)."""
+    """Store the schema in Hydra's ConfigStore as `schema` (idempotent; done on import)."""
     ConfigStore.instance().store(name="schema", node=ExperimentConfig)
+
+
+register()  # importing this module is enough for Hydra's Compose API to find `schema`
 
 
 def field_names(cls) -> list[str]:

@@ -2,8 +2,10 @@
 
 import json
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -222,3 +224,29 @@ def test_a_failing_job_records_its_error(tmp_path, small_params, monkeypatch):
     failure = json.loads((tmp_path / job.FAILURE).read_text())
     assert failure["error"] == "RuntimeError: the model broke"
     assert not (tmp_path / job.PROVENANCE).exists()
+
+
+def test_a_job_stopped_by_sigterm_keeps_its_finished_replicates_for_the_rerun(tmp_path):
+    arguments = ["run.replicates=400", "run.years=2", "population.n_researchers=200"]
+    command = [sys.executable, "-m", "experiments.run", *arguments, f"hydra.run.dir={tmp_path}"]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not (tmp_path / ".hydra").is_dir() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.3)
+    process.send_signal(signal.SIGTERM)  # what SLURM sends at a time limit
+    assert process.wait(timeout=60) == 128 + signal.SIGTERM
+    assert "SystemExit" in json.loads((tmp_path / job.FAILURE).read_text())["error"]
+    assert not (tmp_path / "replicates.csv").exists()
+
+    done = run_cli(*arguments, f"hydra.run.dir={tmp_path}")
+    reused = int(done.stdout.split("reusing ")[1].split()[0])
+    assert 0 < reused < 400
+    rows = pd.read_csv(tmp_path / "replicates.csv")
+    assert rows["replicate"].tolist() == list(range(400))
+    assert not (tmp_path / ".partial").exists() and not (tmp_path / job.FAILURE).exists()
+    with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
+        params = schema.to_params(compose("config", overrides=arguments))[0]
+    for i in (0, 399):  # one reused, one run after the restart
+        metrics, _ = replicates.run_replicate(params, i, replicate_seed(0, i))
+        assert rows.iloc[i]["breakthrough_rate"] == metrics["breakthrough_rate"]
