@@ -251,6 +251,15 @@ def heatmap(
     ax.set_ylabel(lever_label(y_lever))
     fig.colorbar(image, ax=ax).set_label(wrapped(metric_label(metric), 40))
     title = f"{metric_label(metric).split(' (')[0]} by {lever_label(x_lever).split(' (')[0]}"
+    spread = table["mean"].max() - table["mean"].min()
+    if spread < (table["ci_high"] - table["ci_low"]).median():
+        note = " ".join(
+            [
+                note,
+                "Cells differ by less than a typical CI's width: judge differences "
+                "from the paired contrasts, not the colours.",
+            ]
+        ).strip()
     headline = f"{title} and {lever_label(y_lever).split(' (')[0]}"
     set_title(ax, headline, table["n"], "replicates per cell", "brackets", note)
     fig.tight_layout()
@@ -537,6 +546,7 @@ def contrast_intervals(
     ax.plot([], [], color=OKABE_ITO[1], linewidth=5, label="unpaired (same replicates)")
     labels = [arm_label(levers, tuple(row[list(levers)])) for _, row in table.iterrows()]
     ax.set_yticks(positions, labels)
+    ax.set_ylim(-0.6, len(table) - 0.4)
     ax.axvline(0.0, color="grey", linewidth=0.8)
     unit = metric_label(metric).split(" (", 1)
     label = f"{unit[0]}: arm minus reference" + (f" ({unit[1]}" if len(unit) > 1 else "")
