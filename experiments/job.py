@@ -66,8 +66,8 @@ def lever_values(config: dict) -> dict:
 def run_job(cfg: DictConfig, context: JobContext) -> str:
     """Run (or skip, if already complete) the job; return 'complete' or 'skipped'."""
     out = Path(context.output_dir)
-    params, run = schema.to_params(cfg)
     config = schema.resolved(cfg)
+    params, run = schema.params_from_config(config)
     digest = schema.config_hash(config)
     finished = completed_hash(out)
     if finished is not None and finished != digest:
