@@ -7,6 +7,7 @@ allowed, using the schema for the allowed keys.
 
 import re
 
+import yaml
 from hydra.errors import MissingConfigException, OverrideParseException
 from omegaconf.errors import (
     ConfigAttributeError,
@@ -65,6 +66,13 @@ def explain(exc: BaseException) -> str:
         detail = exc.message.splitlines()[1] if "\n" in exc.message else exc.message
         return f"cannot read override '{exc.override}': {detail}"
     errors = chain(exc)
+    broken_yaml = next((e for e in errors if isinstance(e, yaml.MarkedYAMLError)), None)
+    if broken_yaml is not None and broken_yaml.problem_mark is not None:
+        mark = broken_yaml.problem_mark
+        return (
+            f"{mark.name}, line {mark.line + 1}: {broken_yaml.context or ''} "
+            f"{broken_yaml.problem or ''}".replace("  ", " ").strip()
+        )
     node = next(
         (e for e in errors if isinstance(e, OmegaConfBaseException) and getattr(e, "full_key", "")),
         None,

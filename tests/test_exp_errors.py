@@ -79,3 +79,15 @@ def test_the_command_exits_non_zero_with_one_line_and_runs_nothing(tmp_path, arg
     for name in names:
         assert name in lines[0]
     assert not out.exists()
+
+
+def test_a_broken_yaml_file_is_named_with_its_line():
+    import yaml
+
+    from experiments.errors import explain
+
+    try:
+        yaml.safe_load("publication_weight: [0.3\n")
+    except yaml.YAMLError as err:
+        message = explain(err)
+    assert message.startswith("<unicode string>, line 2:") and "\n" not in message
