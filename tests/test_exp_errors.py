@@ -5,9 +5,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from experiments import preflight
-from experiments.errors import BadInput
+from experiments.errors import BadInput, explain
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -82,10 +83,6 @@ def test_the_command_exits_non_zero_with_one_line_and_runs_nothing(tmp_path, arg
 
 
 def test_a_broken_yaml_file_is_named_with_its_line():
-    import yaml
-
-    from experiments.errors import explain
-
     try:
         yaml.safe_load("publication_weight: [0.3\n")
     except yaml.YAMLError as err:
