@@ -78,7 +78,8 @@ def run_job(cfg: DictConfig, context: JobContext) -> str:
     if run.resume and finished == digest:
         log.info("complete for this config already: skipped (%s)", out)
         return "skipped"
-    (out / FAILURE).unlink(missing_ok=True)
+    for stale in (FAILURE, PROVENANCE):  # of an earlier, different or broken run
+        (out / stale).unlink(missing_ok=True)
     try:
         return write_outputs(params, run, config, digest, context)
     except BaseException as err:

@@ -59,10 +59,14 @@ class Checkpoint:
         self.last_flush = time.monotonic()
 
     def load(self) -> dict[int, tuple[dict, pd.DataFrame]]:
-        """Replicates saved by an earlier, unfinished run of the same config."""
+        """Replicates saved by an earlier, unfinished run of the same config.
+
+        Those of another config are deleted, so that they never mix with this one's.
+        """
         if (self.dir / "config_hash").is_file():
             if (self.dir / "config_hash").read_text().strip() == self.config_hash:
                 return dict(self.saved())
+        self.clear()
         return {}
 
     def saved(self) -> Iterator[tuple[int, tuple[dict, pd.DataFrame]]]:

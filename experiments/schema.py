@@ -4,7 +4,7 @@
 batch of replicates (`replicates`, `seed`, `workers`, `resume`). Registered with Hydra's
 ConfigStore as `schema`, it types every key of `configs/`: an unknown key or a value of the wrong
 type fails while Hydra composes the config. Ranges are checked by `sim.params.validate`, through
-`to_params`, before any replicate runs. Nothing here repeats a model default or range.
+`params_from_config`, before any replicate runs. Nothing here repeats a model default or range.
 """
 
 import dataclasses
@@ -184,21 +184,3 @@ def flatten(config: dict, prefix: str = "") -> dict:
         else:
             flat[name] = value
     return flat
-
-
-__all__ = [
-    "EXECUTION_KEYS",
-    "MAIN_LEVERS",
-    "ExperimentConfig",
-    "ParameterError",
-    "RunConfig",
-    "config_hash",
-    "flatten",
-    "register",
-    "resolved",
-    "check_keys",
-    "params_from_config",
-    "field_names",
-    "unknown_key",
-    "to_params",
-]
