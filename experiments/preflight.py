@@ -44,7 +44,6 @@ def check(argv: list[str]) -> list[PlannedJob] | None:
         return None  # --help, --cfg, --info, -cn ...: Hydra's business
     multirun = bool(flags)
     arguments = [a for a in argv if not a.startswith("-")]
-    schema.register()
     try:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
             return plan(arguments, multirun)
@@ -170,6 +169,13 @@ DELETED = object()
 
 def job_folders(hydra_cfg: DictConfig, multirun: bool, n_jobs: int) -> list[Path | None]:
     """Where each job will write, when the folders are fixed (not dated); else None."""
+    try:
+        return fixed_folders(hydra_cfg, multirun, n_jobs)
+    except Exception:  # a folder named after something only the job knows
+        return [None] * n_jobs
+
+
+def fixed_folders(hydra_cfg: DictConfig, multirun: bool, n_jobs: int) -> list[Path | None]:
     if not multirun:
         raw = OmegaConf.to_container(hydra_cfg.run, resolve=False)["dir"]  # type: ignore[index]
         dated = "${now:" in raw

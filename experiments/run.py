@@ -28,7 +28,7 @@ def hydra_app(cfg: DictConfig) -> str:
     context = JobContext(
         output_dir=hc.runtime.output_dir,
         overrides=list(hc.overrides.task),
-        choices={k: v for k, v in OmegaConf.to_container(hc.runtime.choices).items()},
+        choices=OmegaConf.to_container(hc.runtime.choices),  # type: ignore[arg-type]
         num=hc.job.get("num") if hc.mode.name == "MULTIRUN" else None,
         launcher=hc.launcher.get("_target_"),
     )
