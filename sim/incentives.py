@@ -34,9 +34,15 @@ class Record:
         self.capacity, self.window, self.cursor = capacity, min(window, capacity), 0
 
     def add(self, credited_papers: np.ndarray, impact: np.ndarray) -> None:
-        self.rows[self.cursor, 0] = credited_papers
-        self.rows[self.cursor, 1] = impact
+        papers_row, impact_row = self.next_rows()
+        papers_row[:] = credited_papers
+        impact_row[:] = impact
+
+    def next_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """This step's (credited papers, impact) rows, for the caller to fill in place."""
+        rows = self.rows[self.cursor]
         self.cursor = (self.cursor + 1) % self.capacity
+        return rows[0], rows[1]
 
     def set_window(self, window: int) -> None:
         self.window = min(window, self.capacity)
