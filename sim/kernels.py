@@ -1,11 +1,11 @@
-"""Fused loops for one step: collaboration and production in two passes over the researchers.
+"""Fused loops: a step's collaboration and production in two passes, and the record's totals.
 
 These implement, per researcher and with numba, the same rules as the mechanism modules, which
 state them and which the tests check: foreign collaborations form and break (collaboration.py);
 incremental papers by stochastic rounding, breakthroughs, recognized impact, progress and end of
 exploratory projects (production.py); approval of new projects (oversight.py); credited papers
-(incentives.py). The sparse parts (projects that end or start, delayed recognition) and every
-logarithm or power stay in numpy, in those modules' functions.
+and the record's window totals (incentives.py). The sparse parts (projects that end or start,
+delayed recognition) and every logarithm or power stay in numpy, in those modules' functions.
 
 They consume the same pre-drawn uniforms as the numpy code, one per researcher and use, so the
 random streams and common random numbers are unchanged, and each value is computed with the same
@@ -47,16 +47,16 @@ def collaborate_and_produce(
     """First pass: collaborations, incremental output and project progress. Returns how many
     projects ended (their indices are in `done`)."""
     count = 0
-    for i in range(field.size):
-        f = field[i]
-        if foreign[i]:
-            foreign[i] = u_collaboration[i] >= breaking[f]
-        else:
-            foreign[i] = u_collaboration[i] < forming[i]
-        boost = 1.0 + paper_boost if foreign[i] else 1.0
+    for i in range(field.size):  # written without branches where the outcome is a coin toss
+        f, active = field[i], project_active[i]
+        kept = u_collaboration[i] >= breaking[f]
+        gained = u_collaboration[i] < forming[i]
+        has_foreign = (foreign[i] & kept) | (~foreign[i] & gained)
+        foreign[i] = has_foreign
+        boost = 1.0 + paper_boost if has_foreign else 1.0
         effort = time_productivity[i] * boost * dt
         cap = effort * papers_per_year
-        share = exploratory_share[i] if project_active[i] else 0.0
+        share = exploratory_share[i] if active else 0.0
         expected = (1.0 - share) * cap * inputs[f] * split
         whole = np.floor(expected)
         n_papers = whole + (1.0 if u_papers[i] < expected - whole else 0.0)
@@ -66,10 +66,10 @@ def collaborate_and_produce(
         recognized[i] = n_papers * (ability[i] / split)
         capacity[i] = cap
         exploring[i] = share
-        project_progress[i] += share * effort
-        if project_active[i] and project_progress[i] >= project_effort[i]:
-            done[count] = i
-            count += 1
+        progress = project_progress[i] + share * effort
+        project_progress[i] = progress
+        done[count] = i
+        count += active & (progress >= project_effort[i])
     return count
 
 
@@ -103,14 +103,14 @@ def start_and_credit(
     (incentives.py), running totals. Returns how many projects start (indices in `start`)."""
     count = 0
     for i in range(field.size):
-        if not project_active[i] and exploratory_share[i] > 0:
-            priority_cut = 1.0 - priority_favor * (1.0 if priority[i] else 0.0)
-            loyalty_cut = 1.0 - loyalty_favor * ties[i] * (0.0 if technocratic[i] else 1.0)
-            refusal = intensity[i] * max_rejection * priority_cut * loyalty_cut
-            if u_refusal[i] >= refusal:
-                project_active[i] = True
-                start[count] = i
-                count += 1
+        priority_cut = 1.0 - priority_favor * (1.0 if priority[i] else 0.0)
+        loyalty_cut = 1.0 - loyalty_favor * ties[i] * (0.0 if technocratic[i] else 1.0)
+        refusal = intensity[i] * max_rejection * priority_cut * loyalty_cut
+        idle = ~project_active[i] & (exploratory_share[i] > 0)
+        starts = idle & (u_refusal[i] >= refusal)
+        project_active[i] |= starts
+        start[count] = i
+        count += starts
         credited = papers[i]
         if failure_tolerance > 0:
             credited = papers[i] + failure_tolerance * (
@@ -121,3 +121,19 @@ def start_and_credit(
         total_papers[i] += papers[i]
         total_impact[i] += recognized[i]
     return count
+
+
+@njit(cache=True)
+def window_totals(rows, cursor, window, steps, first_step):
+    """Sums of the last `window` rows of the record's ring buffer (incentives.Record), newest
+    first, in float64: (credited papers, recognized impact) per researcher. Row `steps - back`
+    counts for researcher i only from i's `first_step` on."""
+    capacity, kinds, n = rows.shape
+    totals = np.zeros((kinds, n))
+    for back in range(1, window + 1):
+        row, step = rows[(cursor - back) % capacity], steps - back
+        for k in range(kinds):
+            for i in range(n):
+                if step >= first_step[i]:
+                    totals[k, i] += row[k, i]
+    return totals
