@@ -303,13 +303,12 @@ class ResearchModel(mesa.Model):
         self.intensity = oversight.institution_intensity(merged, self.p)
         self.intensity_of_researcher = self.intensity[r.institution]
         self.technocratic_of_researcher = inst.technocratic[r.institution]
-        self.time_of_researcher = oversight.research_time(self.intensity_of_researcher, self.p)
+        # per institution, then per researcher: the same values for a fraction of the work
+        time = oversight.research_time(self.intensity, self.p)
+        self.time_of_researcher = time[r.institution]
         self.research_time_share = float(self.time_of_researcher.mean())
-        self.formation_chance = collaboration.formation_chance(
-            self.intensity_of_researcher, 0.0, self.p, STEP_YEARS
-        )
-        if hasattr(self, "productivity"):
-            self.time_productivity = self.time_of_researcher * self.productivity
+        forming = collaboration.formation_chance(self.intensity, 0.0, self.p, STEP_YEARS)
+        self.formation_chance = forming[r.institution]
 
     def _after_events(self, events):
         keys = {e.key for e in events}
@@ -320,6 +319,7 @@ class ResearchModel(mesa.Model):
         r = self.researchers
         r.breakthrough_chance = production.incremental_breakthrough_chance(r.ability, self.p)
         self._set_institution_state()
+        self.time_productivity = self.time_of_researcher * self.productivity
 
     # --- outputs ---------------------------------------------------------------------------
     def _record_metrics(self, year, out):
