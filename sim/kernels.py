@@ -1,4 +1,4 @@
-"""Fused loops: a step's collaboration and production in two passes, and the record's totals.
+"""Fused loops: a step's collaboration and production in one pass, and the record's totals.
 
 These implement, per researcher and with numba, the same rules as the mechanism modules, which
 state them and which the tests check: foreign collaborations form and break (collaboration.py);
@@ -17,36 +17,41 @@ from numba import njit
 
 
 @njit(cache=True)
-def collaborate_and_produce(
+def step_researchers(
     foreign,  # bool, updated: collaboration.py
     u_collaboration,
     forming,  # chance of gaining a collaborator, per researcher
     breaking,  # chance of losing one, per field
     field,
     time_productivity,
-    project_active,  # bool
+    project_active,  # bool, updated
     exploratory_share,
     project_progress,  # updated
     project_effort,
     breakthrough_chance,
     ability,
+    loss,  # input loss, per field (export_controls.py)
     inputs,  # 1 - paper_dependence x input loss, per field
-    u_papers,
-    u_breakthrough,
-    paper_boost,
-    dt,
-    papers_per_year,
-    split,
-    papers,  # out: incremental papers
+    u,  # the production stream's uniforms: papers, breakthrough, refusal, _, success, ...
+    intensity,  # oversight intensity, per researcher (oversight.py)
+    priority,  # bool, per researcher
+    ties,
+    technocratic,  # bool, per researcher
+    c,  # constants, see model._produce
+    papers,  # out: papers, incremental and from ended projects
     recognized,  # out: impact recognized at once
-    capacity,  # out: papers if all research time went to papers
-    exploring,  # out: exploratory share while a project runs, else 0
-    done,  # out: researchers whose project ended, first `count` entries
+    record_papers,  # out: this step's credited papers in the record (float32)
+    total_papers,  # updated
+    done,  # out: researchers whose project ended, first `n_done` entries
+    succeeded,  # out: whether it succeeded, same order
+    start,  # out: researchers whose proposal was approved, first `n_start` entries
     breakthroughs_by_field,  # out, added to
 ):
-    """First pass: collaborations, incremental output and project progress. Returns how many
-    projects ended (their indices are in `done`)."""
-    count = 0
+    """One step for every researcher, in one pass. Returns (n_done, n_start)."""
+    paper_boost, dt, papers_per_year, split = c[0], c[1], c[2], c[3]
+    project_success, success_boost, success_dependence, project_papers = c[4], c[5], c[6], c[7]
+    max_rejection, priority_favor, loyalty_favor, failure_tolerance = c[8], c[9], c[10], c[11]
+    n_done = n_start = 0
     for i in range(field.size):  # written without branches where the outcome is a coin toss
         f, active = field[i], project_active[i]
         kept = u_collaboration[i] >= breaking[f]
@@ -55,72 +60,38 @@ def collaborate_and_produce(
         foreign[i] = has_foreign
         boost = 1.0 + paper_boost if has_foreign else 1.0
         effort = time_productivity[i] * boost * dt
-        cap = effort * papers_per_year
+        capacity = effort * papers_per_year
         share = exploratory_share[i] if active else 0.0
-        expected = (1.0 - share) * cap * inputs[f] * split
+        expected = (1.0 - share) * capacity * inputs[f] * split
         whole = np.floor(expected)
-        n_papers = whole + (1.0 if u_papers[i] < expected - whole else 0.0)
-        if u_breakthrough[i] < n_papers * breakthrough_chance[i]:
+        n_papers = whole + (1.0 if u[0, i] < expected - whole else 0.0)
+        if u[1, i] < n_papers * breakthrough_chance[i]:
             breakthroughs_by_field[f] += 1
-        papers[i] = n_papers
         recognized[i] = n_papers * (ability[i] / split)
-        capacity[i] = cap
-        exploring[i] = share
         progress = project_progress[i] + share * effort
         project_progress[i] = progress
-        done[count] = i
-        count += active & (progress >= project_effort[i])
-    return count
-
-
-@njit(cache=True)
-def start_and_credit(
-    project_active,  # bool, updated
-    exploratory_share,
-    intensity,  # oversight intensity, per researcher
-    priority,  # bool, per researcher
-    ties,
-    technocratic,  # bool, per researcher
-    u_refusal,
-    max_rejection,
-    priority_favor,
-    loyalty_favor,
-    papers,
-    capacity,
-    exploring,
-    inputs,
-    field,
-    split,
-    failure_tolerance,
-    recognized,
-    record_papers,  # out: this step's row of the record (float32)
-    record_impact,
-    total_papers,  # updated
-    total_impact,  # updated
-    start,  # out: researchers whose proposal was approved, first `count` entries
-):
-    """Second pass: proposals (oversight.py's refusal chance), credited papers into the record
-    (incentives.py), running totals. Returns how many projects start (indices in `start`)."""
-    count = 0
-    for i in range(field.size):
+        if active and progress >= project_effort[i]:  # rare: the project ends
+            boost = 1.0 + success_boost * (1.0 if has_foreign else 0.0)
+            chance = min(1.0, project_success * boost * (1.0 - success_dependence * loss[f]))
+            success = u[4, i] < chance
+            n_papers += project_papers if success else project_papers / 2
+            active = False
+            done[n_done], succeeded[n_done] = i, success
+            n_done += 1
         priority_cut = 1.0 - priority_favor * (1.0 if priority[i] else 0.0)
         loyalty_cut = 1.0 - loyalty_favor * ties[i] * (0.0 if technocratic[i] else 1.0)
         refusal = intensity[i] * max_rejection * priority_cut * loyalty_cut
-        idle = ~project_active[i] & (exploratory_share[i] > 0)
-        starts = idle & (u_refusal[i] >= refusal)
-        project_active[i] |= starts
-        start[count] = i
-        count += starts
-        credited = papers[i]
+        starts = ~active & (exploratory_share[i] > 0) & (u[2, i] >= refusal)
+        project_active[i] = active | starts
+        start[n_start] = i
+        n_start += starts
+        credited = n_papers
         if failure_tolerance > 0:
-            credited = papers[i] + failure_tolerance * (
-                capacity[i] * exploring[i] * inputs[field[i]] * split
-            )
+            credited = n_papers + failure_tolerance * (capacity * share * inputs[f] * split)
+        papers[i] = n_papers
         record_papers[i] = credited
-        record_impact[i] = recognized[i]
-        total_papers[i] += papers[i]
-        total_impact[i] += recognized[i]
-    return count
+        total_papers[i] += n_papers
+    return n_done, n_start
 
 
 @njit(cache=True)

@@ -116,8 +116,8 @@ class ResearchModel(mesa.Model):
         self._normal_careers = np.empty((3, n))
         # what the fused passes of a step write (kernels.py)
         self._papers, self._recognized = np.empty(n), np.empty(n)
-        self._capacity, self._exploring = np.empty(n), np.empty(n)
         self._done, self._start = np.empty(n, np.intp), np.empty(n, np.intp)
+        self._succeeded = np.empty(n, bool)
 
     # --- the user's view -------------------------------------------------------------------
     @property
@@ -158,11 +158,11 @@ class ResearchModel(mesa.Model):
         """Collaborations form and break (collaboration.py); researchers produce papers, run
         exploratory projects and make breakthroughs (production.py); credit enters the record.
 
-        Two fused passes over the researchers (kernels.py) with the same arithmetic as those
-        modules' rules; the projects that end or start, and recognition, are done here.
+        One fused pass over the researchers (kernels.py) with the same arithmetic as those
+        modules' rules; what follows the projects that ended, and recognition, are done here.
         """
         p, r, dt = self.p, self.researchers, STEP_YEARS
-        pp, n_fields = p.production, len(self.fields.names)
+        pp, o, n_fields = p.production, p.oversight, len(self.fields.names)
         u_collaboration = self.streams.collaboration.random(out=self._u_collaboration)
         u = self.streams.production.random(out=self._u_production)
         if field_loss.any():  # the chances differ by field as well as by institution
@@ -175,36 +175,34 @@ class ResearchModel(mesa.Model):
             breaking = np.full(n_fields, collaboration.dissolution_chance(0.0, p, dt))
         inputs = 1.0 - p.export_controls.paper_dependence * field_loss  # exactly 1 without loss
         split = incentives.splitting_factor(p)
+        constants = np.array([
+            p.collaboration.paper_boost, dt, pp.papers_per_year, split,
+            pp.project_success, p.collaboration.success_boost,
+            p.export_controls.success_dependence, pp.project_papers,
+            o.max_rejection, o.priority_favor, o.loyalty_favor, p.incentives.failure_tolerance,
+        ])  # fmt: skip
         papers, recognized = self._papers, self._recognized
+        papers_row, impact_row = self.record.next_rows()
         by_field = np.zeros(n_fields, np.int64)
-        ended = kernels.collaborate_and_produce(
+        ended, started = kernels.step_researchers(
             r.foreign, u_collaboration, forming, breaking, r.field, self.time_productivity,
             r.project_active, r.exploratory_share, r.project_progress, r.project_effort,
-            r.breakthrough_chance, r.ability, inputs, u[0], u[1],
-            p.collaboration.paper_boost, dt, pp.papers_per_year, split,
-            papers, recognized, self._capacity, self._exploring, self._done, by_field,
+            r.breakthrough_chance, r.ability, field_loss, inputs, u,
+            self.intensity_of_researcher, self.priority_of_researcher, r.ties,
+            self.technocratic_of_researcher, constants,
+            papers, recognized, papers_row, r.papers,
+            self._done, self._succeeded, self._start, by_field,
         )  # fmt: skip
-        done = self._done[:ended]
-        loss_done = field_loss[r.field[done]]
-        success = u[4, done] < production.success_chance(r.foreign[done], loss_done, p)
+        done, success = self._done[:ended], self._succeeded[:ended]
         impact = production.project_impact(r.ability[done], u[5, done], p)
         big = success & (impact > pp.breakthrough_threshold)
-        papers[done] += np.where(success, pp.project_papers, pp.project_papers / 2)
-        r.project_active[done] = False
         self._schedule(
             done[success], impact[success], production.recognition_delay(u[6, done[success]], p)
         )
         self._recognize(into=recognized)
+        impact_row[:] = recognized
+        r.impact += recognized
 
-        o = p.oversight
-        started = kernels.start_and_credit(
-            r.project_active, r.exploratory_share, self.intensity_of_researcher,
-            self.priority_of_researcher, r.ties, self.technocratic_of_researcher, u[2],
-            o.max_rejection, o.priority_favor, o.loyalty_favor,
-            papers, self._capacity, self._exploring, inputs, r.field, split,
-            p.incentives.failure_tolerance, recognized, *self.record.next_rows(),
-            r.papers, r.impact, self._start,
-        )  # fmt: skip
         start = self._start[:started]
         r.project_progress[start] = 0.0
         r.project_effort[start] = production.project_effort(u[3, start], p)
