@@ -31,7 +31,6 @@ TIMESERIES = "timeseries.csv"
 PROVENANCE = "provenance.json"
 FAILURE = "failure.json"
 TABLES = (REPLICATES, TIMESERIES)
-FLUSH_SECONDS = 30.0
 
 
 @dataclass
@@ -99,7 +98,7 @@ def write_outputs(params, run, config: dict, digest: str, context: JobContext) -
     out = Path(context.output_dir)
     started, clock = datetime.now(UTC), time.perf_counter()
     seeds = [replicate_seed(run.seed, i) for i in range(run.replicates)]
-    checkpoint = Checkpoint(out, digest, FLUSH_SECONDS)
+    checkpoint = Checkpoint(out, digest, run.checkpoint_seconds)
     done = checkpoint.load() if run.resume else {}
     if not run.resume:
         checkpoint.clear()

@@ -1,10 +1,11 @@
 """The typed Hydra schema, derived from the model's parameter dataclasses in `sim.params`.
 
 `ExperimentConfig` is `sim.params.Params` with its `run` group extended by the settings of a
-batch of replicates (`replicates`, `seed`, `workers`, `resume`). Registered with Hydra's
-ConfigStore as `schema`, it types every key of `configs/`: an unknown key or a value of the wrong
-type fails while Hydra composes the config. Ranges are checked by `sim.params.validate`, through
-`params_from_config`, before any replicate runs. Nothing here repeats a model default or range.
+batch of replicates (`replicates`, `seed`, `workers`, `resume`, `checkpoint_seconds`).
+Registered with Hydra's ConfigStore as `schema`, it types every key of `configs/`: an unknown key
+or a value of the wrong type fails while Hydra composes the config. Ranges are checked by
+`sim.params.validate`, through `params_from_config`, before any replicate runs. Nothing here
+repeats a model default or range.
 """
 
 import dataclasses
@@ -45,7 +46,7 @@ MAIN_LEVERS = (
     "run.start_year",
 )
 # Settings of a batch that change neither a replicate's numbers nor which replicates exist.
-EXECUTION_KEYS = ("run.workers", "run.resume")
+EXECUTION_KEYS = ("run.workers", "run.resume", "run.checkpoint_seconds")
 
 
 @dataclass
@@ -65,6 +66,14 @@ class RunConfig(RunParams):
     )
     resume: bool = param(
         True, doc="Reuse finished outputs and replicates of an unchanged config in the job folder"
+    )
+    checkpoint_seconds: float = param(
+        30.0,
+        0.0,
+        86_400.0,
+        unit="seconds",
+        doc="Save a running job's finished replicates once this long has passed since the last "
+        "save (0: after each replicate)",
     )
 
 

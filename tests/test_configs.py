@@ -37,7 +37,7 @@ def test_schema_is_the_model_schema_plus_batch_settings():
         expected = type(getattr(Params(), group))
         assert issubclass(schema.group_class(group), expected)
     extra = set(schema.field_names(schema.RunConfig)) - set(schema.field_names(type(Params().run)))
-    assert extra == {"replicates", "seed", "workers", "resume"}
+    assert extra == {"replicates", "seed", "workers", "resume", "checkpoint_seconds"}
 
 
 def test_default_composition_is_the_model_default():

@@ -228,26 +228,28 @@ def test_a_failing_job_records_its_error(tmp_path, small_params, monkeypatch):
 
 
 def test_a_job_stopped_by_sigterm_keeps_its_finished_replicates_for_the_rerun(tmp_path):
-    arguments = ["run.replicates=400", "run.years=2", "population.n_researchers=200"]
+    n = 300
+    arguments = [f"run.replicates={n}", "run.years=2", "population.n_researchers=200"]
     command = [sys.executable, "-m", "experiments.run", *arguments, f"hydra.run.dir={tmp_path}"]
+    command.append("run.checkpoint_seconds=0")  # save each replicate: see the job's progress
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
-    while not (tmp_path / ".hydra").is_dir() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    time.sleep(0.3)
+    while not list(tmp_path.glob(".partial/replicates-*.csv")) and time.monotonic() < deadline:
+        time.sleep(0.01)
     process.send_signal(signal.SIGTERM)  # what SLURM sends at a time limit
-    assert process.wait(timeout=60) == 128 + signal.SIGTERM
+    assert process.wait(timeout=60) == 128 + signal.SIGTERM, "the job ended before the signal"
     assert "SystemExit" in json.loads((tmp_path / job.FAILURE).read_text())["error"]
     assert not (tmp_path / "replicates.csv").exists()
 
-    done = run_cli(*arguments, f"hydra.run.dir={tmp_path}")
+    # The rerun may save less often and use more processes: the config hash is the same.
+    done = run_cli(*arguments, "run.workers=2", f"hydra.run.dir={tmp_path}")
     reused = int(done.stdout.split("reusing ")[1].split()[0])
-    assert 0 < reused < 400
+    assert 0 < reused < n
     rows = pd.read_csv(tmp_path / "replicates.csv")
-    assert rows["replicate"].tolist() == list(range(400))
+    assert rows["replicate"].tolist() == list(range(n))
     assert not (tmp_path / ".partial").exists() and not (tmp_path / job.FAILURE).exists()
     with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
         params = schema.to_params(compose("config", overrides=arguments))[0]
-    for i in (0, 399):  # one reused, one run after the restart
+    for i in (0, n - 1):  # one reused, one run after the restart
         metrics, _ = replicates.run_replicate(params, i, replicate_seed(0, i))
         assert rows.iloc[i]["breakthrough_rate"] == metrics["breakthrough_rate"]
