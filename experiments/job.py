@@ -115,8 +115,12 @@ def write_outputs(params, run, config: dict, digest: str, context: JobContext) -
         | {k: v for k, v in m.items() if k not in ("replicate", "seed")}
         for m, _ in ordered
     ]
-    io.write_csv(out / REPLICATES, pd.DataFrame(rows))
-    io.write_csv(out / TIMESERIES, pd.concat([s for _, s in ordered], ignore_index=True))
+    tables = {
+        REPLICATES: pd.DataFrame(rows),
+        TIMESERIES: pd.concat([s for _, s in ordered], ignore_index=True),
+    }
+    for name, table in tables.items():
+        io.write_csv(out / name, table)
     record = {
         "status": "complete",
         "config_hash": digest,
@@ -135,15 +139,11 @@ def write_outputs(params, run, config: dict, digest: str, context: JobContext) -
             "workers": run.workers,
         },
         "outputs": {
-            name: {"sha256": io.sha256(out / name), "rows": rows_in(out / name)} for name in TABLES
+            name: {"sha256": io.sha256(out / name), "rows": len(table)}
+            for name, table in tables.items()
         },
     }
     io.write_json(out / PROVENANCE, record)
     checkpoint.clear()
     log.info("%d replicates written to %s", run.replicates, out)
     return "complete"
-
-
-def rows_in(path: Path) -> int:
-    with open(path, "rb") as f:
-        return sum(1 for _ in f) - 1
