@@ -19,19 +19,24 @@ from pathlib import Path
 
 import pandas as pd
 
-PACKAGES = (
+PACKAGES = (  # the model, what its numbers depend on, and what ran it
     "research-incentives-abm",
     "mesa",
     "numpy",
+    "numba",
     "scipy",
+    "networkx",
     "pandas",
+    "pyarrow",
     "hydra-core",
     "omegaconf",
+    "pyyaml",
     "hydra-joblib-launcher",
-    "hydra-submitit-launcher",
-    "hydra-ray-launcher",
-    "submitit",
     "joblib",
+    "hydra-submitit-launcher",
+    "submitit",
+    "hydra-ray-launcher",
+    "ray",
     "tqdm",
 )
 CODE_DIR = Path(__file__).resolve().parent.parent
