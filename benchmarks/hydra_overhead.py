@@ -11,6 +11,7 @@ time, which a busy shared machine disturbs less), best of `--repeats` taken in t
 - an empty sweep: the same 16 jobs with one replicate of 10 researchers over one quarter, whose
   time is interpreter start-up plus Hydra and job overhead alone.
 Target (issue 3): the sweep's throughput within 1.5 times the bare loop's time.
+`benchmarks/run_all.py` calls `measure` and `report` (lines 'what: figure'): keep both.
 """
 
 import argparse

@@ -19,8 +19,6 @@ Rules, at each evaluation:
 
 import numpy as np
 
-from . import kernels
-
 SCORE_CLIP = 3.0
 
 
@@ -28,40 +26,30 @@ class Record:
     """Credited papers and recognized impact per researcher and step, over the longest window.
 
     A ring buffer of the last `capacity` steps; window totals are summed afresh when asked for
-    (once per evaluation), so they are exact and cost nothing in the steps between. Clearing a
-    researcher's record (a newcomer in the post) marks the steps before as not theirs rather
-    than zeroing them: the totals skip those steps, which gives the same sums.
+    (once per evaluation), so they are exact and cost nothing in the steps between.
     """
 
     def __init__(self, n: int, capacity: int, window: int):
         self.rows = np.zeros((capacity, 2, n), dtype=np.float32)  # step -> [papers, impact] x n
         self.capacity, self.window, self.cursor = capacity, min(window, capacity), 0
-        self.steps = 0  # rows written so far
-        self.first_step = np.zeros(n, dtype=np.int64)  # first row counted for each researcher
 
     def add(self, credited_papers: np.ndarray, impact: np.ndarray) -> None:
-        papers_row, impact_row = self.next_rows()
-        papers_row[:] = credited_papers
-        impact_row[:] = impact
-
-    def next_rows(self) -> tuple[np.ndarray, np.ndarray]:
-        """This step's (credited papers, impact) rows, for the caller to fill in place."""
-        rows = self.rows[self.cursor]
+        self.rows[self.cursor, 0] = credited_papers
+        self.rows[self.cursor, 1] = impact
         self.cursor = (self.cursor + 1) % self.capacity
-        self.steps += 1
-        return rows[0], rows[1]
 
     def set_window(self, window: int) -> None:
         self.window = min(window, self.capacity)
 
     def clear(self, idx: np.ndarray) -> None:
-        """Forget the record of researchers `idx`: only later steps count for them."""
-        self.first_step[idx] = self.steps
+        for row in self.rows.reshape(-1, self.rows.shape[-1]):  # row by row: contiguous
+            row[idx] = 0.0
 
     def totals(self) -> tuple[np.ndarray, np.ndarray]:
         """(credited papers, recognized impact) per researcher over the last `window` steps."""
-        window = min(self.window, self.steps)
-        totals = kernels.window_totals(self.rows, self.cursor, window, self.steps, self.first_step)
+        totals = np.zeros(self.rows.shape[1:])
+        for back in range(1, self.window + 1):
+            totals += self.rows[(self.cursor - back) % self.capacity]
         return totals[0], totals[1]
 
 

@@ -18,7 +18,6 @@ from . import (
     export_controls,
     guanxi,
     incentives,
-    kernels,
     leadership,
     oversight,
     population,
@@ -114,10 +113,6 @@ class ResearchModel(mesa.Model):
         self._u_ties = np.empty(n)
         self._u_careers = np.empty((4, n))
         self._normal_careers = np.empty((3, n))
-        # what the fused passes of a step write (kernels.py)
-        self._papers, self._recognized = np.empty(n), np.empty(n)
-        self._done, self._start = np.empty(n, np.intp), np.empty(n, np.intp)
-        self._succeeded = np.empty(n, bool)
 
     # --- the user's view -------------------------------------------------------------------
     @property
@@ -145,6 +140,7 @@ class ResearchModel(mesa.Model):
             self._after_events(applied)
 
         field_loss = export_controls.input_loss(year, self.fields.exposure, p)
+        self._update_collaboration(field_loss)
         out = self._produce(field_loss)
 
         if self.steps % self.evaluation_steps == 0:
@@ -154,60 +150,92 @@ class ResearchModel(mesa.Model):
         if self.steps >= self.total_steps:
             self.running = False
 
-    def _produce(self, field_loss) -> dict:
-        """Collaborations form and break (collaboration.py); researchers produce papers, run
-        exploratory projects and make breakthroughs (production.py); credit enters the record.
-
-        One fused pass over the researchers (kernels.py) with the same arithmetic as those
-        modules' rules; what follows the projects that ended, and recognition, are done here.
-        """
-        p, r, dt = self.p, self.researchers, STEP_YEARS
-        pp, o, n_fields = p.production, p.oversight, len(self.fields.names)
-        u_collaboration = self.streams.collaboration.random(out=self._u_collaboration)
-        u = self.streams.production.random(out=self._u_production)
+    def _update_collaboration(self, field_loss):
+        """Foreign collaborations form and break (collaboration.py), from one uniform each."""
+        r, dt = self.researchers, STEP_YEARS
+        u = self.streams.collaboration.random(out=self._u_collaboration)
         if field_loss.any():  # the chances differ by field as well as by institution
             forming = collaboration.formation_chance(
-                self.intensity[:, None], field_loss[None, :], p, dt
+                self.intensity[:, None], field_loss[None, :], self.p, dt
             ).ravel()[self.post]
-            breaking = collaboration.dissolution_chance(field_loss, p, dt)
+            breaking = collaboration.dissolution_chance(field_loss, self.p, dt)[r.field]
         else:  # a loss of 0 multiplies by exactly 1: the chances depend on the institution only
             forming = self.formation_chance
-            breaking = np.full(n_fields, collaboration.dissolution_chance(0.0, p, dt))
-        inputs = 1.0 - p.export_controls.paper_dependence * field_loss  # exactly 1 without loss
+            breaking = collaboration.dissolution_chance(0.0, self.p, dt)
+        r.foreign = np.where(r.foreign, u >= breaking, u < forming)
+
+    def _produce(self, field_loss) -> dict:
+        """Papers, exploratory projects and breakthroughs for one step (production.py).
+
+        Written with in-place operations on preallocated arrays; the arithmetic is the rule of
+        production.py term by term, so results do not depend on these shortcuts.
+        """
+        p, r, dt = self.p, self.researchers, STEP_YEARS
+        pp = p.production
+        u = self.streams.production.random(out=self._u_production)
+        shocked = field_loss.any()
+
+        # effort = research time x productivity x (1 + paper_boost if foreign) x dt
+        effort = np.where(r.foreign, 1.0 + p.collaboration.paper_boost, 1.0)
+        np.multiply(self.time_productivity, effort, out=effort)
+        effort *= dt
+        capacity = effort * pp.papers_per_year  # papers if all research time went to papers
+        exploring = np.where(r.project_active, r.exploratory_share, 0.0)
+
         split = incentives.splitting_factor(p)
-        constants = np.array([
-            p.collaboration.paper_boost, dt, pp.papers_per_year, split,
-            pp.project_success, p.collaboration.success_boost,
-            p.export_controls.success_dependence, pp.project_papers,
-            o.max_rejection, o.priority_favor, o.loyalty_favor, p.incentives.failure_tolerance,
-        ])  # fmt: skip
-        papers, recognized = self._papers, self._recognized
-        papers_row, impact_row = self.record.next_rows()
-        by_field = np.zeros(n_fields, np.int64)
-        ended, started = kernels.step_researchers(
-            r.foreign, u_collaboration, forming, breaking, r.field, self.time_productivity,
-            r.project_active, r.exploratory_share, r.project_progress, r.project_effort,
-            r.breakthrough_chance, r.ability, field_loss, inputs, u,
-            self.intensity_of_researcher, self.priority_of_researcher, r.ties,
-            self.technocratic_of_researcher, constants,
-            papers, recognized, papers_row, r.papers,
-            self._done, self._succeeded, self._start, by_field,
-        )  # fmt: skip
-        done, success = self._done[:ended], self._succeeded[:ended]
+        expected = np.subtract(1.0, exploring)
+        expected *= capacity
+        if shocked:  # without a shock the inputs factor is exactly 1
+            inputs = (1.0 - p.export_controls.paper_dependence * field_loss)[r.field]
+            expected *= inputs
+        expected *= split
+        papers = production.stochastic_round(expected, u[0], out=expected)
+        breakthrough = u[1] < papers * r.breakthrough_chance
+        recognized = papers * (r.ability / split)
+
+        exploring_effort = np.multiply(exploring, effort, out=effort)
+        r.project_progress += exploring_effort
+        done = np.flatnonzero(r.project_active & (r.project_progress >= r.project_effort))
+        loss_done = field_loss[r.field[done]]
+        success = u[4, done] < production.success_chance(r.foreign[done], loss_done, p)
         impact = production.project_impact(r.ability[done], u[5, done], p)
         big = success & (impact > pp.breakthrough_threshold)
+        papers[done] += np.where(success, pp.project_papers, pp.project_papers / 2)
+        r.project_active[done] = False
         self._schedule(
             done[success], impact[success], production.recognition_delay(u[6, done[success]], p)
         )
         self._recognize(into=recognized)
-        impact_row[:] = recognized
-        r.impact += recognized
 
-        start = self._start[:started]
+        idle = np.flatnonzero(~r.project_active & (r.exploratory_share > 0))
+        refusal = oversight.refusal_probability(
+            self.intensity_of_researcher[idle],
+            self.priority_of_researcher[idle],
+            r.ties[idle],
+            self.technocratic_of_researcher[idle],
+            p,
+        )
+        start = idle[u[2, idle] >= refusal]
+        r.project_active[start] = True
         r.project_progress[start] = 0.0
         r.project_effort[start] = production.project_effort(u[3, start], p)
-        by_field += np.bincount(r.field[done[big]], minlength=n_fields)
-        return {"papers": papers.sum(), "flops": int((~success).sum()), "by_field": by_field}
+
+        credited = papers
+        if p.incentives.failure_tolerance > 0:  # otherwise the credit adds exactly 0
+            forgone = capacity * exploring
+            if shocked:
+                forgone *= inputs
+            forgone *= split
+            credited = papers + p.incentives.failure_tolerance * forgone
+        self.record.add(credited, recognized)
+        r.papers += papers
+        r.impact += recognized
+        winners = np.concatenate([np.flatnonzero(breakthrough), done[big]])
+        return {
+            "papers": papers.sum(),
+            "flops": int((~success).sum()),
+            "by_field": np.bincount(r.field[winners], minlength=len(self.fields.names)),
+        }
 
     def _schedule(self, slots, impact, delay_years):
         due = self.steps + np.ceil(delay_years / STEP_YEARS).astype(np.int64)
