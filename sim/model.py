@@ -279,7 +279,7 @@ class ResearchModel(mesa.Model):
         bonus = guanxi.favoritism(r.ties, self.technocratic_of_researcher, p)
         r.score = incentives.scores(*self.record.totals(), bonus, p)
         if with_careers:
-            self._turn_over_researchers(bonus)
+            self._turn_over_researchers()
 
         fields = self.fields
         field_weight = oversight.centralization_weight(
@@ -292,7 +292,7 @@ class ResearchModel(mesa.Model):
         self.funding_gini = gini(r.funding)
         self.allocation_efficiency = allocation_efficiency(r.funding, r.ability)
 
-    def _turn_over_researchers(self, bonus):
+    def _turn_over_researchers(self):
         p, r = self.p, self.researchers
         rng = self.streams.careers
         u = rng.random(out=self._u_careers)
@@ -319,7 +319,11 @@ class ResearchModel(mesa.Model):
         r.papers[leavers] = 0.0
         r.impact[leavers] = 0.0
         self.record.clear(leavers)
-        r.score[leavers] = np.clip(bonus[leavers], -incentives.SCORE_CLIP, incentives.SCORE_CLIP)
+        # a newcomer has no record yet: its first score is the favour of its own new ties
+        newcomer_bonus = guanxi.favoritism(
+            r.ties[leavers], self.technocratic_of_researcher[leavers], p
+        )
+        r.score[leavers] = np.clip(newcomer_bonus, -incentives.SCORE_CLIP, incentives.SCORE_CLIP)
 
     def _set_institution_state(self):
         """Oversight and leadership seen by each researcher; they change only at evaluations

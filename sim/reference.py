@@ -270,7 +270,7 @@ class ReferenceModel(mesa.Model):
         for a, zp, zi in zip(agents, z_papers, z_impact, strict=True):
             a.score = clip(w * zp + (1.0 - w) * zi + bonus[a], -SCORE_CLIP, SCORE_CLIP)
         if with_careers:
-            agents = self.turn_over(agents, bonus)
+            agents = self.turn_over(agents)
 
         raw = []
         for a in agents:
@@ -288,7 +288,7 @@ class ReferenceModel(mesa.Model):
         self.funding_gini = gini(funding)
         self.allocation_efficiency = allocation_efficiency(funding, [a.ability for a in agents])
 
-    def turn_over(self, agents, bonus):
+    def turn_over(self, agents):
         """The lowest scores leave; newcomers copy mentors, incumbents better peers (careers.py)."""
         p, rand = self.p, self.random
         c = p.careers
@@ -315,8 +315,8 @@ class ReferenceModel(mesa.Model):
             a.exploratory_share = share
         for old, share in newcomers.items():
             new = ReferenceResearcher(self, old.field, old.institution, share, foreign=False)
-            # as in ResearchModel: the newcomer's first score is the post's last tie bonus
-            new.score = clip(bonus[old], -SCORE_CLIP, SCORE_CLIP)
+            # as in ResearchModel: a newcomer's first score is the favour of its own new ties
+            new.score = clip(new.bonus(), -SCORE_CLIP, SCORE_CLIP)
             old.remove()
         return list(self.agents)
 
