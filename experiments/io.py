@@ -119,7 +119,10 @@ def package_versions() -> dict[str, str | None]:
 
 @functools.cache
 def git_state() -> dict:
-    """The code's git commit and whether tracked files differ from it (None outside git)."""
+    """The code's git commit and whether tracked files differ from it (None outside git).
+
+    Committed outputs under results/ are not code: regenerating them does not make a tree dirty.
+    """
 
     def git(*args: str) -> str | None:
         try:
@@ -135,7 +138,9 @@ def git_state() -> dict:
         return done.stdout.strip()
 
     commit = git("rev-parse", "HEAD")
-    status = git("status", "--porcelain", "--untracked-files=no") if commit else None
+    if commit is None:
+        return {"commit": None, "dirty": None}
+    status = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!results")
     return {"commit": commit, "dirty": None if status is None else bool(status)}
 
 

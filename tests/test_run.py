@@ -253,3 +253,25 @@ def test_a_job_stopped_by_sigterm_keeps_its_finished_replicates_for_the_rerun(tm
     for i in (0, n - 1):  # one reused, one run after the restart
         metrics, _ = replicates.run_replicate(params, i, replicate_seed(0, i))
         assert rows.iloc[i]["breakthrough_rate"] == metrics["breakthrough_rate"]
+
+
+def test_regenerated_results_do_not_mark_the_code_dirty(tmp_path, monkeypatch):
+    from experiments import io
+
+    def git(*args):
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "report.md").write_text("old")
+    (tmp_path / "model.py").write_text("x = 1")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "start")
+    monkeypatch.setattr(io, "CODE_DIR", tmp_path)
+    io.git_state.cache_clear()
+    (tmp_path / "results" / "report.md").write_text("new")
+    assert io.git_state()["dirty"] is False
+    io.git_state.cache_clear()
+    (tmp_path / "model.py").write_text("x = 2")
+    assert io.git_state()["dirty"] is True
+    io.git_state.cache_clear()
