@@ -23,7 +23,6 @@ PACKAGES = (  # the model, what its numbers depend on, and what ran it
     "research-incentives-abm",
     "mesa",
     "numpy",
-    "numba",
     "scipy",
     "networkx",
     "pandas",
