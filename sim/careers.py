@@ -12,10 +12,19 @@ Rules, at each evaluation:
   (the visible, rewarded researchers), plus noise;
 - each incumbent, with chance `imitation_rate`, looks at a peer chosen the same way and copies the
   peer's exploratory share, plus noise, if the peer scored higher;
-- noise is normal with s.d. `imitation_noise`; shares are kept in [0, 1].
+- noise is normal with s.d. `imitation_noise`; shares are kept in [0, 1];
+- a newcomer's ability is log-normal, as at the start (population.py).
+
+Draws: four words of the careers stream per researcher and evaluation (streams.py), whose
+uniforms are, in order: try, peer, copy noise, mentor; mentor noise, ability, ties, spare.
+Normal noise is the inverse normal CDF of a uniform, taken only where it is used.
 """
 
 import numpy as np
+from scipy.special import ndtri
+
+WORDS = 4
+TRY, PEER, COPY_NOISE, MENTOR, MENTOR_NOISE, ABILITY, TIES = range(7)
 
 
 def lowest(score: np.ndarray, fraction: float) -> np.ndarray:
@@ -42,11 +51,17 @@ def choose_by_funding(funding: np.ndarray, u: np.ndarray, cumulative=None) -> np
     return np.minimum(chosen, funding.size - 1, out=chosen)
 
 
-def copied_share(model_share: np.ndarray, noise: np.ndarray, p) -> np.ndarray:
-    return np.clip(model_share + p.careers.imitation_noise * noise, 0.0, 1.0)
+def copied_share(model_share: np.ndarray, u_noise: np.ndarray, p) -> np.ndarray:
+    """The model's share plus normal noise (by inverse CDF of uniforms in (0, 1)), in [0, 1]."""
+    return np.clip(model_share + p.careers.imitation_noise * ndtri(u_noise), 0.0, 1.0)
 
 
-def imitate(share, score, funding, u_try, u_pick, noise, p, cumulative=None) -> np.ndarray:
+def newcomer_ability(u: np.ndarray, p) -> np.ndarray:
+    """Log-normal ability with log-s.d. `ability_sigma`, by inverse CDF of uniforms in (0, 1)."""
+    return np.exp(p.population.ability_sigma * ndtri(u))
+
+
+def imitate(share, score, funding, u_try, u_pick, u_noise, p, cumulative=None) -> np.ndarray:
     """New exploratory shares after incumbents copy better-scoring, funding-weighted peers.
 
     Only those who try (u_try < imitation_rate) pick a peer, so the search for peers runs on
@@ -57,5 +72,5 @@ def imitate(share, score, funding, u_try, u_pick, noise, p, cumulative=None) -> 
     better = score[peer] > score[tries]
     copies, peer = tries[better], peer[better]
     out = share.copy()
-    out[copies] = copied_share(share[peer], noise[copies], p)
+    out[copies] = copied_share(share[peer], u_noise[copies], p)
     return out

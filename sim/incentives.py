@@ -19,6 +19,8 @@ Rules, at each evaluation:
 
 import numpy as np
 
+from . import kernels
+
 SCORE_CLIP = 3.0
 
 
@@ -26,30 +28,40 @@ class Record:
     """Credited papers and recognized impact per researcher and step, over the longest window.
 
     A ring buffer of the last `capacity` steps; window totals are summed afresh when asked for
-    (once per evaluation), so they are exact and cost nothing in the steps between.
+    (once per evaluation), so they are exact and cost nothing in the steps between. A leaver's
+    record is forgotten by the step its successor starts (`first_step`), not by zeroing rows.
     """
 
     def __init__(self, n: int, capacity: int, window: int):
         self.rows = np.zeros((capacity, 2, n), dtype=np.float32)  # step -> [papers, impact] x n
         self.capacity, self.window, self.cursor = capacity, min(window, capacity), 0
+        self.steps = 0  # rows written so far
+        self.first_step = np.zeros(n, dtype=np.int64)  # first row that counts, per researcher
+
+    def next_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """This step's (credited papers, recognized impact) rows, for the caller to fill."""
+        row = self.rows[self.cursor]
+        self.cursor = (self.cursor + 1) % self.capacity
+        self.steps += 1
+        return row[0], row[1]
 
     def add(self, credited_papers: np.ndarray, impact: np.ndarray) -> None:
-        self.rows[self.cursor, 0] = credited_papers
-        self.rows[self.cursor, 1] = impact
-        self.cursor = (self.cursor + 1) % self.capacity
+        papers_row, impact_row = self.next_rows()
+        papers_row[:] = credited_papers
+        impact_row[:] = impact
 
     def set_window(self, window: int) -> None:
         self.window = min(window, self.capacity)
 
     def clear(self, idx: np.ndarray) -> None:
-        for row in self.rows.reshape(-1, self.rows.shape[-1]):  # row by row: contiguous
-            row[idx] = 0.0
+        """Forget these researchers' record: only rows written from now on count for them."""
+        self.first_step[idx] = self.steps
 
     def totals(self) -> tuple[np.ndarray, np.ndarray]:
         """(credited papers, recognized impact) per researcher over the last `window` steps."""
-        totals = np.zeros(self.rows.shape[1:])
-        for back in range(1, self.window + 1):
-            totals += self.rows[(self.cursor - back) % self.capacity]
+        totals = kernels.window_totals(
+            self.rows, self.cursor, self.window, self.steps, self.first_step
+        )
         return totals[0], totals[1]
 
 

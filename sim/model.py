@@ -18,16 +18,17 @@ from . import (
     export_controls,
     guanxi,
     incentives,
+    kernels,
     leadership,
     oversight,
     population,
     production,
+    streams,
 )
 from .agents import Researcher
 from .collector import MetricsCollector
 from .metrics import allocation_efficiency, gini, rate_per_thousand
 from .params import Params, with_overrides
-from .streams import Streams
 from .timeline import Timeline
 
 STEP_YEARS = 0.25
@@ -66,7 +67,7 @@ class ResearchModel(mesa.Model):
         super().__init__(rng=seed)
         self.p = with_overrides(params, **overrides)
         self.seed = seed
-        self.streams = Streams(seed)
+        self.streams = streams.Streams(seed)
         p = self.p
         self.fields, self.institutions, self.researchers = population.create(
             p, self.streams.population
@@ -81,9 +82,7 @@ class ResearchModel(mesa.Model):
         self.record = incentives.Record(
             self.n, steps_for(window), steps_for(p.incentives.evaluation_window_years)
         )
-        # successful projects awaiting recognition: rows slot, person id, step due; impact
-        self.pending = np.empty((3, 0), np.int64)
-        self.pending_impact = np.empty(0)
+        self.pending = production.RecognitionQueue()
         self.people_hired = self.n  # person ids so far; newcomers get the next ones
         self.running = True
         self._agent_views_built = False
@@ -109,10 +108,10 @@ class ResearchModel(mesa.Model):
         self.group_sizes = {name: sizes[mask].sum() for name, mask in self.field_groups.items()}
         # each stream fills the same array every time: the same draws, without new memory
         self._u_collaboration = np.empty(n)
-        self._u_production = np.empty((7, n))
         self._u_ties = np.empty(n)
-        self._u_careers = np.empty((4, n))
-        self._normal_careers = np.empty((3, n))
+        self._papers, self._recognized = np.empty(n), np.empty(n)
+        self._done, self._start = np.empty(n, np.intp), np.empty(n, np.intp)
+        self._succeeded = np.empty(n, bool)
 
     # --- the user's view -------------------------------------------------------------------
     @property
@@ -140,7 +139,6 @@ class ResearchModel(mesa.Model):
             self._after_events(applied)
 
         field_loss = export_controls.input_loss(year, self.fields.exposure, p)
-        self._update_collaboration(field_loss)
         out = self._produce(field_loss)
 
         if self.steps % self.evaluation_steps == 0:
@@ -150,119 +148,73 @@ class ResearchModel(mesa.Model):
         if self.steps >= self.total_steps:
             self.running = False
 
-    def _update_collaboration(self, field_loss):
-        """Foreign collaborations form and break (collaboration.py), from one uniform each."""
-        r, dt = self.researchers, STEP_YEARS
-        u = self.streams.collaboration.random(out=self._u_collaboration)
-        if field_loss.any():  # the chances differ by field as well as by institution
-            forming = collaboration.formation_chance(
-                self.intensity[:, None], field_loss[None, :], self.p, dt
-            ).ravel()[self.post]
-            breaking = collaboration.dissolution_chance(field_loss, self.p, dt)[r.field]
-        else:  # a loss of 0 multiplies by exactly 1: the chances depend on the institution only
-            forming = self.formation_chance
-            breaking = collaboration.dissolution_chance(0.0, self.p, dt)
-        r.foreign = np.where(r.foreign, u >= breaking, u < forming)
-
     def _produce(self, field_loss) -> dict:
-        """Papers, exploratory projects and breakthroughs for one step (production.py).
+        """Collaborations form and break (collaboration.py); researchers produce papers, run
+        exploratory projects and make breakthroughs (production.py); credit enters the record.
 
-        Written with in-place operations on preallocated arrays; the arithmetic is the rule of
-        production.py term by term, so results do not depend on these shortcuts.
+        One compiled pass over the researchers (kernels.py) applies those modules' rules; what
+        follows the projects that ended or started, and recognition, is done here.
         """
         p, r, dt = self.p, self.researchers, STEP_YEARS
-        pp = p.production
-        u = self.streams.production.random(out=self._u_production)
-        shocked = field_loss.any()
-
-        # effort = research time x productivity x (1 + paper_boost if foreign) x dt
-        effort = np.where(r.foreign, 1.0 + p.collaboration.paper_boost, 1.0)
-        np.multiply(self.time_productivity, effort, out=effort)
-        effort *= dt
-        capacity = effort * pp.papers_per_year  # papers if all research time went to papers
-        exploring = np.where(r.project_active, r.exploratory_share, 0.0)
-
+        pp, o, n_fields = p.production, p.oversight, len(self.fields.names)
+        u_collaboration = self.streams.collaboration.random(out=self._u_collaboration)
+        words = streams.words(self.streams.production, kernels.PRODUCTION_WORDS, self.n)
+        if field_loss.any():  # the chances differ by field as well as by institution
+            forming = collaboration.formation_chance(
+                self.intensity[:, None], field_loss[None, :], p, dt
+            ).ravel()[self.post]
+            breaking = collaboration.dissolution_chance(field_loss, p, dt)
+        else:  # a loss of 0 multiplies by exactly 1: the chances depend on the institution only
+            forming = self.formation_chance
+            breaking = np.full(n_fields, collaboration.dissolution_chance(0.0, p, dt))
+        inputs = 1.0 - p.export_controls.paper_dependence * field_loss  # exactly 1 without loss
         split = incentives.splitting_factor(p)
-        expected = np.subtract(1.0, exploring)
-        expected *= capacity
-        if shocked:  # without a shock the inputs factor is exactly 1
-            inputs = (1.0 - p.export_controls.paper_dependence * field_loss)[r.field]
-            expected *= inputs
-        expected *= split
-        papers = production.stochastic_round(expected, u[0], out=expected)
-        breakthrough = u[1] < papers * r.breakthrough_chance
-        recognized = papers * (r.ability / split)
-
-        exploring_effort = np.multiply(exploring, effort, out=effort)
-        r.project_progress += exploring_effort
-        done = np.flatnonzero(r.project_active & (r.project_progress >= r.project_effort))
-        loss_done = field_loss[r.field[done]]
-        success = u[4, done] < production.success_chance(r.foreign[done], loss_done, p)
-        impact = production.project_impact(r.ability[done], u[5, done], p)
+        constants = np.array([
+            p.collaboration.paper_boost, dt, pp.papers_per_year, split,
+            pp.project_success, p.collaboration.success_boost,
+            p.export_controls.success_dependence, pp.project_papers,
+            o.max_rejection, o.priority_favor, o.loyalty_favor, p.incentives.failure_tolerance,
+        ])  # fmt: skip
+        papers, recognized = self._papers, self._recognized
+        papers_row, impact_row = self.record.next_rows()
+        by_field = np.zeros(n_fields, np.int64)
+        ended, started = kernels.step_researchers(
+            r.foreign, u_collaboration, forming, breaking, r.field, self.time_productivity,
+            r.project_active, r.exploratory_share, r.project_progress, r.project_effort,
+            r.breakthrough_chance, r.ability, field_loss, inputs, words,
+            self.intensity_of_researcher, self.priority_of_researcher, r.ties,
+            self.technocratic_of_researcher, constants,
+            papers, recognized, papers_row, r.papers,
+            self._done, self._succeeded, self._start, by_field,
+        )  # fmt: skip
+        done, success = self._done[:ended], self._succeeded[:ended]
+        impact = production.project_impact(
+            r.ability[done], streams.uniform(words, kernels.IMPACT, done), p
+        )
         big = success & (impact > pp.breakthrough_threshold)
-        papers[done] += np.where(success, pp.project_papers, pp.project_papers / 2)
-        r.project_active[done] = False
-        self._schedule(
-            done[success], impact[success], production.recognition_delay(u[6, done[success]], p)
-        )
+        winners = done[success]
+        delay = production.recognition_delay(streams.uniform(words, kernels.DELAY, winners), p)
+        self._schedule(winners, impact[success], delay)
         self._recognize(into=recognized)
-
-        idle = np.flatnonzero(~r.project_active & (r.exploratory_share > 0))
-        refusal = oversight.refusal_probability(
-            self.intensity_of_researcher[idle],
-            self.priority_of_researcher[idle],
-            r.ties[idle],
-            self.technocratic_of_researcher[idle],
-            p,
-        )
-        start = idle[u[2, idle] >= refusal]
-        r.project_active[start] = True
-        r.project_progress[start] = 0.0
-        r.project_effort[start] = production.project_effort(u[3, start], p)
-
-        credited = papers
-        if p.incentives.failure_tolerance > 0:  # otherwise the credit adds exactly 0
-            forgone = capacity * exploring
-            if shocked:
-                forgone *= inputs
-            forgone *= split
-            credited = papers + p.incentives.failure_tolerance * forgone
-        self.record.add(credited, recognized)
-        r.papers += papers
+        impact_row[:] = recognized
         r.impact += recognized
-        winners = np.concatenate([np.flatnonzero(breakthrough), done[big]])
-        return {
-            "papers": papers.sum(),
-            "flops": int((~success).sum()),
-            "by_field": np.bincount(r.field[winners], minlength=len(self.fields.names)),
-        }
+
+        start = self._start[:started]
+        r.project_progress[start] = 0.0
+        effort_draw = streams.uniform(words, kernels.EFFORT, start)
+        r.project_effort[start] = production.project_effort(effort_draw, p)
+        by_field += np.bincount(r.field[done[big]], minlength=n_fields)
+        return {"papers": papers.sum(), "flops": int((~success).sum()), "by_field": by_field}
 
     def _schedule(self, slots, impact, delay_years):
         due = self.steps + np.ceil(delay_years / STEP_YEARS).astype(np.int64)
-        new = np.stack([slots, self.researchers.person_id[slots], due])
-        self.pending = np.concatenate([self.pending, new], axis=1)
-        self.pending_impact = np.concatenate([self.pending_impact, impact])
+        self.pending.push(due, slots, self.researchers.person_id[slots], impact)
 
     def _recognize(self, into: np.ndarray) -> None:
-        """Add the impact whose recognition is due this step to researchers still in post.
-
-        Impacts due to the same researcher are summed first, in the order they were made.
-        """
-        due = self.pending[2] <= self.steps
-        if not due.any():
-            return
-        slot, person, _ = self.pending[:, due]
+        """Add the impact whose recognition is due this step to researchers still in post."""
+        slot, person, impact = self.pending.pop(self.steps)
         present = person == self.researchers.person_id[slot]
-        slot, impact = slot[present], self.pending_impact[due][present]
-        ordered = np.sort(slot)
-        if (ordered[1:] != ordered[:-1]).all():  # one impact per researcher: add it
-            into[slot] += impact
-        else:
-            who, order = np.unique(slot, return_inverse=True)
-            total = np.zeros(who.size)
-            np.add.at(total, order, impact)
-            into[who] += total
-        self.pending, self.pending_impact = self.pending[:, ~due], self.pending_impact[~due]
+        np.add.at(into, slot[present], impact[present])
 
     # --- evaluation, careers and funding ---------------------------------------------------
     def _evaluate(self, year: float, with_careers: bool):
@@ -294,25 +246,31 @@ class ResearchModel(mesa.Model):
 
     def _turn_over_researchers(self):
         p, r = self.p, self.researchers
-        rng = self.streams.careers
-        u = rng.random(out=self._u_careers)
-        normal = rng.standard_normal(out=self._normal_careers)
+        words = streams.words(self.streams.careers, careers.WORDS, self.n)
         leavers = careers.lowest(r.score, p.careers.exit_fraction)
+        u_try, u_pick, u_copy_noise = (
+            streams.uniform(words, which)
+            for which in (careers.TRY, careers.PEER, careers.COPY_NOISE)
+        )
+        u_mentor, u_mentor_noise, u_ability, u_ties = (
+            streams.uniform(words, which, leavers)
+            for which in (careers.MENTOR, careers.MENTOR_NOISE, careers.ABILITY, careers.TIES)
+        )
         cumulative = np.cumsum(r.funding)
         share = careers.imitate(
-            r.exploratory_share, r.score, r.funding, u[0], u[1], normal[0], p, cumulative
+            r.exploratory_share, r.score, r.funding, u_try, u_pick, u_copy_noise, p, cumulative
         )
-        mentors = careers.choose_by_funding(r.funding, u[2, leavers], cumulative)
-        share[leavers] = careers.copied_share(r.exploratory_share[mentors], normal[1, leavers], p)
+        mentors = careers.choose_by_funding(r.funding, u_mentor, cumulative)
+        share[leavers] = careers.copied_share(r.exploratory_share[mentors], u_mentor_noise, p)
         r.exploratory_share = share
 
         r.person_id[leavers] = self.people_hired + np.arange(leavers.size)
         self.people_hired += leavers.size
-        r.ability[leavers] = np.exp(p.population.ability_sigma * normal[2, leavers])
+        r.ability[leavers] = careers.newcomer_ability(u_ability, p)
         r.breakthrough_chance[leavers] = production.incremental_breakthrough_chance(
             r.ability[leavers], p
         )
-        r.ties[leavers] = guanxi.draw_ties(u[3, leavers], p.guanxi.tie_concentration)
+        r.ties[leavers] = guanxi.draw_ties(u_ties, p.guanxi.tie_concentration)
         r.foreign[leavers] = False
         r.project_active[leavers] = False
         r.project_progress[leavers] = 0.0

@@ -74,3 +74,31 @@ def project_impact(ability, u, p) -> np.ndarray:
 
 def recognition_delay(u, p) -> np.ndarray:
     return -p.production.recognition_delay_years * np.log1p(-u)
+
+
+class RecognitionQueue:
+    """Impact of successful projects awaiting recognition: the step it is due, the researcher's
+    slot and person id (so that a leaver's impact is not credited to its successor), kept in
+    the order due, then made."""
+
+    FIELDS = ("due", "slot", "person", "impact")
+
+    def __init__(self):
+        self.due = np.empty(0, np.int64)
+        self.slot = np.empty(0, np.intp)
+        self.person = np.empty(0, np.int64)
+        self.impact = np.empty(0)
+
+    def push(self, due, slot, person, impact) -> None:
+        order = np.argsort(due, kind="stable")
+        at = np.searchsorted(self.due, due[order], side="right")
+        for name, values in zip(self.FIELDS, (due, slot, person, impact), strict=True):
+            setattr(self, name, np.insert(getattr(self, name), at, values[order]))
+
+    def pop(self, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(slot, person id, impact) of all that is due by `step`, removed from the queue."""
+        count = np.searchsorted(self.due, step, side="right")
+        out = self.slot[:count], self.person[:count], self.impact[:count]
+        for name in self.FIELDS:
+            setattr(self, name, getattr(self, name)[count:])
+        return out

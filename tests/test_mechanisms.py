@@ -135,7 +135,7 @@ def test_imitation_copies_only_better_scoring_peers():
     share = np.array([0.1, 0.9])
     score = np.array([0.0, 1.0])
     funding = np.array([1.0, 1.0])
-    new = careers.imitate(share, score, funding, np.zeros(2), np.array([0.9, 0.1]), np.zeros(2), p)
+    new = careers.imitate(share, score, funding, np.zeros(2), np.array([0.9, 0.1]), np.full(2, 0.5), p)
     assert new.tolist() == [0.9, 0.9]  # the worse copies the better; the better keeps its own
 
 

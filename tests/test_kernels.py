@@ -1,0 +1,122 @@
+"""The compiled step (sim/kernels.py) against the rules of the mechanism modules, value by value.
+
+One step of `kernels.step_researchers` on a model's state, with an export-control loss, failure
+tolerance and merged leaderships so that every term is at work, must give exactly what the
+modules' own functions give: collaborations (collaboration.update), incremental papers
+(production.stochastic_round), project success (production.success_chance), approval
+(oversight.refusal_probability) and credited papers (incentives.py). The kernel's uniforms must
+be those of `streams.uniform`, and the record's window totals the plain sums of its rows.
+"""
+
+import numpy as np
+
+from sim import ResearchModel, collaboration, incentives, kernels, oversight, production, streams
+
+LEVERS = {
+    "n_researchers": 3000,
+    "failure_tolerance": 0.5,
+    "merged_share": 0.5,
+    "export_controls.enabled": True,
+    "export_controls.start_year": 2015.0,
+}
+
+
+def test_one_compiled_step_follows_each_mechanisms_rule():
+    model = ResearchModel(seed=3, **LEVERS)
+    for _ in range(6):  # some projects under way
+        model.step()
+    p, r, dt, n = model.p, model.researchers, 0.25, model.n
+    rng = np.random.default_rng(5)
+    loss = rng.uniform(0, 0.8, len(model.fields.names))
+    u_collaboration = rng.random(n)
+    words = streams.words(rng, kernels.PRODUCTION_WORDS, n)
+    u = {k: streams.uniform(words, k) for k in range(7)}
+    before = {k: getattr(r, k).copy() for k in ("foreign", "project_active", "project_progress")}
+    papers_total = r.papers.copy()
+
+    forming = collaboration.formation_chance(model.intensity_of_researcher, loss[r.field], p, dt)
+    breaking = collaboration.dissolution_chance(loss, p, dt)
+    inputs = 1.0 - p.export_controls.paper_dependence * loss
+    split = incentives.splitting_factor(p)
+    o, pp = p.oversight, p.production
+    constants = np.array([
+        p.collaboration.paper_boost, dt, pp.papers_per_year, split,
+        pp.project_success, p.collaboration.success_boost,
+        p.export_controls.success_dependence, pp.project_papers,
+        o.max_rejection, o.priority_favor, o.loyalty_favor, p.incentives.failure_tolerance,
+    ])  # fmt: skip
+    papers, recognized = np.empty(n), np.empty(n)
+    credited = np.empty(n, np.float32)
+    done, succeeded, start = np.empty(n, np.intp), np.empty(n, bool), np.empty(n, np.intp)
+    by_field = np.zeros(len(model.fields.names), np.int64)
+    ended, started = kernels.step_researchers(
+        r.foreign, u_collaboration, forming, breaking, r.field, model.time_productivity,
+        r.project_active, r.exploratory_share, r.project_progress, r.project_effort,
+        r.breakthrough_chance, r.ability, loss, inputs, words,
+        model.intensity_of_researcher, model.priority_of_researcher, r.ties,
+        model.technocratic_of_researcher, constants,
+        papers, recognized, credited, r.papers, done, succeeded, start, by_field,
+    )  # fmt: skip
+    done, succeeded, start = done[:ended], succeeded[:ended], start[:started]
+    assert ended > 0 and succeeded.any() and not succeeded.all() and started > 0
+
+    foreign = collaboration.update(
+        before["foreign"], model.intensity_of_researcher, loss[r.field], u_collaboration, p, dt
+    )
+    np.testing.assert_array_equal(r.foreign, foreign)
+
+    effort = model.time_productivity * np.where(foreign, 1.0 + p.collaboration.paper_boost, 1.0)
+    effort = effort * dt
+    exploring = np.where(before["project_active"], r.exploratory_share, 0.0)
+    capacity = effort * pp.papers_per_year
+    expected = (1.0 - exploring) * capacity * inputs[r.field] * split
+    incremental = production.stochastic_round(expected, u[kernels.PAPERS])
+    np.testing.assert_array_equal(recognized, incremental * (r.ability / split))
+    breakthroughs = u[kernels.BREAKTHROUGH] < incremental * r.breakthrough_chance
+    np.testing.assert_array_equal(
+        by_field, np.bincount(r.field[breakthroughs], minlength=by_field.size)
+    )
+    progress = before["project_progress"] + exploring * effort
+    ends = before["project_active"] & (progress >= r.project_effort)
+    np.testing.assert_array_equal(done, np.flatnonzero(ends))
+
+    chance = production.success_chance(foreign[done], loss[r.field[done]], p)
+    np.testing.assert_array_equal(succeeded, u[kernels.SUCCESS][done] < chance)
+    incremental[done] += np.where(succeeded, pp.project_papers, pp.project_papers / 2)
+    np.testing.assert_array_equal(papers, incremental)
+    np.testing.assert_array_equal(r.papers, papers_total + incremental)
+    forgone = capacity * exploring * inputs[r.field] * split
+    np.testing.assert_array_equal(
+        credited, (incremental + p.incentives.failure_tolerance * forgone).astype(np.float32)
+    )
+
+    idle = np.flatnonzero((~before["project_active"] | ends) & (r.exploratory_share > 0))
+    refusal = oversight.refusal_probability(
+        model.intensity_of_researcher[idle],
+        model.priority_of_researcher[idle],
+        r.ties[idle],
+        model.technocratic_of_researcher[idle],
+        p,
+    )
+    np.testing.assert_array_equal(start, idle[u[kernels.APPROVAL][idle] >= refusal])
+    np.testing.assert_array_equal(
+        r.project_active, (before["project_active"] & ~ends) | np.isin(np.arange(n), start)
+    )
+
+
+def test_uniforms_are_strictly_inside_zero_one_and_uniform():
+    extremes = np.array([[0, 2**64 - 1]], dtype=np.uint64)
+    values = np.concatenate([streams.uniform(extremes, k) for k in (0, 1)])
+    assert values.min() > 0 and values.max() < 1
+    u = streams.uniform(streams.words(np.random.default_rng(1), 1, 200_000), 1)
+    assert abs(u.mean() - 0.5) < 0.003 and abs(u.var() - 1 / 12) < 0.001
+
+
+def test_window_totals_skip_rows_before_a_researchers_first_step():
+    record = incentives.Record(n=3, capacity=4, window=3)
+    for step in range(5):  # rows of steps 2, 3, 4 are in the window
+        record.add(np.full(3, step, float), np.full(3, 10.0 * step))
+        if step == 2:
+            record.clear(np.array([1]))  # researcher 1's successor starts at step 3
+    papers, impact = record.totals()
+    assert papers.tolist() == [9.0, 7.0, 9.0] and impact.tolist() == [90.0, 70.0, 90.0]
