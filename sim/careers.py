@@ -23,6 +23,8 @@ Normal noise is the inverse normal CDF of a uniform, taken only where it is used
 import numpy as np
 from scipy.special import ndtri
 
+from . import kernels
+
 WORDS = 4
 TRY, PEER, COPY_NOISE, MENTOR, MENTOR_NOISE, ABILITY, TIES = range(7)
 
@@ -38,16 +40,18 @@ def lowest(score: np.ndarray, fraction: float) -> np.ndarray:
 def choose_by_funding(funding: np.ndarray, u: np.ndarray, cumulative=None) -> np.ndarray:
     """For each uniform u, an index chosen with chance proportional to funding.
 
-    The inverse-CDF search runs on the sorted targets: the same indices, found several times
-    faster because successive searches then walk the cumulative funding in order.
+    The inverse-CDF search runs on the sorted targets: the same indices, found in one walk of
+    the cumulative funding (kernels.search_sorted_targets).
     `cumulative` (np.cumsum(funding)) may be passed when several choices share one funding.
     """
     if cumulative is None:
         cumulative = np.cumsum(funding)
     target = u * cumulative[-1]
     order = np.argsort(target)
+    found = np.empty(target.size, dtype=np.intp)
+    kernels.search_sorted_targets(cumulative, target[order], found)
     chosen = np.empty(target.size, dtype=np.intp)
-    chosen[order] = np.searchsorted(cumulative, target[order], side="right")
+    chosen[order] = found
     return np.minimum(chosen, funding.size - 1, out=chosen)
 
 

@@ -53,20 +53,21 @@ def step_researchers(
     ties,
     technocratic,  # bool, per researcher
     c,  # constants, see model._produce
-    papers,  # out: papers, incremental and from ended projects
-    recognized,  # out: impact recognized at once
     record_papers,  # out: this step's credited papers in the record (float32)
+    record_impact,  # out: this step's impact recognized at once, in the record (float32)
     total_papers,  # updated
+    total_impact,  # updated
     done,  # out: researchers whose project ended, first `n_done` entries
     succeeded,  # out: whether it succeeded, same order
     start,  # out: researchers whose proposal was approved, first `n_start` entries
     breakthroughs_by_field,  # out, added to
 ):
-    """One step for every researcher, in one pass. Returns (n_done, n_start)."""
+    """One step for every researcher, in one pass. Returns (papers made, n_done, n_start)."""
     paper_boost, dt, papers_per_year, split = c[0], c[1], c[2], c[3]
     project_success, success_boost, success_dependence, project_papers = c[4], c[5], c[6], c[7]
     max_rejection, priority_favor, loyalty_favor, failure_tolerance = c[8], c[9], c[10], c[11]
     n_done = n_start = 0
+    papers_made = 0.0
     for i in range(field.size):
         f, active = field[i], project_active[i]
         if foreign[i]:
@@ -83,7 +84,9 @@ def step_researchers(
         n_papers = whole + (1.0 if _uniform(words, PAPERS, i) < expected - whole else 0.0)
         if _uniform(words, BREAKTHROUGH, i) < n_papers * breakthrough_chance[i]:
             breakthroughs_by_field[f] += 1
-        recognized[i] = n_papers * (ability[i] / split)
+        recognized = n_papers * (ability[i] / split)
+        record_impact[i] = recognized
+        total_impact[i] += recognized
         progress = project_progress[i] + share * effort
         project_progress[i] = progress
         if active and progress >= project_effort[i]:  # the project ends
@@ -106,10 +109,10 @@ def step_researchers(
         credited = n_papers
         if failure_tolerance > 0:
             credited = n_papers + failure_tolerance * (capacity * share * inputs[f] * split)
-        papers[i] = n_papers
         record_papers[i] = credited
         total_papers[i] += n_papers
-    return n_done, n_start
+        papers_made += n_papers
+    return papers_made, n_done, n_start
 
 
 @njit(cache=True)
@@ -126,3 +129,14 @@ def window_totals(rows, cursor, window, steps, first_step):
                 if step >= first_step[i]:
                     totals[k, i] += row[k, i]
     return totals
+
+
+@njit(cache=True)
+def search_sorted_targets(cumulative, targets, out):
+    """`np.searchsorted(cumulative, targets, side="right")` for ascending targets, written to
+    `out`: one merge-like walk of both arrays instead of a binary search per target."""
+    j = 0
+    for k in range(targets.size):
+        while j < cumulative.size and cumulative[j] <= targets[k]:
+            j += 1
+        out[k] = j

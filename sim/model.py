@@ -109,7 +109,6 @@ class ResearchModel(mesa.Model):
         # each stream fills the same array every time: the same draws, without new memory
         self._u_collaboration = np.empty(n)
         self._u_ties = np.empty(n)
-        self._papers, self._recognized = np.empty(n), np.empty(n)
         self._done, self._start = np.empty(n, np.intp), np.empty(n, np.intp)
         self._succeeded = np.empty(n, bool)
 
@@ -175,16 +174,15 @@ class ResearchModel(mesa.Model):
             p.export_controls.success_dependence, pp.project_papers,
             o.max_rejection, o.priority_favor, o.loyalty_favor, p.incentives.failure_tolerance,
         ])  # fmt: skip
-        papers, recognized = self._papers, self._recognized
         papers_row, impact_row = self.record.next_rows()
         by_field = np.zeros(n_fields, np.int64)
-        ended, started = kernels.step_researchers(
+        papers, ended, started = kernels.step_researchers(
             r.foreign, u_collaboration, forming, breaking, r.field, self.time_productivity,
             r.project_active, r.exploratory_share, r.project_progress, r.project_effort,
             r.breakthrough_chance, r.ability, field_loss, inputs, words,
             self.intensity_of_researcher, self.priority_of_researcher, r.ties,
             self.technocratic_of_researcher, constants,
-            papers, recognized, papers_row, r.papers,
+            papers_row, impact_row, r.papers, r.impact,
             self._done, self._succeeded, self._start, by_field,
         )  # fmt: skip
         done, success = self._done[:ended], self._succeeded[:ended]
@@ -195,26 +193,27 @@ class ResearchModel(mesa.Model):
         winners = done[success]
         delay = production.recognition_delay(streams.uniform(words, kernels.DELAY, winners), p)
         self._schedule(winners, impact[success], delay)
-        self._recognize(into=recognized)
-        impact_row[:] = recognized
-        r.impact += recognized
+        self._recognize(impact_row)
 
         start = self._start[:started]
         r.project_progress[start] = 0.0
         effort_draw = streams.uniform(words, kernels.EFFORT, start)
         r.project_effort[start] = production.project_effort(effort_draw, p)
         by_field += np.bincount(r.field[done[big]], minlength=n_fields)
-        return {"papers": papers.sum(), "flops": int((~success).sum()), "by_field": by_field}
+        return {"papers": papers, "flops": int((~success).sum()), "by_field": by_field}
 
     def _schedule(self, slots, impact, delay_years):
         due = self.steps + np.ceil(delay_years / STEP_YEARS).astype(np.int64)
         self.pending.push(due, slots, self.researchers.person_id[slots], impact)
 
-    def _recognize(self, into: np.ndarray) -> None:
-        """Add the impact whose recognition is due this step to researchers still in post."""
+    def _recognize(self, impact_row: np.ndarray) -> None:
+        """Add the impact whose recognition is due this step to researchers still in post: to
+        their lifetime impact and to this step's row of the record."""
         slot, person, impact = self.pending.pop(self.steps)
         present = person == self.researchers.person_id[slot]
-        np.add.at(into, slot[present], impact[present])
+        slot, impact = slot[present], impact[present]
+        np.add.at(self.researchers.impact, slot, impact)
+        np.add.at(impact_row, slot, impact.astype(impact_row.dtype))
 
     # --- evaluation, careers and funding ---------------------------------------------------
     def _evaluate(self, year: float, with_careers: bool):

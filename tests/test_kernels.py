@@ -32,7 +32,7 @@ def test_one_compiled_step_follows_each_mechanisms_rule():
     words = streams.words(rng, kernels.PRODUCTION_WORDS, n)
     u = {k: streams.uniform(words, k) for k in range(7)}
     before = {k: getattr(r, k).copy() for k in ("foreign", "project_active", "project_progress")}
-    papers_total = r.papers.copy()
+    papers_total, impact_total = r.papers.copy(), r.impact.copy()
 
     forming = collaboration.formation_chance(model.intensity_of_researcher, loss[r.field], p, dt)
     breaking = collaboration.dissolution_chance(loss, p, dt)
@@ -45,17 +45,16 @@ def test_one_compiled_step_follows_each_mechanisms_rule():
         p.export_controls.success_dependence, pp.project_papers,
         o.max_rejection, o.priority_favor, o.loyalty_favor, p.incentives.failure_tolerance,
     ])  # fmt: skip
-    papers, recognized = np.empty(n), np.empty(n)
-    credited = np.empty(n, np.float32)
+    credited, recognized = np.empty(n, np.float32), np.empty(n, np.float32)
     done, succeeded, start = np.empty(n, np.intp), np.empty(n, bool), np.empty(n, np.intp)
     by_field = np.zeros(len(model.fields.names), np.int64)
-    ended, started = kernels.step_researchers(
+    papers, ended, started = kernels.step_researchers(
         r.foreign, u_collaboration, forming, breaking, r.field, model.time_productivity,
         r.project_active, r.exploratory_share, r.project_progress, r.project_effort,
         r.breakthrough_chance, r.ability, loss, inputs, words,
         model.intensity_of_researcher, model.priority_of_researcher, r.ties,
         model.technocratic_of_researcher, constants,
-        papers, recognized, credited, r.papers, done, succeeded, start, by_field,
+        credited, recognized, r.papers, r.impact, done, succeeded, start, by_field,
     )  # fmt: skip
     done, succeeded, start = done[:ended], succeeded[:ended], start[:started]
     assert ended > 0 and succeeded.any() and not succeeded.all() and started > 0
@@ -71,7 +70,9 @@ def test_one_compiled_step_follows_each_mechanisms_rule():
     capacity = effort * pp.papers_per_year
     expected = (1.0 - exploring) * capacity * inputs[r.field] * split
     incremental = production.stochastic_round(expected, u[kernels.PAPERS])
-    np.testing.assert_array_equal(recognized, incremental * (r.ability / split))
+    impact = incremental * (r.ability / split)
+    np.testing.assert_array_equal(recognized, impact.astype(np.float32))
+    np.testing.assert_array_equal(r.impact, impact_total + impact)
     breakthroughs = u[kernels.BREAKTHROUGH] < incremental * r.breakthrough_chance
     np.testing.assert_array_equal(
         by_field, np.bincount(r.field[breakthroughs], minlength=by_field.size)
@@ -83,7 +84,7 @@ def test_one_compiled_step_follows_each_mechanisms_rule():
     chance = production.success_chance(foreign[done], loss[r.field[done]], p)
     np.testing.assert_array_equal(succeeded, u[kernels.SUCCESS][done] < chance)
     incremental[done] += np.where(succeeded, pp.project_papers, pp.project_papers / 2)
-    np.testing.assert_array_equal(papers, incremental)
+    assert papers == incremental.sum()
     np.testing.assert_array_equal(r.papers, papers_total + incremental)
     forgone = capacity * exploring * inputs[r.field] * split
     np.testing.assert_array_equal(

@@ -135,7 +135,9 @@ def test_imitation_copies_only_better_scoring_peers():
     share = np.array([0.1, 0.9])
     score = np.array([0.0, 1.0])
     funding = np.array([1.0, 1.0])
-    new = careers.imitate(share, score, funding, np.zeros(2), np.array([0.9, 0.1]), np.full(2, 0.5), p)
+    new = careers.imitate(
+        share, score, funding, np.zeros(2), np.array([0.9, 0.1]), np.full(2, 0.5), p
+    )
     assert new.tolist() == [0.9, 0.9]  # the worse copies the better; the better keeps its own
 
 
@@ -259,3 +261,14 @@ def test_gini_and_allocation_efficiency():
     ability = np.exp(RNG.standard_normal(1000))
     assert allocation_efficiency(ability**2, ability) == pytest.approx(1.0)
     assert allocation_efficiency(np.ones(1000), ability) == 0.0
+
+
+def test_recognition_queue_releases_impact_when_due_in_the_order_made():
+    queue = production.RecognitionQueue()
+    queue.push(np.array([3, 1, 3]), np.array([0, 1, 2]), np.array([10, 11, 12]), np.ones(3))
+    queue.push(np.array([3]), np.array([5]), np.array([15]), np.ones(1))
+    assert queue.pop(0)[0].size == 0
+    assert queue.pop(1)[0].tolist() == [1]
+    slot, person, _ = queue.pop(3)
+    assert slot.tolist() == [0, 2, 5] and person.tolist() == [10, 12, 15]
+    assert queue.due.size == 0
