@@ -140,3 +140,24 @@ def search_sorted_targets(cumulative, targets, out):
         while j < cumulative.size and cumulative[j] <= targets[k]:
             j += 1
         out[k] = j
+
+
+@njit(cache=True)
+def merge_by_due(items, impact, new_items, new_impact):
+    """Two queues sorted by their first row (the step due) merged into one, the first queue's
+    items before the second's among equal steps (production.RecognitionQueue)."""
+    m, k = items.shape[1], new_items.shape[1]
+    merged, merged_impact = np.empty((3, m + k), np.int64), np.empty(m + k)
+    i = j = 0
+    for out in range(m + k):
+        if j == k or (i < m and items[0, i] <= new_items[0, j]):
+            for row in range(3):
+                merged[row, out] = items[row, i]
+            merged_impact[out] = impact[i]
+            i += 1
+        else:
+            for row in range(3):
+                merged[row, out] = new_items[row, j]
+            merged_impact[out] = new_impact[j]
+            j += 1
+    return merged, merged_impact

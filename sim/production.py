@@ -28,6 +28,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from .incentives import splitting_factor
+from .kernels import merge_by_due
 
 
 def stochastic_round(expected: np.ndarray, u: np.ndarray, out=None) -> np.ndarray:
@@ -81,24 +82,18 @@ class RecognitionQueue:
     slot and person id (so that a leaver's impact is not credited to its successor), kept in
     the order due, then made."""
 
-    FIELDS = ("due", "slot", "person", "impact")
-
     def __init__(self):
-        self.due = np.empty(0, np.int64)
-        self.slot = np.empty(0, np.intp)
-        self.person = np.empty(0, np.int64)
+        self.items = np.empty((3, 0), np.int64)  # rows: step due, slot, person id
         self.impact = np.empty(0)
 
     def push(self, due, slot, person, impact) -> None:
         order = np.argsort(due, kind="stable")
-        at = np.searchsorted(self.due, due[order], side="right")
-        for name, values in zip(self.FIELDS, (due, slot, person, impact), strict=True):
-            setattr(self, name, np.insert(getattr(self, name), at, values[order]))
+        new = np.stack([due, slot, person])[:, order]
+        self.items, self.impact = merge_by_due(self.items, self.impact, new, impact[order])
 
     def pop(self, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(slot, person id, impact) of all that is due by `step`, removed from the queue."""
-        count = np.searchsorted(self.due, step, side="right")
-        out = self.slot[:count], self.person[:count], self.impact[:count]
-        for name in self.FIELDS:
-            setattr(self, name, getattr(self, name)[count:])
-        return out
+        count = np.searchsorted(self.items[0], step, side="right")
+        (_, slot, person), impact = self.items[:, :count], self.impact[:count]
+        self.items, self.impact = self.items[:, count:], self.impact[count:]
+        return slot, person, impact

@@ -271,4 +271,4 @@ def test_recognition_queue_releases_impact_when_due_in_the_order_made():
     assert queue.pop(1)[0].tolist() == [1]
     slot, person, _ = queue.pop(3)
     assert slot.tolist() == [0, 2, 5] and person.tolist() == [10, 12, 15]
-    assert queue.due.size == 0
+    assert queue.items.size == 0
