@@ -16,6 +16,8 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.plugins.sweeper import Sweeper
 from omegaconf import DictConfig, OmegaConf
 
+from sim import ResearchModel
+
 from . import preflight
 from .errors import BadInput
 from .job import JobContext, run_job
@@ -54,10 +56,17 @@ def main(argv: list[str] | None = None) -> None:
     except BadInput as err:
         sys.stderr.write(f"error: {err}\n")
         raise SystemExit(2) from None
-    if checked is not None:
+    if checked is not None:  # jobs will run
         skip_hydras_second_check()
+        compile_kernels()
     sys.argv = [sys.argv[0], *argv]
     hydra_app()
+
+
+def compile_kernels() -> None:
+    """Compile the model's numba kernels here, once, into numba's cache: a launcher's worker
+    processes then load them instead of all compiling and writing the cache at the same time."""
+    ResearchModel(seed=0, n_researchers=20, years=1.0).run()
 
 
 if __name__ == "__main__":
