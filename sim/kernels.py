@@ -1,4 +1,5 @@
-"""Compiled loops: a step's collaboration and production in one pass, and the record's totals.
+"""Compiled loops: a step's collaboration and production in one pass, the record's totals, and
+two walks over sorted arrays (choosing peers by funding, queueing recognition).
 
 These apply, per researcher and with numba, the rules that the mechanism modules state and that
 tests/test_kernels.py checks value by value against those modules' own functions: foreign
@@ -25,7 +26,7 @@ PAPERS, BREAKTHROUGH, APPROVAL, EFFORT, SUCCESS, IMPACT, DELAY = range(7)  # the
 
 @njit(inline="always")
 def _uniform(words, which, i):
-    """Uniform number `which` of researcher i, from its words (streams.uniforms, one value)."""
+    """Uniform number `which` of researcher i, from its words: `streams.uniform` for one value."""
     word = words[which // 2, i]
     half = word >> HALF_WORD if which % 2 == 0 else word & LOW_HALF
     return (half + 0.5) * UNIT

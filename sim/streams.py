@@ -37,7 +37,7 @@ class Streams:
 
 
 def words(rng: np.random.Generator, rows: int, n: int) -> np.ndarray:
-    """`rows` x `n` raw 64-bit words from the generator: two uniforms each (`uniforms`)."""
+    """`rows` x `n` raw 64-bit words from the generator: two uniforms each (`uniform`)."""
     return rng.bit_generator.random_raw(rows * n).reshape(rows, n)
 
 
