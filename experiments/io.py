@@ -23,6 +23,8 @@ PACKAGES = (  # the model, what its numbers depend on, and what ran it
     "research-incentives-abm",
     "mesa",
     "numpy",
+    "numba",
+    "llvmlite",
     "scipy",
     "networkx",
     "pandas",
