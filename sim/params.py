@@ -18,9 +18,36 @@ class ParameterError(ValueError):
     """A parameter has an unknown name, a wrong type or a value out of its allowed range."""
 
 
-def param(default, lo=None, hi=None, *, unit: str = "", doc: str = "", source: str = ""):
-    """A dataclass field carrying its allowed range [lo, hi], unit, meaning and source."""
-    meta = {"lo": lo, "hi": hi, "unit": unit, "doc": doc, "source": source or ASSUMPTION}
+def param(
+    default,
+    lo=None,
+    hi=None,
+    *,
+    unit: str = "",
+    doc: str = "",
+    source: str = "",
+    label: str = "",
+    short: str = "",
+    plausible: tuple[float, float] | None = None,
+    plausible_source: str = "",
+):
+    """A dataclass field carrying its allowed range [lo, hi], unit, meaning and source.
+
+    `label` and `short` name a lever in tables and figures (derived from the name when empty);
+    `plausible` is the range an uncertainty analysis samples, narrower than [lo, hi], with
+    `plausible_source` saying where it comes from.
+    """
+    meta = {
+        "lo": lo,
+        "hi": hi,
+        "unit": unit,
+        "doc": doc,
+        "source": source or ASSUMPTION,
+        "label": label,
+        "short": short,
+        "plausible": plausible,
+        "plausible_source": plausible_source,
+    }
     if isinstance(default, list | tuple):
         return field(default_factory=lambda: list(default), metadata=meta)
     return field(default=default, metadata=meta)
