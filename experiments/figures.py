@@ -23,58 +23,31 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from sim import params  # noqa: E402
+from sim.careers import EXPLORATORY_SHARE  # noqa: E402
+from sim.collaboration import FOREIGN_COLLABORATION  # noqa: E402
+from sim.metrics import QUARTERLY, grouped  # noqa: E402
+from sim.model import catalog, parameters  # noqa: E402
+from sim.production import BREAKTHROUGH_RATE, PAPER_RATE  # noqa: E402
+
 from . import stats  # noqa: E402
 
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 HEATMAP_COLORMAP = "cividis"
 CI_PERCENT = round(100 * stats.CONFIDENCE)
 
-RATE_UNIT = "breakthroughs per 1,000 researcher-years"
-METRIC_LABELS = {
-    "breakthrough_rate": f"Breakthrough rate ({RATE_UNIT})",
-    "breakthrough_rate_exposed": f"Breakthrough rate, export-exposed fields ({RATE_UNIT})",
-    "breakthrough_rate_unexposed": f"Breakthrough rate, other fields ({RATE_UNIT})",
-    "breakthrough_rate_priority": f"Breakthrough rate, priority fields ({RATE_UNIT})",
-    "breakthrough_rate_nonpriority": f"Breakthrough rate, non-priority fields ({RATE_UNIT})",
-    "breakthroughs": "Breakthroughs per run (count)",
-    "papers_per_researcher_year": "Papers per researcher-year",
-    "exploratory_share": "Exploratory share (share of research time)",
-    "final_exploratory_share": "Exploratory share at the end (share of research time)",
-    "exploring_share": "Researchers with a project under way (share)",
-    "research_time_share": "Research time (share of working time)",
-    "foreign_collaboration_share": "Foreign collaboration (share of researchers)",
-    "funding_gini": "Funding inequality (Gini, 0-1)",
-    "allocation_efficiency": "Allocation efficiency (corr. of log funding, log ability)",
-    "flops": "Failed exploratory projects per run (count)",
-    "flop_rate": "Failed exploratory projects per 1,000 researcher-years",
-    "technocrat_share": "Technocratic leaderships (share of institutions)",
+# Named presets (config groups) swept as levers; every other label comes from the declarations
+# of sim (parameters in sim/params.py, metrics in each mechanism module).
+PRESET_LABELS = {
+    "incentives": ("evaluation regime (preset)", "regime"),
+    "oversight": ("oversight preset", "oversight"),
+    "guanxi": ("guanxi preset", "guanxi"),
+    "leadership": ("leadership preset", "leadership"),
+    "export_controls": ("export-control preset", "controls"),
+    "population": ("population preset", "population"),
+    "scenario": ("scenario (timeline of dated events)", "scenario"),
 }
-LEVER_LABELS = {
-    "incentives.publication_weight": "publication-count weight (0-1)",
-    "incentives.evaluation_window_years": "evaluation window (years)",
-    "incentives.failure_tolerance": "failure tolerance (0-1)",
-    "oversight.intensity": "oversight intensity (0-1)",
-    "export_controls.enabled": "export-control shock",
-    "export_controls.severity": "export-control severity (0-1)",
-    "export_controls.self_reliance_funding": "self-reliance funding (extra funding multiple)",
-    "guanxi.weight": "guanxi weight (score s.d. per unit tie)",
-    "leadership.technocrat_share": "technocrat share of leaderships (0-1)",
-    "population.n_researchers": "researchers",
-    "incentives": "evaluation regime (preset)",
-    "scenario": "scenario (timeline of dated events)",
-    "run.years": "run length (years)",
-}
-SHORT_LEVER_NAMES = {
-    "incentives.publication_weight": "count weight",
-    "incentives.evaluation_window_years": "window",
-    "incentives.failure_tolerance": "failure tolerance",
-    "oversight.intensity": "oversight",
-    "export_controls.enabled": "shock",
-    "export_controls.self_reliance_funding": "self-reliance",
-    "guanxi.weight": "guanxi",
-    "leadership.technocrat_share": "technocrats",
-    "incentives": "regime",
-}
+AFTER_SHOCK = "after_shock_"  # prefix of a metric averaged over the steps from the shock on
 SHOCK_LEVER = "export_controls.enabled"
 
 plt.rcParams.update(
@@ -93,8 +66,30 @@ plt.rcParams.update(
 # --- labels ------------------------------------------------------------------------------------
 
 
+def quarterly_rate(group: str | None = None) -> str:
+    """The step table's column of the headline rate per quarter, for all or one field group."""
+    name = BREAKTHROUGH_RATE.name if group is None else grouped(BREAKTHROUGH_RATE.name, group)
+    return QUARTERLY + name
+
+
 def metric_label(metric: str) -> str:
-    return METRIC_LABELS.get(metric, metric.replace("_", " "))
+    """A metric's label with its unit, from its declaration (sim.METRICS)."""
+    if metric.startswith(AFTER_SHOCK):
+        head, _, unit = catalog().label(metric.removeprefix(AFTER_SHOCK)).partition(" (")
+        return f"{head.removesuffix(', quarterly')} after the shock date" + (
+            f" ({unit}" if unit else ""
+        )
+    try:
+        return catalog().label(metric)
+    except (KeyError, StopIteration):
+        return metric.replace("_", " ")
+
+
+def metric_short(metric: str) -> str:
+    """A short column name for tables."""
+    if metric.startswith(AFTER_SHOCK):
+        return metric_label(metric).split(" (")[0].lower()
+    return catalog().short(metric)
 
 
 def wrapped(text: str, width: int = 48) -> str:
@@ -103,7 +98,22 @@ def wrapped(text: str, width: int = 48) -> str:
 
 
 def lever_label(lever: str) -> str:
-    return LEVER_LABELS.get(lever, lever.rsplit(".", 1)[-1].replace("_", " "))
+    """A lever's label with its unit (sim.params), or a preset group's label."""
+    if lever in PRESET_LABELS:
+        return PRESET_LABELS[lever][0]
+    try:
+        return params.lever_label(lever, parameters())
+    except params.ParameterError:
+        return lever.rsplit(".", 1)[-1].replace("_", " ")
+
+
+def lever_short(lever: str) -> str:
+    if lever in PRESET_LABELS:
+        return PRESET_LABELS[lever][1]
+    try:
+        return params.lever_short(lever, parameters())
+    except params.ParameterError:
+        return lever.rsplit(".", 1)[-1].replace("_", " ")
 
 
 def format_value(value) -> str:
@@ -129,8 +139,7 @@ def arm_label(levers: Sequence[str], arm: Sequence) -> str:
     """A short readable name for one lever setting, e.g. 'count weight 0.9, oversight 0.3'."""
     parts = []
     for lever, value in zip(levers, arm, strict=True):
-        name = SHORT_LEVER_NAMES.get(lever, lever.rsplit(".", 1)[-1].replace("_", " "))
-        parts.append(f"{name} {format_value(value)}")
+        parts.append(f"{lever_short(lever)} {format_value(value)}")
     return ", ".join(parts) if parts else "all replicates"
 
 
@@ -219,7 +228,7 @@ def heatmap(
     x_lever: str,
     y_lever: str,
     out_dir: str | Path,
-    metric: str = "breakthrough_rate",
+    metric: str = BREAKTHROUGH_RATE.name,
     name: str = "heatmap",
     note: str = "",
 ) -> list[Path]:
@@ -270,7 +279,7 @@ def lever_line(
     replicates: pd.DataFrame,
     lever: str,
     out_dir: str | Path,
-    metric: str = "breakthrough_rate",
+    metric: str = BREAKTHROUGH_RATE.name,
     hue: str | None = None,
     name: str = "line",
     note: str = "",
@@ -301,7 +310,7 @@ def arms_over_time(
     timeseries: pd.DataFrame,
     levers: Sequence[str],
     out_dir: str | Path,
-    metric: str = "exploratory_share",
+    metric: str = EXPLORATORY_SHARE.name,
     name: str = "exploratory_share_over_time",
     bin_years: float = 1.0,
     note: str = "",
@@ -356,7 +365,7 @@ def export_shock(
     """
     levers = [shock_lever, *other_levers]
     _one_arm_per_cell(timeseries, [*levers, "step"])
-    metrics = ["breakthrough_rate_exposed", "breakthrough_rate_unexposed"]
+    metrics = [quarterly_rate("exposed"), quarterly_rate("unexposed")]
     present = stats.arms(timeseries, levers)
     treated = [arm for arm in present if arm[0]]
     untreated = _distinct_untreated(
@@ -378,13 +387,13 @@ def export_shock(
     fig, axes = plt.subplots(2, 2, figsize=(11, 7.5), sharex=True)
     counts = []
     panels = [
-        (axes[0, 0], "breakthrough_rate_exposed", "(a) Export-exposed fields", RATE_UNIT),
-        (axes[0, 1], "breakthrough_rate_unexposed", "(b) Other fields", RATE_UNIT),
+        (axes[0, 0], metrics[0], "(a) Export-exposed fields", BREAKTHROUGH_RATE.unit),
+        (axes[0, 1], metrics[1], "(b) Other fields", BREAKTHROUGH_RATE.unit),
         (
             axes[1, 1],
-            "foreign_collaboration_share",
+            FOREIGN_COLLABORATION.name,
             "(d) Foreign collaboration",
-            "share of researchers with a foreign collaborator",
+            FOREIGN_COLLABORATION.unit,
         ),
     ]
     for ax, metric, title, unit in panels:
@@ -418,7 +427,7 @@ def export_shock(
             _band(ax, diff["time"], diff, colour_of[arm], text, style)
     ax.axhline(0.0, color="grey", linewidth=0.8)
     ax.set_title("(c) Shock minus no shock, paired on seeds")
-    ax.set_ylabel(wrapped(f"difference in {RATE_UNIT}", 32))
+    ax.set_ylabel(wrapped(f"difference in {BREAKTHROUGH_RATE.unit}", 32))
     for ax in axes.flat:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.axvline(start_year, color="black", linewidth=0.9, linestyle=":")
@@ -458,7 +467,7 @@ def papers_vs_breakthroughs(
     """
     levers = list(levers)
     _one_arm_per_cell(replicates, levers)
-    metrics = ["papers_per_researcher_year", "breakthrough_rate"]
+    metrics = [PAPER_RATE.name, BREAKTHROUGH_RATE.name]
     table = stats.summarize(replicates, levers, metrics)
     present = stats.arms(replicates, levers)
     values = [sorted(replicates[lever].unique()) for lever in levers]
@@ -519,7 +528,7 @@ def contrast_intervals(
     levers: Sequence[str],
     reference_label: str,
     out_dir: str | Path,
-    metric: str = "breakthrough_rate",
+    metric: str = BREAKTHROUGH_RATE.name,
     name: str = "contrasts",
 ) -> list[Path]:
     """Each arm minus the reference: paired CI (dark) beside the unpaired CI (light)."""

@@ -23,92 +23,89 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.model import catalog
+from sim.production import BREAKTHROUGH_RATE
+
 from . import figures, stats
 from .report_document import Document
 from .report_figures import Figure, make_figures
 
 SHOCK_LEVER = figures.SHOCK_LEVER
-AFTER_SHOCK = "after_shock_"  # prefix of metrics averaged over the steps from the shock on
-RUN_METRICS = [
-    "breakthrough_rate",
-    "papers_per_researcher_year",
-    "exploratory_share",
-    "final_exploratory_share",
-    "research_time_share",
-    "foreign_collaboration_share",
-    "funding_gini",
-    "allocation_efficiency",
-    "flop_rate",
-    "breakthrough_rate_exposed",
-    "breakthrough_rate_unexposed",
-    "breakthrough_rate_priority",
-    "breakthrough_rate_nonpriority",
-]
-# Short column names for the results table; units are given once under the table.
-SHORT_NAMES = {
-    "breakthrough_rate": "breakthrough rate",
-    "papers_per_researcher_year": "papers per researcher-year",
-    "final_exploratory_share": "exploratory share (end)",
-    "research_time_share": "research time share",
-    "foreign_collaboration_share": "foreign collab. share",
-    "allocation_efficiency": "allocation efficiency",
-    "funding_gini": "funding Gini",
-    "flop_rate": "flop rate",
-    "breakthrough_rate_nonpriority": "breakthrough rate, non-priority fields",
-    AFTER_SHOCK + "breakthrough_rate_exposed": "exposed fields' rate after shock date",
-    AFTER_SHOCK + "breakthrough_rate_unexposed": "other fields' rate after shock date",
-    AFTER_SHOCK + "foreign_collaboration_share": "foreign collab. share after shock date",
-}
-UNITS_NOTE = (
-    "Rates (breakthrough rate, flop rate) are per 1,000 researcher-years; shares are 0-1; "
-    "allocation efficiency is the correlation of log funding with log ability."
-)
-# The metrics that speak to each lever, after the breakthrough rate (design section 3).
-LEVER_METRICS = {
-    "incentives.publication_weight": ["papers_per_researcher_year", "final_exploratory_share"],
-    "incentives.evaluation_window_years": ["flop_rate", "final_exploratory_share"],
-    "incentives.failure_tolerance": ["flop_rate", "final_exploratory_share"],
-    "oversight.intensity": [
-        "research_time_share",
-        "foreign_collaboration_share",
-        "breakthrough_rate_nonpriority",
-    ],
-    SHOCK_LEVER: [
-        AFTER_SHOCK + "breakthrough_rate_exposed",
-        AFTER_SHOCK + "breakthrough_rate_unexposed",
-        AFTER_SHOCK + "foreign_collaboration_share",
-    ],
-    "export_controls.self_reliance_funding": [AFTER_SHOCK + "breakthrough_rate_exposed"],
-    "guanxi.weight": ["allocation_efficiency", "funding_gini"],
-    "leadership.technocrat_share": ["allocation_efficiency", "funding_gini"],
-}
+AFTER_SHOCK = figures.AFTER_SHOCK
+HEADLINE = BREAKTHROUGH_RATE.name
+
+
+# Every declared run metric but the totals, which the rates carry (sim.METRICS).
+def is_total(name: str) -> bool:
+    return catalog().run(name).how == "sum"
+
+
+def run_metrics() -> list[str]:
+    """Every declared run metric but the totals, which the rates carry."""
+    return [name for name in catalog().run_names if name != "years" and not is_total(name)]
+
+
+def units_note(metrics: list[str]) -> str:
+    """'Units: breakthrough rate, breakthroughs per 1,000 researcher-years; ...'."""
+    parts = []
+    for metric in metrics:
+        head, _, unit = figures.metric_label(metric).partition(" (")
+        if unit:
+            parts.append(f"{figures.metric_short(metric)}: {unit.removesuffix(')')}")
+    return "Units: " + "; ".join(parts) + "." if parts else ""
+
+
+def lever_metrics(lever: str) -> list[str]:
+    """The metrics that speak to a lever, after the headline (design section 3), from the
+    metrics' declarations; the export-control levers add their fields' rates after the shock."""
+    if lever == SHOCK_LEVER:
+        return [AFTER_SHOCK + m for m in after_shock_columns()]
+    if lever == "export_controls.self_reliance_funding":
+        return [AFTER_SHOCK + figures.quarterly_rate("exposed")]
+    return catalog().answering(lever)
+
+
+def after_shock_columns() -> list[str]:
+    """Step columns averaged over the steps from the shock: exposed and other fields' rates and
+    what else speaks to the shock."""
+    spoken = [catalog().run(m).of for m in catalog().answering(SHOCK_LEVER)]
+    return [figures.quarterly_rate("exposed"), figures.quarterly_rate("unexposed"), *spoken]
+
+
+# Questions of the named experiments, each for the sweeps whose levers are exactly the first
+# set, or that set plus some of the second; any other sweep's question is written from its levers.
 QUESTIONS = [
     (
         {"incentives.publication_weight", "oversight.intensity"},
+        set(),
         "How much do the weight of paper counts in evaluations and the intensity of party "
         "oversight move the breakthrough rate, and what do they do to papers, exploration, "
         "research time and foreign collaboration?",
     ),
     (
         {"incentives.evaluation_window_years"},
+        {"incentives.failure_tolerance"},
         "Do longer evaluation windows, with and without tolerance for failed exploratory "
         "projects (long-term, failure-tolerant funding in the manner of HHMI; Azoulay, Graff "
         "Zivin & Manso 2011), raise the breakthrough rate, and at what cost in flops?",
     ),
     (
         {SHOCK_LEVER},
+        {"export_controls.self_reliance_funding"},
         "How much does the October 2022 export-control shock cut breakthroughs in exposed "
         "fields, against the same seeds without it, and how much does self-reliance funding "
         "recover?",
     ),
     (
-        {"guanxi.weight"},
+        {"guanxi.weight", "leadership.technocrat_share"},
+        set(),
         "How does favoritism through ties to leadership (guanxi), under more or fewer "
         "technocratic leaderships, change how well funding tracks ability and the "
         "breakthrough rate?",
     ),
     (
-        {"incentives.publication_weight"},
+        {"incentives"},
+        set(),
         "How do evaluation regimes (count-heavy, balanced, failure-tolerant) change papers, "
         "exploration and breakthroughs?",
     ),
@@ -206,8 +203,9 @@ def load_sweep(sweep_dir: str | Path) -> SweepData:
 def model_defaults() -> dict:
     """Every parameter's default, by dotted name (the reference arm prefers these)."""
     from sim import parameter_table
+    from sim.model import parameters
 
-    return {row["name"]: row["default"] for row in parameter_table()}
+    return {row["name"]: row["default"] for row in parameter_table(parameters())}
 
 
 def shock_start(data: SweepData) -> float:
@@ -217,11 +215,7 @@ def shock_start(data: SweepData) -> float:
 
 def add_after_shock_metrics(data: SweepData, start_year: float) -> list[str]:
     """Per replicate, mean field-group rates and collaboration over the steps from the shock."""
-    metrics = [
-        "breakthrough_rate_exposed",
-        "breakthrough_rate_unexposed",
-        "foreign_collaboration_share",
-    ]
+    metrics = after_shock_columns()
     after = data.timeseries[data.timeseries["year"] >= start_year - 1e-9]
     if after.empty:
         return []
@@ -229,11 +223,6 @@ def add_after_shock_metrics(data: SweepData, start_year: float) -> list[str]:
     data.replicates = data.replicates.drop(columns=means.columns, errors="ignore").merge(
         means.reset_index(), on=["job", "seed"], how="left"
     )
-    for metric in metrics:
-        head, _, unit = figures.metric_label(metric).partition(" (")
-        figures.METRIC_LABELS[AFTER_SHOCK + metric] = f"{head} from {start_year:g}" + (
-            f" ({unit}" if unit else ""
-        )
     return list(means.columns)
 
 
@@ -263,7 +252,7 @@ def results_table(summary: pd.DataFrame, levers, reference, metrics) -> pd.DataF
         counts = []
         for metric in metrics:
             cell = by_arm.loc[(*arm, metric)]
-            row[SHORT_NAMES.get(metric, metric)] = (
+            row[figures.metric_short(metric)] = (
                 f"{number(cell['mean'])} {interval(cell['ci_low'], cell['ci_high'])}"
             )
             counts.append(cell["n"])
@@ -312,7 +301,7 @@ def effect_sentence(effect: dict, metrics: list[str]) -> str:
     parts = []
     for metric in metrics:
         c = effect["contrasts"][metric]
-        text = f"{SHORT_NAMES.get(metric, metric)} {signed(c.difference)} (95% CI "
+        text = f"{figures.metric_short(metric)} {signed(c.difference)} (95% CI "
         text += f"{number(c.ci_low)} to {number(c.ci_high)}"
         if np.isfinite(c.pairing_gain) and c.ci_high > c.ci_low:
             text += f"; pairing narrows it {number(c.pairing_gain)}×"
@@ -476,7 +465,7 @@ def build_document(data: SweepData, analysis: dict, made: list[Figure], title, q
     doc.heading("Results by arm")
     doc.paragraph(
         "Mean [95% CI] over each arm's replicates; n is the number of replicates behind each "
-        f"number. {UNITS_NOTE} `summary.csv` has every metric."
+        f"number. {units_note(analysis['table_metrics'])} `summary.csv` has every metric."
     )
     doc.table(results_table(analysis["summary"], levers, reference, analysis["table_metrics"]))
 
@@ -518,28 +507,20 @@ def build_document(data: SweepData, analysis: dict, made: list[Figure], title, q
 def analyse(data: SweepData) -> dict:
     """Summary, contrasts and lever effects of the sweep's replicates."""
     levers, reps = data.levers, data.replicates
-    metrics = [m for m in RUN_METRICS if m in reps.columns]
+    metrics = [m for m in run_metrics() if m in reps.columns]
     if SHOCK_LEVER in levers and not data.timeseries.empty:
         metrics += add_after_shock_metrics(data, shock_start(data))
         reps = data.replicates
     reference = stats.default_reference(reps, levers, model_defaults())
     effects = []
     for effect in stats.lever_effects(reps, levers, reference, metrics):
-        chosen = ["breakthrough_rate", *LEVER_METRICS.get(effect["lever"], [])]
+        chosen = [HEADLINE, *lever_metrics(effect["lever"])]
         effect["metrics"] = [m for m in chosen if m in metrics]
         effects.append(effect)
-    extra = [m for lv in levers for m in LEVER_METRICS.get(lv, []) if m.startswith(AFTER_SHOCK)]
-    table_metrics = [
-        "breakthrough_rate",
-        *dict.fromkeys(extra),
-        "papers_per_researcher_year",
-        "final_exploratory_share",
-        "research_time_share",
-        "foreign_collaboration_share",
-        "allocation_efficiency",
-        "flop_rate",
-    ]
-    contrast_metrics = ["breakthrough_rate", *[m for m in extra if "rate" in m][:1]]
+    extra = [m for lv in levers for m in lever_metrics(lv) if m.startswith(AFTER_SHOCK)]
+    outcomes = [r.name for r in catalog().runs if r.answers and r.name != HEADLINE]
+    table_metrics = [HEADLINE, *dict.fromkeys(extra), *outcomes]
+    contrast_metrics = [HEADLINE, *[m for m in extra if "rate" in m][:1]]
     return {
         "metrics": metrics,
         "reference": reference,
@@ -580,7 +561,7 @@ def build_report(data: SweepData, out_dir, title=None, question=None, command=No
         made,
         title or f"Sweep report: {data.directory.name}",
         question or question_for(data.levers),
-        command or f"python -m experiments.report {data.directory.name}",
+        command or f"python -m experiments.report {data.directory}",
     )
     write_atomically(out_dir / "summary.csv", analysis["summary"].to_csv(index=False))
     write_atomically(out_dir / "contrasts.csv", analysis["contrasts"].to_csv(index=False))
@@ -590,11 +571,24 @@ def build_report(data: SweepData, out_dir, title=None, question=None, command=No
 
 
 def question_for(levers: list[str]) -> str:
-    for keys, question in QUESTIONS:
-        if keys <= set(levers):
+    """The named experiment's question, or one written from the levers the sweep varied."""
+    varied = set(levers)
+    for required, optional, question in QUESTIONS:
+        if required <= varied <= required | optional:
             return question
-    named = ", ".join(figures.lever_label(lever) for lever in levers) or "the model's defaults"
-    return f"How do {named} move the breakthrough rate?"
+    names = [figures.lever_label(lever).split(" (")[0] for lever in levers]
+    if not names:
+        return "What breakthrough rate do these settings give, with what uncertainty over seeds?"
+    joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    outcomes = dict.fromkeys(
+        figures.metric_short(m) for lever in levers for m in lever_metrics(lever)
+    )
+    verb = "does" if len(names) == 1 else "do"
+    question = f"How {verb} the {joined} change the breakthrough rate"
+    if outcomes:
+        question += f", and what {verb} {'it' if len(names) == 1 else 'they'} do to "
+        question += ", ".join(outcomes)
+    return question + "?"
 
 
 def main(argv: list[str] | None = None) -> int:

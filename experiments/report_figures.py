@@ -2,8 +2,9 @@
 
 - two levers on a full grid: a heatmap of the breakthrough rate;
 - a numeric lever with three or more values: the rate against it with a CI band (one line per
-  value of a second lever), plus the flop rate against the evaluation window and allocation
-  efficiency against guanxi weight;
+  value of a second lever), plus the last declared metric that speaks to that lever (sim's
+  `Run.answers`: the flop rate against the evaluation window, allocation efficiency against
+  guanxi weight, ...);
 - the export-control shock on and off: the time series around the shock date;
 - an incentive lever: the exploratory share over time per regime;
 - a named lever (a preset or scenario), up to eight arms: the breakthrough rate over time;
@@ -19,7 +20,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.model import catalog
+from sim.production import BREAKTHROUGH_RATE
+
 from . import figures, stats
+
+HEADLINE = BREAKTHROUGH_RATE.name
 
 INCENTIVE_LEVERS = [
     "incentives.publication_weight",
@@ -32,13 +38,6 @@ BANDS_NOTE = (
     "Bands are each arm's own interval; differences between arms are judged more sharply by "
     "the paired contrasts."
 )
-# The second metric drawn against a lever, where the design names one (section 3).
-SECOND_LINE = {
-    "incentives.evaluation_window_years": "flop_rate",
-    "incentives.failure_tolerance": "flop_rate",
-    "guanxi.weight": "allocation_efficiency",
-    "leadership.technocrat_share": "allocation_efficiency",
-}
 MAX_CONTRAST_ROWS = 16  # beyond this the contrast figure keeps one-lever moves from the reference
 
 
@@ -102,11 +101,9 @@ def make_figures(data, analysis: dict, out_dir: Path, shock_start: float) -> lis
         keep = {line_lever, hue} - {None}
         subset = at_reference(reps, levers, reference, keep)
         note = held_note(levers, reference, keep)
-        line_metrics = ["breakthrough_rate"]
-        if line_lever in SECOND_LINE:
-            line_metrics.append(SECOND_LINE[line_lever])
+        line_metrics = [HEADLINE, *catalog().answering(line_lever)[-1:]]
         for metric in line_metrics:
-            name = "line" if metric == "breakthrough_rate" else f"line_{metric}"
+            name = "line" if metric == HEADLINE else f"line_{metric}"
             figures.lever_line(subset, line_lever, out_dir, metric, hue, name, note)
             made.append(
                 Figure(
@@ -148,7 +145,7 @@ def make_figures(data, analysis: dict, out_dir: Path, shock_start: float) -> lis
     named = [lever for lever in levers if all(isinstance(v, str) for v in values[lever])]
     if named and not series.empty and len(stats.arms(reps, levers)) <= len(figures.OKABE_ITO):
         figures.arms_over_time(
-            series, levers, out_dir, "breakthrough_rate", "breakthrough_rate_over_time"
+            series, levers, out_dir, figures.quarterly_rate(), "breakthrough_rate_over_time"
         )
         made.append(
             Figure(

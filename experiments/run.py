@@ -10,6 +10,7 @@ command with one line on stderr and exit status 2, before anything runs. Then Hy
 """
 
 import sys
+from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -18,12 +19,14 @@ from omegaconf import DictConfig, OmegaConf
 
 from sim import ResearchModel
 
-from . import preflight
+from . import preflight, schema
 from .errors import BadInput
 from .job import JobContext, run_job
 
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"  # absolute: found when imported
 
-@hydra.main(version_base="1.3", config_path="../configs", config_name="config")
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")
 def hydra_app(cfg: DictConfig) -> str:
     """Hydra's task function: run one job in the folder Hydra made for it."""
     hc = HydraConfig.get()
@@ -51,6 +54,7 @@ def skip_hydras_second_check() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Check the whole command, then hand it to Hydra."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    schema.register()  # the schema of the model's mechanisms as they are now
     try:
         checked = preflight.check(argv)
     except BadInput as err:

@@ -9,6 +9,7 @@ repeats a model default or range.
 """
 
 import dataclasses
+import functools
 import hashlib
 import json
 import typing
@@ -17,13 +18,14 @@ from dataclasses import dataclass, field
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
 
+import sim.model
 from sim.params import (
-    GROUPS,
     Event,
     ParameterError,
     Params,
     RunParams,
     check_value,
+    groups_of,
     param,
     resolve_key,
     validate,
@@ -77,16 +79,30 @@ class RunConfig(RunParams):
     )
 
 
-@dataclass
-class ExperimentConfig(Params):
-    """Every model parameter (typed as in sim.params) plus the batch settings under `run`."""
+def model_params() -> type:
+    """The parameters of the model's mechanisms (`sim.model.MECHANISMS`, read when called, so a
+    mechanism added to that list brings its parameter group)."""
+    return sim.model.parameters()
 
-    run: RunConfig = field(default_factory=RunConfig)
+
+def experiment_config() -> type:
+    """Every model parameter (typed as in sim.params) plus the batch settings under `run`."""
+    return _experiment_config(model_params())
+
+
+@functools.cache
+def _experiment_config(params_type: type) -> type:
+    run = ("run", RunConfig, field(default_factory=RunConfig))
+    return dataclasses.make_dataclass("ExperimentConfig", [run], bases=(params_type,))
+
+
+ExperimentConfig = experiment_config()  # of the built-in mechanisms
 
 
 def register() -> None:
-    """Store the schema in Hydra's ConfigStore as `schema` (idempotent; done on import)."""
-    ConfigStore.instance().store(name="schema", node=ExperimentConfig)
+    """Store the schema in Hydra's ConfigStore as `schema` (idempotent; done on import, and
+    again by `experiments.run` in case the model's mechanisms changed)."""
+    ConfigStore.instance().store(name="schema", node=experiment_config())
 
 
 register()  # importing this module is enough for Hydra's Compose API to find `schema`
@@ -111,27 +127,23 @@ def unknown_key(full_key: str, in_event: bool = False) -> str:
         )
     if group == "run" and name:
         return f"unknown key '{full_key}'; run has: {', '.join(field_names(RunConfig))}"
-    if group in GROUPS and name:
+    if group in groups_of(model_params()) and name:
         try:
-            resolve_key(full_key)
+            resolve_key(full_key, model_params())
         except ParameterError as err:
             return str(err)
-    return f"unknown key '{full_key}'; top-level keys: {', '.join(field_names(ExperimentConfig))}"
-
-
-GROUP_CLASSES = {
-    name: cls for name, cls in typing.get_type_hints(ExperimentConfig).items() if name != "timeline"
-}
+    top = ", ".join(field_names(experiment_config()))
+    return f"unknown key '{full_key}'; top-level keys: {top}"
 
 
 def group_class(name: str) -> type:
-    return GROUP_CLASSES[name]
+    return typing.get_type_hints(experiment_config())[name]
 
 
 def check_keys(config: dict) -> None:
     """Raise ParameterError for keys outside the schema (Hydra lets `+key=value` add them)."""
     for key, value in config.items():
-        if key not in field_names(ExperimentConfig):
+        if key not in field_names(experiment_config()):
             raise ParameterError(unknown_key(str(key)))
         if key == "timeline":
             for event in value:
@@ -163,7 +175,7 @@ def params_from_config(config: dict) -> tuple[Params, RunConfig]:
     }
     groups["run"] = RunParams(start_year=run.start_year, years=run.years)
     timeline = [Event(**event) for event in config.get("timeline", [])]
-    return validate(Params(**groups, timeline=timeline)), run
+    return validate(model_params()(**groups, timeline=timeline)), run
 
 
 def to_params(cfg: DictConfig) -> tuple[Params, RunConfig]:

@@ -1,17 +1,24 @@
 """An agent-based model of research incentives (Mesa): `from sim import ResearchModel`."""
 
 from .agents import Researcher
-from .model import STEP_METRICS, STEP_YEARS, ResearchModel
+from .mechanism import STEP_YEARS, Mechanism
+from .metrics import Run, Step
+from .model import MECHANISMS, METRICS, STEP_METRICS, ResearchModel
 from .params import Event, ParameterError, Params, parameter_table, validate, with_overrides
 
 __all__ = [
     "Event",
+    "MECHANISMS",
+    "METRICS",
+    "Mechanism",
     "ParameterError",
     "Params",
     "ResearchModel",
     "Researcher",
+    "Run",
     "STEP_METRICS",
     "STEP_YEARS",
+    "Step",
     "parameter_table",
     "validate",
     "with_overrides",

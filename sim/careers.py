@@ -6,27 +6,31 @@ performance pressure" (2024 seed article).
 
 Rules, at each evaluation:
 - the `exit_fraction` of researchers with the lowest scores leave; each is replaced in the same
-  post (field and institution) by a newcomer with fresh ability and ties, no record, no project
-  and no foreign collaborator;
+  post (field and institution) by a newcomer, whose state every mechanism sets (`replace`):
+  fresh ability and ties, no record, no project and no foreign collaborator;
 - a newcomer takes the exploratory share of a mentor chosen with chance proportional to funding
   (the visible, rewarded researchers), plus noise;
 - each incumbent, with chance `imitation_rate`, looks at a peer chosen the same way and copies the
   peer's exploratory share, plus noise, if the peer scored higher;
-- noise is normal with s.d. `imitation_noise`; shares are kept in [0, 1];
-- a newcomer's ability is log-normal, as at the start (population.py).
+- noise is normal with s.d. `imitation_noise`; shares are kept in [0, 1].
+At the start, exploratory shares are normal around `population.initial_exploratory_share` with
+s.d. `population.initial_exploratory_spread`, clipped to [0, 1].
 
-Draws: four words of the careers stream per researcher and evaluation (streams.py), whose
-uniforms are, in order: try, peer, copy noise, mentor; mentor noise, ability, ties, spare.
-Normal noise is the inverse normal CDF of a uniform, taken only where it is used.
+Draws: three words of this mechanism's stream per researcher and evaluation (streams.py), whose
+uniforms are, in order: try, peer, copy noise, mentor, mentor noise (and one spare). Normal noise
+is the inverse normal CDF of a uniform, taken only where it is used.
 """
 
 import numpy as np
 from scipy.special import ndtri
 
-from . import kernels
+from . import kernels, streams
+from .mechanism import Mechanism
+from .metrics import Run, Step
+from .params import CareersParams
 
-WORDS = 4
-TRY, PEER, COPY_NOISE, MENTOR, MENTOR_NOISE, ABILITY, TIES = range(7)
+WORDS = 3
+TRY, PEER, COPY_NOISE, MENTOR, MENTOR_NOISE = range(5)
 
 
 def lowest(score: np.ndarray, fraction: float) -> np.ndarray:
@@ -60,11 +64,6 @@ def copied_share(model_share: np.ndarray, u_noise: np.ndarray, p) -> np.ndarray:
     return np.clip(model_share + p.careers.imitation_noise * ndtri(u_noise), 0.0, 1.0)
 
 
-def newcomer_ability(u: np.ndarray, p) -> np.ndarray:
-    """Log-normal ability with log-s.d. `ability_sigma`, by inverse CDF of uniforms in (0, 1)."""
-    return np.exp(p.population.ability_sigma * ndtri(u))
-
-
 def imitate(share, score, funding, u_try, u_pick, u_noise, p, cumulative=None) -> np.ndarray:
     """New exploratory shares after incumbents copy better-scoring, funding-weighted peers.
 
@@ -78,3 +77,72 @@ def imitate(share, score, funding, u_try, u_pick, u_noise, p, cumulative=None) -
     out = share.copy()
     out[copies] = copied_share(share[peer], u_noise[copies], p)
     return out
+
+
+EXPLORATORY_SHARE = Step("exploratory_share", "Exploratory share", "share of research time")
+FINAL_EXPLORATORY_SHARE = Run(
+    "final_exploratory_share",
+    "Exploratory share at the end",
+    of="exploratory_share",
+    how="last",
+    unit="share of research time",
+    short="exploratory share (end)",
+    answers=(
+        "incentives.publication_weight",
+        "incentives.evaluation_window_years",
+        "incentives.failure_tolerance",
+    ),
+)
+
+
+class Careers(Mechanism):
+    name = "careers"
+    parameters = {"careers": CareersParams}
+    researcher_state = {"exploratory_share": np.float64}
+    metrics = (
+        EXPLORATORY_SHARE,
+        Run(
+            "mean_exploratory_share",
+            "Exploratory share",
+            of="exploratory_share",
+            how="mean",
+            unit="share of research time",
+        ),
+        FINAL_EXPLORATORY_SHARE,
+    )
+
+    def initialize(self):
+        pop = self.p.population
+        share = pop.initial_exploratory_share + pop.initial_exploratory_spread * ndtri(
+            self.rng.random(self.model.n)
+        )
+        self.model.researchers.exploratory_share[:] = np.clip(share, 0.0, 1.0)
+
+    def evaluate(self, opening):
+        if opening:
+            return
+        m, r, p = self.model, self.model.researchers, self.p
+        words = streams.words(self.rng, WORDS, m.n)
+        leavers = lowest(r.score, p.careers.exit_fraction)
+        u_try, u_pick, u_copy_noise = (
+            streams.uniform(words, which) for which in (TRY, PEER, COPY_NOISE)
+        )
+        u_mentor, u_mentor_noise = (
+            streams.uniform(words, which, leavers) for which in (MENTOR, MENTOR_NOISE)
+        )
+        cumulative = np.cumsum(r.funding)
+        share = imitate(
+            r.exploratory_share, r.score, r.funding, u_try, u_pick, u_copy_noise, p, cumulative
+        )
+        mentors = choose_by_funding(r.funding, u_mentor, cumulative)
+        self._newcomer_share = copied_share(r.exploratory_share[mentors], u_mentor_noise, p)
+        r.exploratory_share = share
+        m.replace(leavers)
+
+    def replace(self, leavers):
+        self.model.researchers.exploratory_share[leavers] = self._newcomer_share
+
+    def observe(self, values):
+        values["exploratory_share"] = float(self.model.researchers.exploratory_share.sum()) / (
+            self.model.n
+        )

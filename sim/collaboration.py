@@ -10,10 +10,16 @@ share `loss` of its foreign inputs:
   formation_per_year x dt x (1 - distrust x o) x (1 - loss);
 - one with a collaborator loses it with chance dissolution_per_year x dt x (1 + loss);
 - a collaborator multiplies output by 1 + paper_boost and exploratory success by
-  1 + success_boost.
+  1 + success_boost (production.py).
+Each step the chances are set here and applied in the compiled pass over researchers
+(kernels.py), which draws on this mechanism's uniforms.
 """
 
 import numpy as np
+
+from .mechanism import STEP_YEARS, Mechanism
+from .metrics import Run, Step
+from .params import CollaborationParams
 
 
 def formation_chance(intensity, loss, p, dt):
@@ -32,3 +38,60 @@ def update(foreign, intensity, loss, u, p, dt) -> np.ndarray:
     p_form = formation_chance(intensity, loss, p, dt)
     p_break = dissolution_chance(loss, p, dt)
     return np.where(foreign, u >= p_break, u < p_form)
+
+
+FOREIGN_COLLABORATION = Step(
+    "foreign_collaboration_share", "Foreign collaboration", "share of researchers"
+)
+
+
+class Collaboration(Mechanism):
+    name = "collaboration"
+    parameters = {"collaboration": CollaborationParams}
+    researcher_state = {"foreign": np.bool_, "forming_chance": np.float64}
+    metrics = (
+        FOREIGN_COLLABORATION,
+        Run(
+            "mean_foreign_collaboration_share",
+            "Foreign collaboration",
+            of="foreign_collaboration_share",
+            how="mean",
+            unit="share of researchers",
+            short="foreign collab. share",
+            answers=("oversight.intensity", "export_controls.enabled"),
+        ),
+    )
+
+    def initialize(self):
+        m = self.model
+        m.researchers.foreign[:] = self.rng.random(m.n) < self.p.collaboration.initial_share
+        m.researchers.collaboration_draw = np.empty(m.n)  # this step's uniforms
+        m.fields.breaking_chance = np.empty(len(m.fields.names))
+
+    def refresh(self):
+        """The chance of forming one without any input loss, per institution, then looked up."""
+        m = self.model
+        r, n_fields = m.researchers, len(m.fields.names)
+        forming = formation_chance(m.institutions.intensity, 0.0, self.p, STEP_YEARS)
+        self._forming_without_loss = forming[r.institution]
+        self._post = r.institution * n_fields + r.field  # index into (institution, field)
+
+    def step(self):
+        m, r, loss = self.model, self.model.researchers, self.model.fields.input_loss
+        self.rng.random(out=r.collaboration_draw)
+        if loss.any():  # the chances differ by field as well as by institution
+            by_post = formation_chance(
+                m.institutions.intensity[:, None], loss[None, :], self.p, STEP_YEARS
+            )
+            r.forming_chance = by_post.ravel()[self._post]
+        else:  # a loss of 0 multiplies by exactly 1: the chances depend on the institution only
+            r.forming_chance = self._forming_without_loss
+        m.fields.breaking_chance[:] = dissolution_chance(loss, self.p, STEP_YEARS)
+
+    def replace(self, leavers):
+        self.model.researchers.foreign[leavers] = False
+
+    def observe(self, values):
+        values["foreign_collaboration_share"] = np.count_nonzero(self.model.researchers.foreign) / (
+            self.model.n
+        )

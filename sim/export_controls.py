@@ -12,11 +12,14 @@ Rules, from `start_year` when enabled, for a field of exposure e:
 - exploratory success is multiplied by 1 - success_dependence x loss, incremental output by
   1 - paper_dependence x loss;
 - foreign collaborations of the field form less and break more by the loss (collaboration.py);
-- self-reliance funding: exposed priority fields get 1 + self_reliance_funding extra funding
-  weight.
+- self-reliance funding: exposed priority fields' funding weight is multiplied by
+  1 + self_reliance_funding.
 """
 
 import numpy as np
+
+from .mechanism import Mechanism
+from .params import ExportControlsParams
 
 
 def input_loss(year: float, exposure: np.ndarray, p) -> np.ndarray:
@@ -36,3 +39,18 @@ def self_reliance_weight(year: float, exposed: np.ndarray, priority: np.ndarray,
     if not e.enabled or year < e.start_year:
         return np.ones(exposed.shape)
     return 1.0 + e.self_reliance_funding * (exposed & priority)
+
+
+class ExportControls(Mechanism):
+    name = "export_controls"
+    parameters = {"export_controls": ExportControlsParams}
+
+    def step(self):
+        fields = self.model.fields
+        fields.input_loss[:] = input_loss(self.model.year, fields.exposure, self.p)
+
+    def evaluate(self, opening):
+        fields = self.model.fields
+        fields.funding_weight *= self_reliance_weight(
+            self.model.year_end, fields.exposed, fields.priority, self.p
+        )

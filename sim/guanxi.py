@@ -9,12 +9,16 @@ Rules:
 - each researcher's tie to the current leadership is Beta(1, b) with b = `tie_concentration`
   (uniform for b = 1; larger b makes strong ties rarer), drawn by inverse CDF:
   tie = 1 - (1 - u)^(1/b);
-- when an institution's leadership changes, its researchers' ties are drawn anew;
-- the evaluation bonus is weight x tie under political leadership, and
+- when an institution's leadership changes, its researchers' ties are drawn anew; a newcomer
+  draws its own;
+- the evaluation bonus (favour) is weight x tie under political leadership, and
   weight x technocratic_damping x tie under technocratic leadership.
 """
 
 import numpy as np
+
+from .mechanism import Mechanism
+from .params import GuanxiParams
 
 
 def draw_ties(u: np.ndarray, tie_concentration: float) -> np.ndarray:
@@ -25,3 +29,28 @@ def favoritism(ties, technocratic_of_researcher, p) -> np.ndarray:
     """Score bonus (in score standard deviations) from ties to the leadership."""
     strength = np.where(technocratic_of_researcher, p.guanxi.technocratic_damping, 1.0)
     return p.guanxi.weight * strength * ties
+
+
+class Guanxi(Mechanism):
+    name = "guanxi"
+    parameters = {"guanxi": GuanxiParams}
+    researcher_state = {"ties": np.float64, "favour": np.float64}
+
+    def initialize(self):
+        r = self.model.researchers
+        r.ties[:] = draw_ties(self.rng.random(self.model.n), self.p.guanxi.tie_concentration)
+        self._u_ties = np.empty(self.model.n)
+
+    def evaluate(self, opening):
+        r, inst = self.model.researchers, self.model.institutions
+        if not opening:  # one draw per post and evaluation: for movers and newcomers alike
+            self.rng.random(out=self._u_ties)
+            moved = np.flatnonzero(inst.leadership_changed[r.institution])
+            r.ties[moved] = draw_ties(self._u_ties[moved], self.p.guanxi.tie_concentration)
+        r.favour[:] = favoritism(r.ties, inst.technocratic[r.institution], self.p)
+
+    def replace(self, leavers):
+        r, inst = self.model.researchers, self.model.institutions
+        r.ties[leavers] = draw_ties(self._u_ties[leavers], self.p.guanxi.tie_concentration)
+        technocratic = inst.technocratic[r.institution[leavers]]
+        r.favour[leavers] = favoritism(r.ties[leavers], technocratic, self.p)

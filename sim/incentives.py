@@ -11,15 +11,18 @@ Rules, at each evaluation:
   1 + paper_splitting x w times the papers, each with that much less impact ("salami slicing");
 - the record counts papers and recognized impact of the last `evaluation_window_years`;
   credited papers add failure_tolerance x the incremental papers that exploratory time forwent;
-- score = w x z(credited papers) + (1 - w) x z(log(1 + recognized impact)) + guanxi bonus,
+- score = w x z(credited papers) + (1 - w) x z(log(1 + recognized impact)) + guanxi favour,
   with w = publication_weight and z the standardization over all researchers, clipped to +-3;
-- funding (mean 1) is proportional to institution wealth x field weight x
-  exp(funding_steepness x score); the field weight carries centralization and self-reliance.
+- a newcomer has no record yet: its first score is the favour of its own ties.
+Each step this mechanism opens the record's row for the quarter, which the compiled pass
+(production.py, kernels.py) fills with credited papers and recognized impact.
 """
 
 import numpy as np
 
 from . import kernels
+from .mechanism import Mechanism, steps_for
+from .params import IncentivesParams
 
 SCORE_CLIP = 3.0
 
@@ -81,7 +84,28 @@ def scores(papers, impact, bonus, p) -> np.ndarray:
     return np.clip(merit + bonus, -SCORE_CLIP, SCORE_CLIP)
 
 
-def funding(score, weight, p) -> np.ndarray:
-    """Funding with mean 1: proportional to weight x exp(steepness x score)."""
-    raw = weight * np.exp(p.incentives.funding_steepness * score)
-    return raw * (raw.size / raw.sum())
+class Incentives(Mechanism):
+    name = "incentives"
+    parameters = {"incentives": IncentivesParams}
+    researcher_state = {"score": np.float64}
+
+    def initialize(self):
+        m, years = self.model, self.p.incentives.evaluation_window_years
+        longest = m.timeline.max_value("incentives.evaluation_window_years", years)
+        self.record = Record(m.n, steps_for(longest), steps_for(years))
+
+    def refresh(self):
+        self.record.set_window(steps_for(self.p.incentives.evaluation_window_years))
+
+    def step(self):
+        r = self.model.researchers
+        r.credited_papers, r.recognized_impact = self.record.next_rows()
+
+    def evaluate(self, opening):
+        r = self.model.researchers
+        r.score[:] = scores(*self.record.totals(), r.favour, self.p)
+
+    def replace(self, leavers):
+        r = self.model.researchers
+        self.record.clear(leavers)
+        r.score[leavers] = np.clip(r.favour[leavers], -SCORE_CLIP, SCORE_CLIP)

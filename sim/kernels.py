@@ -14,6 +14,8 @@ One pass reads each researcher's state once, where numpy would read it once per 
 The production stream's uniforms come as raw words (streams.py), turned into uniforms here.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 
@@ -22,6 +24,54 @@ from .streams import HALF_WORD, LOW_HALF, UNIT
 # the production stream's words per researcher and step, and the uniform each half gives
 PRODUCTION_WORDS = 4
 PAPERS, BREAKTHROUGH, APPROVAL, EFFORT, SUCCESS, IMPACT, DELAY = range(7)  # the 8th is spare
+
+
+class StepInputs(NamedTuple):
+    """What one step's pass reads, by name (built in `production.Production.step_inputs`)."""
+
+    field: np.ndarray  # per researcher
+    foreign: np.ndarray  # bool, updated (collaboration.py)
+    u_collaboration: np.ndarray  # the collaboration stream's uniforms
+    forming_chance: np.ndarray  # of gaining a foreign collaborator
+    breaking_chance: np.ndarray  # of losing one, per field
+    time_productivity: np.ndarray  # research time x ability x funding^elasticity
+    project_active: np.ndarray  # bool, updated
+    exploratory_share: np.ndarray
+    project_progress: np.ndarray  # updated
+    project_effort: np.ndarray
+    breakthrough_chance: np.ndarray  # per incremental paper
+    ability: np.ndarray
+    refusal_chance: np.ndarray  # of an exploratory proposal (oversight.py)
+    input_loss: np.ndarray  # per field (export_controls.py)
+    words: np.ndarray  # the production stream's words, PRODUCTION_WORDS x n
+
+
+class StepConstants(NamedTuple):
+    """The parameters one step's pass uses, by name."""
+
+    dt: float
+    papers_per_year: float
+    split: float  # incentives.splitting_factor
+    paper_boost: float
+    success_boost: float
+    project_success: float
+    project_papers: float
+    success_dependence: float
+    paper_dependence: float
+    failure_tolerance: float
+
+
+class StepOutputs(NamedTuple):
+    """Where one step's pass writes, by name."""
+
+    credited_papers: np.ndarray  # this step's row of the record (float32, incentives.py)
+    recognized_impact: np.ndarray  # this step's row: impact recognized at once (float32)
+    total_papers: np.ndarray  # lifetime, added to
+    total_impact: np.ndarray  # lifetime, added to
+    done: np.ndarray  # researchers whose project ended, first `n_done` entries
+    succeeded: np.ndarray  # whether it succeeded, same order
+    start: np.ndarray  # researchers whose proposal was approved, first `n_start` entries
+    breakthroughs_by_field: np.ndarray  # added to
 
 
 @njit(inline="always")
@@ -33,85 +83,55 @@ def _uniform(words, which, i):
 
 
 @njit(cache=True)
-def step_researchers(
-    foreign,  # bool, updated: collaboration.py
-    u_collaboration,
-    forming,  # chance of gaining a collaborator, per researcher
-    breaking,  # chance of losing one, per field
-    field,
-    time_productivity,
-    project_active,  # bool, updated
-    exploratory_share,
-    project_progress,  # updated
-    project_effort,
-    breakthrough_chance,
-    ability,
-    loss,  # input loss, per field (export_controls.py)
-    inputs,  # 1 - paper_dependence x input loss, per field
-    words,  # the production stream's words, PRODUCTION_WORDS x n
-    intensity,  # oversight intensity, per researcher (oversight.py)
-    priority,  # bool, per researcher
-    ties,
-    technocratic,  # bool, per researcher
-    c,  # constants, see model._produce
-    record_papers,  # out: this step's credited papers in the record (float32)
-    record_impact,  # out: this step's impact recognized at once, in the record (float32)
-    total_papers,  # updated
-    total_impact,  # updated
-    done,  # out: researchers whose project ended, first `n_done` entries
-    succeeded,  # out: whether it succeeded, same order
-    start,  # out: researchers whose proposal was approved, first `n_start` entries
-    breakthroughs_by_field,  # out, added to
-):
-    """One step for every researcher, in one pass. Returns (papers made, n_done, n_start)."""
-    paper_boost, dt, papers_per_year, split = c[0], c[1], c[2], c[3]
-    project_success, success_boost, success_dependence, project_papers = c[4], c[5], c[6], c[7]
-    max_rejection, priority_favor, loyalty_favor, failure_tolerance = c[8], c[9], c[10], c[11]
+def step_researchers(s, c, out):
+    """One step for every researcher, in one pass: inputs `s` (StepInputs), constants `c`
+    (StepConstants), outputs `out` (StepOutputs). Returns (papers made, n_done, n_start)."""
     n_done = n_start = 0
     papers_made = 0.0
-    for i in range(field.size):
-        f, active = field[i], project_active[i]
-        if foreign[i]:
-            has_foreign = u_collaboration[i] >= breaking[f]
+    words = s.words
+    for i in range(s.field.size):
+        f, active = s.field[i], s.project_active[i]
+        if s.foreign[i]:
+            has_foreign = s.u_collaboration[i] >= s.breaking_chance[f]
         else:
-            has_foreign = u_collaboration[i] < forming[i]
-        foreign[i] = has_foreign
-        boost = 1.0 + paper_boost if has_foreign else 1.0
-        effort = time_productivity[i] * boost * dt
-        capacity = effort * papers_per_year
-        share = exploratory_share[i] if active else 0.0
-        expected = (1.0 - share) * capacity * inputs[f] * split
+            has_foreign = s.u_collaboration[i] < s.forming_chance[i]
+        s.foreign[i] = has_foreign
+        boost = 1.0 + c.paper_boost if has_foreign else 1.0
+        effort = s.time_productivity[i] * boost * c.dt
+        capacity = effort * c.papers_per_year
+        share = s.exploratory_share[i] if active else 0.0
+        inputs = 1.0 - c.paper_dependence * s.input_loss[f]
+        expected = (1.0 - share) * capacity * inputs * c.split
         whole = np.floor(expected)
         n_papers = whole + (1.0 if _uniform(words, PAPERS, i) < expected - whole else 0.0)
-        if _uniform(words, BREAKTHROUGH, i) < n_papers * breakthrough_chance[i]:
-            breakthroughs_by_field[f] += 1
-        recognized = n_papers * (ability[i] / split)
-        record_impact[i] = recognized
-        total_impact[i] += recognized
-        progress = project_progress[i] + share * effort
-        project_progress[i] = progress
-        if active and progress >= project_effort[i]:  # the project ends
-            boost = 1.0 + success_boost * (1.0 if has_foreign else 0.0)
-            chance = min(1.0, project_success * boost * (1.0 - success_dependence * loss[f]))
+        if _uniform(words, BREAKTHROUGH, i) < n_papers * s.breakthrough_chance[i]:
+            out.breakthroughs_by_field[f] += 1
+        recognized = n_papers * (s.ability[i] / c.split)
+        out.recognized_impact[i] = recognized
+        out.total_impact[i] += recognized
+        progress = s.project_progress[i] + share * effort
+        s.project_progress[i] = progress
+        if active and progress >= s.project_effort[i]:  # the project ends
+            boost = 1.0 + c.success_boost * (1.0 if has_foreign else 0.0)
+            chance = min(
+                1.0, c.project_success * boost * (1.0 - c.success_dependence * s.input_loss[f])
+            )
             success = _uniform(words, SUCCESS, i) < chance
-            n_papers += project_papers if success else project_papers / 2
+            n_papers += c.project_papers if success else c.project_papers / 2
             active = False
-            done[n_done], succeeded[n_done] = i, success
+            out.done[n_done], out.succeeded[n_done] = i, success
             n_done += 1
-        if not active and exploratory_share[i] > 0:  # proposes a project
-            priority_cut = 1.0 - priority_favor * (1.0 if priority[i] else 0.0)
-            loyalty_cut = 1.0 - loyalty_favor * ties[i] * (0.0 if technocratic[i] else 1.0)
-            refusal = intensity[i] * max_rejection * priority_cut * loyalty_cut
-            if _uniform(words, APPROVAL, i) >= refusal:
+        if not active and s.exploratory_share[i] > 0:  # proposes a project
+            if _uniform(words, APPROVAL, i) >= s.refusal_chance[i]:
                 active = True
-                start[n_start] = i
+                out.start[n_start] = i
                 n_start += 1
-        project_active[i] = active
+        s.project_active[i] = active
         credited = n_papers
-        if failure_tolerance > 0:
-            credited = n_papers + failure_tolerance * (capacity * share * inputs[f] * split)
-        record_papers[i] = credited
-        total_papers[i] += n_papers
+        if c.failure_tolerance > 0:
+            credited = n_papers + c.failure_tolerance * (capacity * share * inputs * c.split)
+        out.credited_papers[i] = credited
+        out.total_papers[i] += n_papers
         papers_made += n_papers
     return papers_made, n_done, n_start
 

@@ -7,12 +7,16 @@ merger of party committees with presidents' offices (2024 seed article).
 
 Rules, one evaluation period `dt` apart:
 - each institution's leadership is replaced with chance 1 - (1 - turnover_per_year)^dt;
-- a new leadership is technocratic with chance `technocrat_share`;
+- a new leadership (and each first one) is technocratic with chance `technocrat_share`;
 - an institution is merged when its fixed draw lies below `merged_share`, so raising the share
   (the 2024 mergers) merges more institutions and never un-merges the earlier ones.
 """
 
 import numpy as np
+
+from .mechanism import Mechanism
+from .metrics import Step
+from .params import LeadershipParams
 
 
 def draw_types(u_type: np.ndarray, technocrat_share: float) -> np.ndarray:
@@ -30,3 +34,31 @@ def turnover(technocratic, rng, p, dt):
 
 def merged(u_merge: np.ndarray, merged_share: float) -> np.ndarray:
     return u_merge < merged_share
+
+
+class Leadership(Mechanism):
+    name = "leadership"
+    parameters = {"leadership": LeadershipParams}
+    metrics = (Step("technocrat_share", "Technocratic leaderships", "share of institutions"),)
+
+    def initialize(self):
+        inst, k = self.model.institutions, self.p.population.n_institutions
+        u_type, inst.merge_draw = self.rng.random((2, k))
+        inst.technocratic = draw_types(u_type, self.p.leadership.technocrat_share)
+        inst.leadership_changed = np.zeros(k, dtype=bool)
+
+    def refresh(self):
+        inst = self.model.institutions
+        inst.merged = merged(inst.merge_draw, self.p.leadership.merged_share)
+
+    def evaluate(self, opening):
+        if opening:
+            return
+        inst = self.model.institutions
+        dt = self.p.incentives.evaluation_interval_years
+        inst.technocratic, inst.leadership_changed = turnover(
+            inst.technocratic, self.rng, self.p, dt
+        )
+
+    def observe(self, values):
+        values["technocrat_share"] = float(np.mean(self.model.institutions.technocratic))

@@ -12,12 +12,17 @@ merged)):
 - approval: an exploratory proposal is refused with chance
   o x max_rejection x (1 - priority_favor if the field is a priority)
     x (1 - loyalty_favor x tie, under political leadership);
-- centralization: priority fields' funding weight is 1 + centralization x intensity;
+- centralization: priority fields' funding weight is multiplied by 1 + centralization x
+  intensity;
 - distrust: foreign partners' willingness to start collaborations falls by a share
   distrust x o (see collaboration.py).
 """
 
 import numpy as np
+
+from .mechanism import Mechanism
+from .metrics import Run, Step
+from .params import OversightParams
 
 
 def institution_intensity(merged: np.ndarray, p) -> np.ndarray:
@@ -39,3 +44,49 @@ def refusal_probability(intensity, priority, ties, technocratic, p) -> np.ndarra
 def centralization_weight(priority: np.ndarray, p) -> np.ndarray:
     """Funding weight per field: priority fields get 1 + centralization x intensity."""
     return 1.0 + p.oversight.centralization * p.oversight.intensity * priority
+
+
+class Oversight(Mechanism):
+    name = "oversight"
+    parameters = {"oversight": OversightParams}
+    researcher_state = {"research_time": np.float64, "refusal_chance": np.float64}
+    metrics = (
+        Step("research_time_share", "Research time", "share of working time"),
+        Run(
+            "mean_research_time_share",
+            "Research time",
+            of="research_time_share",
+            how="mean",
+            unit="share of working time",
+            short="research time share",
+            answers=("oversight.intensity",),
+        ),
+    )
+
+    def refresh(self):
+        """Intensity and research time change only with parameters and mergers."""
+        m, r = self.model, self.model.researchers
+        m.institutions.intensity = institution_intensity(m.institutions.merged, self.p)
+        time = research_time(m.institutions.intensity, self.p)  # per institution, then looked up
+        r.research_time[:] = time[r.institution]
+        self.research_time_share = float(r.research_time.mean())
+        self._set_refusal_chance()
+
+    def evaluate(self, opening):
+        """Ties and leaderships changed: new refusal chances; priority fields' funding weight."""
+        self._set_refusal_chance()
+        fields = self.model.fields
+        fields.funding_weight *= centralization_weight(fields.priority, self.p)
+
+    def _set_refusal_chance(self):
+        m, r = self.model, self.model.researchers
+        r.refusal_chance[:] = refusal_probability(
+            m.institutions.intensity[r.institution],
+            m.fields.priority[r.field],
+            r.ties,
+            m.institutions.technocratic[r.institution],
+            self.p,
+        )
+
+    def observe(self, values):
+        values["research_time_share"] = self.research_time_share

@@ -10,6 +10,7 @@ the single source of truth for every lever.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,9 +64,23 @@ SEED_TECHNOCRATS = "Technocrat shares of the Central Committee (seed article, 20
 @dataclass
 class RunParams:
     start_year: float = param(
-        2015.0, 1950.0, 2100.0, unit="calendar year", doc="Calendar year of the first step"
+        2015.0,
+        1950.0,
+        2100.0,
+        unit="calendar year",
+        doc="Calendar year of the first step",
+        label="start year",
+        short="start",
     )
-    years: float = param(20.0, 0.25, 200.0, unit="years", doc="Run length; one step is a quarter")
+    years: float = param(
+        20.0,
+        0.25,
+        200.0,
+        unit="years",
+        doc="Run length; one step is a quarter",
+        label="run length",
+        short="years",
+    )
 
 
 @dataclass
@@ -76,6 +91,8 @@ class PopulationParams:
         10_000_000,
         unit="researchers",
         doc="Researchers (constant: every exit is replaced)",
+        label="researchers",
+        short="researchers",
     )
     n_institutions: int = param(
         40, 1, 100_000, unit="institutions", doc="Universities and research institutes"
@@ -153,6 +170,8 @@ class IncentivesParams:
         unit="0..1",
         doc="Weight of paper counts against recognized impact in the evaluation score",
         source=HAN,
+        label="publication-count weight",
+        short="count weight",
     )
     evaluation_window_years: float = param(
         3.0,
@@ -161,6 +180,8 @@ class IncentivesParams:
         unit="years",
         doc="Papers and impact count only if recognized in the last window",
         source=HAN,
+        label="evaluation window",
+        short="window",
     )
     evaluation_interval_years: float = param(
         1.0, 0.25, 10.0, unit="years", doc="Time between evaluations (funding, exit)", source=HAN
@@ -191,6 +212,8 @@ class IncentivesParams:
         doc="Share of the papers forgone on exploratory work that "
         "the evaluation credits anyway (HHMI-like tolerance)",
         source="Azoulay, Graff Zivin & Manso 2011",
+        label="failure tolerance",
+        short="failure tolerance",
     )
 
 
@@ -203,6 +226,8 @@ class GuanxiParams:
         unit="score s.d. per unit tie",
         doc="Evaluation bonus for ties to the institution's leadership",
         source=f"{HAN}; Fisman, Shi, Wang & Xu 2018",
+        label="guanxi weight",
+        short="guanxi",
     )
     technocratic_damping: float = param(
         0.3,
@@ -230,6 +255,8 @@ class LeadershipParams:
         unit="share of institutions",
         doc="Chance that a leadership is technocratic",
         source=SEED_TECHNOCRATS,
+        label="technocrat share of leaderships",
+        short="technocrats",
     )
     turnover_per_year: float = param(
         0.2,
@@ -247,6 +274,8 @@ class LeadershipParams:
         unit="share of institutions",
         doc="Institutions whose party committee and president's office are merged",
         source=f"{ARES} (January 2024 mergers)",
+        label="merged leaderships",
+        short="merged",
     )
 
 
@@ -259,6 +288,8 @@ class OversightParams:
         unit="0..1",
         doc="Strength of party oversight of research institutions",
         source=ARES,
+        label="oversight intensity",
+        short="oversight",
     )
     max_time_cost: float = param(
         0.25,
@@ -320,7 +351,13 @@ class OversightParams:
 
 @dataclass
 class ExportControlsParams:
-    enabled: bool = param(False, doc="Whether the export-control shock happens", source=SEED_EXPORT)
+    enabled: bool = param(
+        False,
+        doc="Whether the export-control shock happens",
+        source=SEED_EXPORT,
+        label="export-control shock",
+        short="shock",
+    )
     start_year: float = param(
         2022.75,
         1950.0,
@@ -336,6 +373,8 @@ class ExportControlsParams:
         unit="0..1",
         doc="Share of foreign inputs lost by a fully exposed field",
         source=SEED_EXPORT,
+        label="export-control severity",
+        short="severity",
     )
     success_dependence: float = param(
         0.8, 0.0, 1.0, unit="0..1", doc="How much exploratory success depends on foreign inputs"
@@ -350,6 +389,8 @@ class ExportControlsParams:
         unit="funding multiple",
         doc="Extra funding weight of exposed priority fields after the shock",
         source=ARES,
+        label="self-reliance funding",
+        short="self-reliance",
     )
     substitution_years: float = param(
         4.0, 0.25, 50.0, unit="years", doc="Years for domestic substitutes to restore inputs"
@@ -507,61 +548,88 @@ class Params:
 GROUPS = [f.name for f in dataclasses.fields(Params) if f.name != "timeline"]
 
 
-def group_fields(group: str) -> list[dataclasses.Field]:
-    return list(dataclasses.fields(Params.__dataclass_fields__[group].default_factory))
+def params_class(groups: dict[str, type] | None = None) -> type:
+    """`Params`, extended by parameter groups that are not in it yet (a new mechanism's
+    `parameters`, sim/mechanism.py): {group name: dataclass of `param(...)` fields}."""
+    extra = {g: cls for g, cls in (groups or {}).items() if g not in Params.__dataclass_fields__}
+    if not extra:
+        return Params
+    return _extended(tuple(extra.items()))
 
 
-def parameter_table() -> list[dict]:
+@functools.cache
+def _extended(extra: tuple) -> type:
+    fields_ = [(g, cls, field(default_factory=cls)) for g, cls in extra]
+    return dataclasses.make_dataclass("Params", fields_, bases=(Params,))
+
+
+def groups_of(params_type: type = Params) -> list[str]:
+    return [f.name for f in dataclasses.fields(params_type) if f.name != "timeline"]
+
+
+def group_fields(group: str, params_type: type = Params) -> list[dataclasses.Field]:
+    return list(dataclasses.fields(params_type.__dataclass_fields__[group].default_factory))
+
+
+def parameter_table(params_type: type = Params) -> list[dict]:
     """One row per parameter: dotted name, default, range, unit, meaning, source."""
     rows = []
-    for group in GROUPS:
-        for f in group_fields(group):
+    for group in groups_of(params_type):
+        for f in group_fields(group, params_type):
             default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
             rows.append({"name": f"{group}.{f.name}", "default": default, **f.metadata})
     return rows
 
 
-def _flat_names() -> dict[str, list[str]]:
+def _flat_names(params_type: type) -> dict[str, list[str]]:
     names: dict[str, list[str]] = {}
-    for group in GROUPS:
-        for f in group_fields(group):
+    for group in groups_of(params_type):
+        for f in group_fields(group, params_type):
             names.setdefault(f.name, []).append(f"{group}.{f.name}")
     return names
 
 
-def resolve_key(key: str) -> tuple[str, str]:
+def resolve_key(key: str, params_type: type = Params) -> tuple[str, str]:
     """'oversight.intensity' or an unambiguous bare name ('intensity') -> (group, name)."""
+    groups = groups_of(params_type)
     if "." in key:
         group, _, name = key.partition(".")
-        if group not in GROUPS:
+        if group not in groups:
             raise ParameterError(
-                f"unknown parameter group '{group}' in '{key}'; allowed: {', '.join(GROUPS)}"
+                f"unknown parameter group '{group}' in '{key}'; allowed: {', '.join(groups)}"
             )
-        allowed = [f.name for f in group_fields(group)]
+        allowed = [f.name for f in group_fields(group, params_type)]
         if name not in allowed:
             raise ParameterError(f"unknown parameter '{key}'; {group} has: {', '.join(allowed)}")
         return group, name
-    matches = _flat_names().get(key, [])
+    matches = _flat_names(params_type).get(key, [])
     if len(matches) == 1:
         return tuple(matches[0].split("."))  # type: ignore[return-value]
     if matches:
         raise ParameterError(f"ambiguous parameter '{key}'; use one of: {', '.join(matches)}")
     raise ParameterError(
-        f"unknown parameter '{key}'; use 'group.name' with group one of: {', '.join(GROUPS)}"
+        f"unknown parameter '{key}'; use 'group.name' with group one of: {', '.join(groups)}"
     )
+
+
+def field_of(key: str, params_type: type = Params) -> tuple[str, str, dataclasses.Field]:
+    """(group, name, dataclass field) of a dotted or bare parameter name."""
+    group, name = resolve_key(key, params_type)
+    return group, name, next(f for f in group_fields(group, params_type) if f.name == name)
 
 
 def with_overrides(params: Params | None = None, **overrides) -> Params:
     """A validated copy of `params` with overrides given as dotted or unambiguous bare names."""
     out = dataclasses.replace(params or Params())
-    for group in GROUPS:
+    params_type = type(out)
+    for group in groups_of(params_type):
         setattr(out, group, dataclasses.replace(getattr(out, group)))
     out.timeline = [Event(**e) if isinstance(e, dict) else e for e in out.timeline]
     for key, value in overrides.items():
         if key == "timeline":
             out.timeline = [Event(**e) if isinstance(e, dict) else e for e in value]
             continue
-        group, name = resolve_key(key)
+        group, name = resolve_key(key, params_type)
         setattr(getattr(out, group), name, value)
     validate(out)
     return out
@@ -599,9 +667,10 @@ def check_value(dotted: str, f: dataclasses.Field, value) -> Any:
 
 def validate(params: Params) -> Params:
     """Check every value's type and range and the fields' consistency; coerce ints and floats."""
-    for group in GROUPS:
+    params_type = type(params)
+    for group in groups_of(params_type):
         obj = getattr(params, group)
-        for f in group_fields(group):
+        for f in group_fields(group, params_type):
             setattr(obj, f.name, check_value(f"{group}.{f.name}", f, getattr(obj, f.name)))
     fields_ = params.fields
     n = len(fields_.names)
@@ -614,8 +683,25 @@ def validate(params: Params) -> Params:
     if n == 0 or sum(fields_.shares) <= 0:
         raise ParameterError(f"fields.shares = {fields_.shares} must have a positive sum")
     for i, event in enumerate(params.timeline):
-        group, name = resolve_key(event.key)
-        f = next(f for f in group_fields(group) if f.name == name)
+        _, _, f = field_of(event.key, params_type)
         check_value(f"timeline[{i}].year", dataclasses.fields(Event)[0], event.year)
         event.value = check_value(f"timeline[{i}] {event.key}", f, event.value)
     return params
+
+
+def _metadata(key: str, params_type: type) -> tuple[str, dict]:
+    _, name, f = field_of(key, params_type)
+    return name, f.metadata
+
+
+def lever_label(key: str, params_type: type = Params) -> str:
+    """A parameter's label (its `label`, else its name in words) with its unit."""
+    name, meta = _metadata(key, params_type)
+    label = meta.get("label") or name.replace("_", " ")
+    return f"{label} ({meta['unit']})" if meta.get("unit") else label
+
+
+def lever_short(key: str, params_type: type = Params) -> str:
+    """A parameter's short name for legends and arm names."""
+    name, meta = _metadata(key, params_type)
+    return meta.get("short") or name.replace("_", " ")

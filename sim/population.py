@@ -1,68 +1,72 @@
-"""The researchers' state, held in arrays (one entry per post), and the fields and institutions.
+"""The population: fields, institutions and the researchers' posts, people and ability.
+
+Source: DESIGN section 2 (researchers with a field, an institution and heavy-tailed ability);
+heavy-tailed productivity as in Smaldino & McElreath 2016.
 
 Posts are fixed: when a researcher leaves, a newcomer takes the same post (field, institution),
 so the population size is constant and arrays never grow. `person_id` tells people apart.
 
-Initial draws (DESIGN section 2): ability is log-normal with mean-log 0 and s.d. `ability_sigma`
-(heavy-tailed); fields by `fields.shares`; institutions uniformly, with log-normal wealth; the
-exploratory share is normal around `initial_exploratory_share`, clipped to [0, 1]; a share
-`collaboration.initial_share` has a foreign collaborator.
+Rules (DESIGN section 2): ability is log-normal with mean-log 0 and s.d. `ability_sigma`
+(heavy-tailed), at the start and for every newcomer; fields are drawn by `fields.shares`;
+institutions uniformly, each with a log-normal funding pool (`institution_wealth_sigma`, mean 1).
+At each evaluation every field's funding weight starts at 1; other mechanisms multiply it
+(centralization, self-reliance) before funding is allocated.
 """
+
+from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import ndtri
 
-from . import guanxi
+from . import streams
+from .mechanism import Mechanism
+from .metrics import GROUPS
+from .params import FieldsParams, PopulationParams
 
 
 @dataclass
 class Fields:
+    """Per field: exposure to export controls, national priority, and two arrays other
+    mechanisms set: the input loss of this quarter and the funding weight of this evaluation."""
+
     names: list[str]
     exposure: np.ndarray
     priority: np.ndarray
     exposed: np.ndarray
+    input_loss: np.ndarray
+    funding_weight: np.ndarray
 
     @classmethod
     def from_params(cls, p):
         f = p.fields
         exposure = np.asarray(f.export_exposure, dtype=float)
         return cls(
-            list(f.names),
-            exposure,
-            np.asarray(f.priority, dtype=bool),
-            exposure >= f.exposed_threshold,
+            names=list(f.names),
+            exposure=exposure,
+            priority=np.asarray(f.priority, dtype=bool),
+            exposed=exposure >= f.exposed_threshold,
+            input_loss=np.zeros(exposure.size),
+            funding_weight=np.ones(exposure.size),
         )
 
+    def group_masks(self) -> dict[str, np.ndarray]:
+        """Which fields belong to each field group (sim.metrics.GROUPS)."""
+        masks = {
+            "exposed": self.exposed,
+            "unexposed": ~self.exposed,
+            "priority": self.priority,
+            "nonpriority": ~self.priority,
+        }
+        return {g: masks[g] for g in GROUPS}
 
-@dataclass
-class Institutions:
-    wealth: np.ndarray  # relative funding pool, mean 1
-    technocratic: np.ndarray
-    merge_draw: np.ndarray  # fixed uniform: merged when below leadership.merged_share
 
+class Arrays:
+    """A plain holder of arrays, one entry per researcher (or institution): the shared state."""
 
-@dataclass
-class Researchers:
-    person_id: np.ndarray
-    field: np.ndarray
-    institution: np.ndarray
-    ability: np.ndarray
-    breakthrough_chance: np.ndarray  # per incremental paper; depends on ability only
-    exploratory_share: np.ndarray
-    ties: np.ndarray
-    foreign: np.ndarray
-    funding: np.ndarray
-    score: np.ndarray
-    project_active: np.ndarray
-    project_progress: np.ndarray
-    project_effort: np.ndarray
-    papers: np.ndarray  # lifetime papers
-    impact: np.ndarray  # lifetime recognized impact
-
-    @property
-    def n(self) -> int:
-        return self.field.size
+    def __init__(self, n: int):
+        self.n = n
 
 
 def draw_fields(u: np.ndarray, shares) -> np.ndarray:
@@ -70,42 +74,43 @@ def draw_fields(u: np.ndarray, shares) -> np.ndarray:
     return np.minimum(np.searchsorted(cumulative, u, side="right"), len(shares) - 1)
 
 
-def create(p, rng: np.random.Generator):
-    """Fields, institutions and researchers for parameters p, drawn from the population stream."""
-    from .production import incremental_breakthrough_chance
+def ability(u: np.ndarray, p) -> np.ndarray:
+    """Log-normal ability with log-s.d. `ability_sigma`, by inverse CDF of uniforms in (0, 1)."""
+    return np.exp(p.population.ability_sigma * ndtri(u))
 
-    n, k = p.population.n_researchers, p.population.n_institutions
-    u = rng.random((5, n))
-    normals = rng.standard_normal((2, n))
-    inst_u = rng.random((2, k))
-    inst_normal = rng.standard_normal(k)
 
-    wealth = np.exp(p.population.institution_wealth_sigma * inst_normal)
-    institutions = Institutions(
-        wealth=wealth / wealth.mean(),
-        technocratic=inst_u[0] < p.leadership.technocrat_share,
-        merge_draw=inst_u[1],
-    )
-    ability = np.exp(p.population.ability_sigma * normals[0])
-    share = (
-        p.population.initial_exploratory_share
-        + p.population.initial_exploratory_spread * normals[1]
-    )
-    researchers = Researchers(
-        person_id=np.arange(n, dtype=np.int64),
-        field=draw_fields(u[0], p.fields.shares),
-        institution=np.minimum((u[1] * k).astype(np.int64), k - 1),
-        ability=ability,
-        breakthrough_chance=incremental_breakthrough_chance(ability, p),
-        exploratory_share=np.clip(share, 0.0, 1.0),
-        ties=guanxi.draw_ties(u[2], p.guanxi.tie_concentration),
-        foreign=u[3] < p.collaboration.initial_share,
-        funding=np.ones(n),
-        score=np.zeros(n),
-        project_active=np.zeros(n, dtype=bool),
-        project_progress=np.zeros(n),
-        project_effort=np.zeros(n),
-        papers=np.zeros(n),
-        impact=np.zeros(n),
-    )
-    return Fields.from_params(p), institutions, researchers
+class Population(Mechanism):
+    name = "population"
+    parameters = {"population": PopulationParams, "fields": FieldsParams}
+    researcher_state = {
+        "person_id": np.int64,
+        "field": np.intp,
+        "institution": np.intp,
+        "ability": np.float64,
+    }
+
+    def initialize(self):
+        m, p, rng = self.model, self.p, self.rng
+        n, k = m.n, p.population.n_institutions
+        u_field, u_institution, u_ability = rng.random((3, n))
+        r = m.researchers
+        r.person_id[:] = np.arange(n)
+        r.field[:] = draw_fields(u_field, p.fields.shares)
+        r.institution[:] = np.minimum((u_institution * k).astype(np.intp), k - 1)
+        r.ability[:] = ability(u_ability, p)
+        wealth = np.exp(p.population.institution_wealth_sigma * ndtri(rng.random(k)))
+        m.institutions.wealth = wealth / wealth.mean()
+        m.people_hired = n  # person ids so far; newcomers get the next ones
+        sizes = np.bincount(r.field, minlength=len(m.fields.names))
+        m.group_sizes = {g: int(sizes[mask].sum()) for g, mask in m.fields.group_masks().items()}
+
+    def evaluate(self, opening):
+        self.model.fields.funding_weight[:] = 1.0
+        if not opening:  # one draw per post and evaluation, whoever leaves
+            self._newcomer_words = streams.words(self.rng, 1, self.model.n)
+
+    def replace(self, leavers):
+        m, r = self.model, self.model.researchers
+        r.person_id[leavers] = m.people_hired + np.arange(leavers.size)
+        m.people_hired += leavers.size
+        r.ability[leavers] = ability(streams.uniform(self._newcomer_words, 0, leavers), self.p)

@@ -22,13 +22,20 @@ exploratory share s (counted only while a project is running) and input loss L o
   scale x a x Pareto(alpha) (a breakthrough if above the threshold), recognized after an
   Exp(recognition_delay_years) delay; failure (a "flop") gives half the papers and no impact.
 - Breakthroughs are counted when the output is made; recognition delay matters for evaluation.
+Each step runs one compiled pass over the researchers (kernels.py) that applies these rules,
+the collaboration rules (collaboration.py) and approval (oversight.py) from their arrays; what
+follows the projects that ended or started, and delayed recognition, is done here in numpy.
 """
 
 import numpy as np
 from scipy.special import ndtr
 
+from . import kernels, streams
 from .incentives import splitting_factor
 from .kernels import merge_by_due
+from .mechanism import STEP_YEARS, Mechanism
+from .metrics import Run, Step
+from .params import ProductionParams
 
 
 def stochastic_round(expected: np.ndarray, u: np.ndarray, out=None) -> np.ndarray:
@@ -97,3 +104,186 @@ class RecognitionQueue:
         (_, slot, person), impact = self.items[:, :count], self.impact[:count]
         self.items, self.impact = self.items[:, count:], self.impact[count:]
         return slot, person, impact
+
+
+BREAKTHROUGHS = Step("breakthroughs", "Breakthroughs", "count", count=True, by_group=True)
+BREAKTHROUGH_RATE = Run(  # the headline metric
+    "breakthrough_rate",
+    "Breakthrough rate",
+    of="breakthroughs",
+    how="rate",
+    unit="breakthroughs per 1,000 researcher-years",
+    short="breakthrough rate",
+    group_answers=(("nonpriority", "oversight.intensity"),),
+)
+PAPER_RATE = Run(
+    "papers_per_researcher_year",
+    "Papers per researcher-year",
+    of="papers",
+    how="rate",
+    per=1.0,
+    unit="papers per researcher-year",
+    short="papers per researcher-year",
+    answers=("incentives.publication_weight",),
+)
+FLOP_RATE = Run(
+    "flop_rate",
+    "Failed exploratory projects",
+    of="flops",
+    how="rate",
+    unit="flops per 1,000 researcher-years",
+    short="flop rate",
+    answers=("incentives.evaluation_window_years", "incentives.failure_tolerance"),
+)
+
+
+class Production(Mechanism):
+    name = "production"
+    parameters = {"production": ProductionParams}
+    researcher_state = {
+        "breakthrough_chance": np.float64,  # per incremental paper; depends on ability only
+        "project_active": np.bool_,
+        "project_progress": np.float64,
+        "project_effort": np.float64,
+        "papers": np.float64,  # lifetime papers
+        "impact": np.float64,  # lifetime recognized impact
+    }
+    metrics = (
+        BREAKTHROUGHS,
+        Step("papers", "Papers", "count", count=True),
+        Step("flops", "Failed exploratory projects", "count", count=True),
+        Step("exploring_share", "Researchers with a project under way", "share"),
+        BREAKTHROUGH_RATE,
+        Run(
+            "total_breakthroughs",
+            "Breakthroughs per run",
+            of="breakthroughs",
+            how="sum",
+            unit="breakthroughs",
+        ),
+        PAPER_RATE,
+        FLOP_RATE,
+        Run(
+            "total_flops",
+            "Failed exploratory projects per run",
+            of="flops",
+            how="sum",
+            unit="flops",
+        ),
+    )
+
+    def initialize(self):
+        n, n_fields = self.model.n, len(self.model.fields.names)
+        self.pending = RecognitionQueue()
+        self._done, self._start = np.empty(n, np.intp), np.empty(n, np.intp)
+        self._succeeded = np.empty(n, bool)
+        self.by_field = np.zeros(n_fields, np.int64)
+
+    def refresh(self):
+        """Parameters changed: the chance per incremental paper, the constants of the pass."""
+        r, p = self.model.researchers, self.p
+        r.breakthrough_chance[:] = incremental_breakthrough_chance(r.ability, p)
+        pp, x = p.production, p.export_controls
+        self.constants = kernels.StepConstants(
+            dt=STEP_YEARS,
+            papers_per_year=pp.papers_per_year,
+            split=splitting_factor(p),
+            paper_boost=p.collaboration.paper_boost,
+            success_boost=p.collaboration.success_boost,
+            project_success=pp.project_success,
+            project_papers=pp.project_papers,
+            success_dependence=x.success_dependence,
+            paper_dependence=x.paper_dependence,
+            failure_tolerance=p.incentives.failure_tolerance,
+        )
+        self._set_time_productivity()
+
+    def evaluate(self, opening):
+        self._set_time_productivity()  # funding changed
+
+    def _set_time_productivity(self):
+        r = self.model.researchers
+        productivity = r.ability * r.funding**self.p.production.funding_elasticity
+        self.time_productivity = r.research_time * productivity
+
+    def step_inputs(self, words) -> kernels.StepInputs:
+        """The pass's inputs, by name, from the shared arrays."""
+        m, r = self.model, self.model.researchers
+        return kernels.StepInputs(
+            field=r.field,
+            foreign=r.foreign,
+            u_collaboration=r.collaboration_draw,
+            forming_chance=r.forming_chance,
+            breaking_chance=m.fields.breaking_chance,
+            time_productivity=self.time_productivity,
+            project_active=r.project_active,
+            exploratory_share=r.exploratory_share,
+            project_progress=r.project_progress,
+            project_effort=r.project_effort,
+            breakthrough_chance=r.breakthrough_chance,
+            ability=r.ability,
+            refusal_chance=r.refusal_chance,
+            input_loss=m.fields.input_loss,
+            words=words,
+        )
+
+    def step(self):
+        m, r, p = self.model, self.model.researchers, self.p
+        words = streams.words(self.rng, kernels.PRODUCTION_WORDS, m.n)
+        self.by_field[:] = 0
+        out = kernels.StepOutputs(
+            credited_papers=r.credited_papers,
+            recognized_impact=r.recognized_impact,
+            total_papers=r.papers,
+            total_impact=r.impact,
+            done=self._done,
+            succeeded=self._succeeded,
+            start=self._start,
+            breakthroughs_by_field=self.by_field,
+        )
+        self.papers, ended, started = kernels.step_researchers(
+            self.step_inputs(words), self.constants, out
+        )
+        done, success = self._done[:ended], self._succeeded[:ended]
+        impact = project_impact(r.ability[done], streams.uniform(words, kernels.IMPACT, done), p)
+        big = success & (impact > p.production.breakthrough_threshold)
+        winners = done[success]
+        delay = recognition_delay(streams.uniform(words, kernels.DELAY, winners), p)
+        self._schedule(winners, impact[success], delay)
+        self._recognize(r.recognized_impact)
+
+        start = self._start[:started]
+        r.project_progress[start] = 0.0
+        r.project_effort[start] = project_effort(streams.uniform(words, kernels.EFFORT, start), p)
+        self.by_field += np.bincount(r.field[done[big]], minlength=self.by_field.size)
+        self.flops = int((~success).sum())
+
+    def _schedule(self, slots, impact, delay_years):
+        due = self.model.steps + np.ceil(delay_years / STEP_YEARS).astype(np.int64)
+        self.pending.push(due, slots, self.model.researchers.person_id[slots], impact)
+
+    def _recognize(self, impact_row: np.ndarray) -> None:
+        """Add the impact whose recognition is due this step to researchers still in post: to
+        their lifetime impact and to this step's row of the record."""
+        r = self.model.researchers
+        slot, person, impact = self.pending.pop(self.model.steps)
+        present = person == r.person_id[slot]
+        slot, impact = slot[present], impact[present]
+        np.add.at(r.impact, slot, impact)
+        np.add.at(impact_row, slot, impact.astype(impact_row.dtype))
+
+    def replace(self, leavers):
+        r = self.model.researchers
+        r.breakthrough_chance[leavers] = incremental_breakthrough_chance(r.ability[leavers], self.p)
+        r.project_active[leavers] = False
+        r.project_progress[leavers] = 0.0
+        r.papers[leavers] = 0.0
+        r.impact[leavers] = 0.0
+
+    def observe(self, values):
+        values["breakthroughs"] = self.by_field
+        values["papers"] = self.papers
+        values["flops"] = self.flops
+        values["exploring_share"] = np.count_nonzero(self.model.researchers.project_active) / (
+            self.model.n
+        )

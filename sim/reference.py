@@ -19,10 +19,13 @@ import math
 from collections import deque
 
 import mesa
+import numpy as np
 
-from .metrics import allocation_efficiency, gini, rate_per_thousand
-from .model import GROUPS, STEP_METRICS, STEP_YEARS, ResearchModel, steps_for
+from .mechanism import STEP_YEARS, steps_for
+from .metrics import allocation_efficiency, gini
+from .model import METRICS, STEP_METRICS, ResearchModel
 from .params import Params, with_overrides
+from .population import Fields
 from .timeline import Timeline
 
 SCORE_CLIP = 3.0
@@ -166,14 +169,9 @@ class ReferenceModel(mesa.Model):
         )
         self.record_capacity = steps_for(window)
         f = p.fields
+        self.fields = Fields.from_params(p)  # names, exposure, priority and field groups
         self.priority = list(f.priority)
-        exposed = [e >= f.exposed_threshold for e in f.export_exposure]
-        self.groups = {
-            "exposed": exposed,
-            "unexposed": [not e for e in exposed],
-            "priority": self.priority,
-            "nonpriority": [not x for x in self.priority],
-        }
+        self.exposed = [e >= f.exposed_threshold for e in f.export_exposure]
         rand = self.random
         wealth = [
             rand.lognormvariate(0.0, p.population.institution_wealth_sigma)
@@ -204,10 +202,11 @@ class ReferenceModel(mesa.Model):
             )
         self.group_sizes = {
             g: sum(s for s, inside in zip(sizes, mask, strict=True) if inside)
-            for g, mask in self.groups.items()
+            for g, mask in self.fields.group_masks().items()
         }
         self.evaluate(p.run.start_year, with_careers=False)
         self.metrics: dict[str, float] = {}
+        self.history: dict[str, list] = {name: [] for name in STEP_METRICS}
         self.datacollector = mesa.DataCollector(
             model_reporters={name: (lambda m, k=name: m.metrics[k]) for name in STEP_METRICS}
         )
@@ -278,7 +277,7 @@ class ReferenceModel(mesa.Model):
             if self.priority[a.field]:
                 weight *= 1.0 + p.oversight.centralization * p.oversight.intensity
             e = p.export_controls
-            if e.enabled and year >= e.start_year and self.groups["exposed"][a.field]:
+            if e.enabled and year >= e.start_year and self.exposed[a.field]:
                 weight *= 1.0 + e.self_reliance_funding * self.priority[a.field]
             raw.append(weight * math.exp(p.incentives.funding_steepness * a.score))
         scale = len(raw) / sum(raw)
@@ -321,15 +320,12 @@ class ReferenceModel(mesa.Model):
         return list(self.agents)
 
     def record_metrics(self, year):
-        agents, n, dt = list(self.agents), self.n, STEP_YEARS
-        total = sum(self.step_breakthroughs)
-        self.metrics = {
-            "year": year,
-            "breakthroughs": total,
-            "breakthrough_rate": rate_per_thousand(total, n, dt),
-            "papers_per_researcher_year": self.step_papers / (n * dt),
+        """This step's values of every declared step metric (sim.model.METRICS)."""
+        agents, n = list(self.agents), self.n
+        observed = {
+            "technocrat_share": sum(i.technocratic for i in self.institutions)
+            / len(self.institutions),
             "exploratory_share": sum(a.exploratory_share for a in agents) / n,
-            "exploring_share": sum(a.project_active for a in agents) / n,
             "research_time_share": sum(
                 1.0 - self.p.oversight.max_time_cost * self.intensity[a.institution] for a in agents
             )
@@ -337,21 +333,17 @@ class ReferenceModel(mesa.Model):
             "foreign_collaboration_share": sum(a.foreign for a in agents) / n,
             "funding_gini": self.funding_gini,
             "allocation_efficiency": self.allocation_efficiency,
+            "breakthroughs": np.array(self.step_breakthroughs),
+            "papers": self.step_papers,
             "flops": self.flops,
-            "technocrat_share": sum(i.technocratic for i in self.institutions)
-            / len(self.institutions),
+            "exploring_share": sum(a.project_active for a in agents) / n,
         }
-        for g in GROUPS:
-            count = sum(
-                b
-                for b, inside in zip(self.step_breakthroughs, self.groups[g], strict=True)
-                if inside
-            )
-            self.metrics[f"breakthroughs_{g}"] = count
-            self.metrics[f"breakthrough_rate_{g}"] = rate_per_thousand(
-                count, self.group_sizes[g], dt
-            )
+        assert set(observed) == {m.name for m in METRICS.steps}, "a step metric is not computed"
+        self.metrics = METRICS.step_values(year, observed, self)
+        for name, value in self.metrics.items():
+            self.history[name].append(value)
 
+    catalog = METRICS
     run = ResearchModel.run
     timeseries = ResearchModel.timeseries
     run_metrics = ResearchModel.run_metrics

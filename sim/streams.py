@@ -1,9 +1,11 @@
-"""Random streams: one seed per model, one independent stream per mechanism.
+"""Random streams: one seed per model, one independent stream per mechanism, keyed by its name.
 
-Each mechanism draws from its own `numpy.random.Generator`, spawned from the model's seed with
-`SeedSequence.spawn`, and always draws arrays of the same shape whatever the levers are. Two runs
-with the same seed and different levers therefore see the same random numbers in every mechanism
-(common random numbers), so their difference is the policy, not noise (as in Starsim).
+Each mechanism draws from its own `numpy.random.Generator`, whose seed sequence is the model's
+seed with a spawn key derived from the mechanism's name (`stream_key`), and always draws arrays
+of the same shape whatever the levers are. Two runs with the same seed and different levers
+therefore see the same random numbers in every mechanism (common random numbers), so their
+difference is the policy, not noise (as in Starsim). Because streams are keyed by name, not by
+position, adding or removing a mechanism never changes another mechanism's draws.
 
 The frequent draws (production every step, careers at each evaluation) take raw 64-bit words
 from the stream's bit generator and split each word into two uniforms of 32 bits: half the
@@ -13,22 +15,34 @@ inverse normal CDFs of a uniform are always finite. Normal noise that only a few
 need (newcomers, imitators) is the inverse normal CDF of such a uniform, taken for those few.
 """
 
+import hashlib
+
 import numpy as np
 
-MECHANISMS = ("population", "leadership", "collaboration", "production", "careers")
 HALF_WORD = np.uint64(32)
 LOW_HALF = np.uint64(0xFFFFFFFF)
 UNIT = 2.0**-32
 
 
+def stream_key(name: str) -> int:
+    """A stable 32-bit number for a stream's name (the same on every machine and Python)."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "little")
+
+
 class Streams:
-    """`streams.production` is the production mechanism's generator, and so on."""
+    """`streams["production"]` is the production mechanism's generator, made on first use."""
 
     def __init__(self, seed: int | None):
         self.seed_sequence = np.random.SeedSequence(seed)
-        children = self.seed_sequence.spawn(len(MECHANISMS))
-        for name, child in zip(MECHANISMS, children, strict=True):
-            setattr(self, name, np.random.Generator(np.random.PCG64(child)))
+        self._generators: dict[str, np.random.Generator] = {}
+
+    def __getitem__(self, name: str) -> np.random.Generator:
+        if name not in self._generators:
+            child = np.random.SeedSequence(
+                self.seed_sequence.entropy, spawn_key=(stream_key(name),)
+            )
+            self._generators[name] = np.random.Generator(np.random.PCG64(child))
+        return self._generators[name]
 
     @property
     def entropy(self) -> int:

@@ -11,6 +11,7 @@ be those of `streams.uniform`, and the record's window totals the plain sums of 
 import numpy as np
 
 from sim import ResearchModel, collaboration, incentives, kernels, oversight, production, streams
+from sim.production import Production
 
 LEVERS = {
     "n_researchers": 3000,
@@ -26,45 +27,40 @@ def test_one_compiled_step_follows_each_mechanisms_rule():
     for _ in range(6):  # some projects under way
         model.step()
     p, r, dt, n = model.p, model.researchers, 0.25, model.n
+    producer = next(m for m in model.mechanisms if isinstance(m, Production))
     rng = np.random.default_rng(5)
     loss = rng.uniform(0, 0.8, len(model.fields.names))
-    u_collaboration = rng.random(n)
+    intensity = model.institutions.intensity[r.institution]
+    model.fields.input_loss[:] = loss
+    r.forming_chance = collaboration.formation_chance(intensity, loss[r.field], p, dt)
+    model.fields.breaking_chance[:] = collaboration.dissolution_chance(loss, p, dt)
+    u_collaboration = r.collaboration_draw = rng.random(n)
     words = streams.words(rng, kernels.PRODUCTION_WORDS, n)
     u = {k: streams.uniform(words, k) for k in range(7)}
     before = {k: getattr(r, k).copy() for k in ("foreign", "project_active", "project_progress")}
     papers_total, impact_total = r.papers.copy(), r.impact.copy()
 
-    forming = collaboration.formation_chance(model.intensity_of_researcher, loss[r.field], p, dt)
-    breaking = collaboration.dissolution_chance(loss, p, dt)
     inputs = 1.0 - p.export_controls.paper_dependence * loss
     split = incentives.splitting_factor(p)
-    o, pp = p.oversight, p.production
-    constants = np.array([
-        p.collaboration.paper_boost, dt, pp.papers_per_year, split,
-        pp.project_success, p.collaboration.success_boost,
-        p.export_controls.success_dependence, pp.project_papers,
-        o.max_rejection, o.priority_favor, o.loyalty_favor, p.incentives.failure_tolerance,
-    ])  # fmt: skip
+    pp = p.production
     credited, recognized = np.empty(n, np.float32), np.empty(n, np.float32)
     done, succeeded, start = np.empty(n, np.intp), np.empty(n, bool), np.empty(n, np.intp)
     by_field = np.zeros(len(model.fields.names), np.int64)
+    out = kernels.StepOutputs(
+        credited, recognized, r.papers, r.impact, done, succeeded, start, by_field
+    )
     papers, ended, started = kernels.step_researchers(
-        r.foreign, u_collaboration, forming, breaking, r.field, model.time_productivity,
-        r.project_active, r.exploratory_share, r.project_progress, r.project_effort,
-        r.breakthrough_chance, r.ability, loss, inputs, words,
-        model.intensity_of_researcher, model.priority_of_researcher, r.ties,
-        model.technocratic_of_researcher, constants,
-        credited, recognized, r.papers, r.impact, done, succeeded, start, by_field,
-    )  # fmt: skip
+        producer.step_inputs(words), producer.constants, out
+    )
     done, succeeded, start = done[:ended], succeeded[:ended], start[:started]
     assert ended > 0 and succeeded.any() and not succeeded.all() and started > 0
 
     foreign = collaboration.update(
-        before["foreign"], model.intensity_of_researcher, loss[r.field], u_collaboration, p, dt
+        before["foreign"], intensity, loss[r.field], u_collaboration, p, dt
     )
     np.testing.assert_array_equal(r.foreign, foreign)
 
-    effort = model.time_productivity * np.where(foreign, 1.0 + p.collaboration.paper_boost, 1.0)
+    effort = producer.time_productivity * np.where(foreign, 1.0 + p.collaboration.paper_boost, 1.0)
     effort = effort * dt
     exploring = np.where(before["project_active"], r.exploratory_share, 0.0)
     capacity = effort * pp.papers_per_year
@@ -93,12 +89,13 @@ def test_one_compiled_step_follows_each_mechanisms_rule():
 
     idle = np.flatnonzero((~before["project_active"] | ends) & (r.exploratory_share > 0))
     refusal = oversight.refusal_probability(
-        model.intensity_of_researcher[idle],
-        model.priority_of_researcher[idle],
+        intensity[idle],
+        model.fields.priority[r.field[idle]],
         r.ties[idle],
-        model.technocratic_of_researcher[idle],
+        model.institutions.technocratic[r.institution[idle]],
         p,
     )
+    np.testing.assert_array_equal(r.refusal_chance[idle], refusal)
     np.testing.assert_array_equal(start, idle[u[kernels.APPROVAL][idle] >= refusal])
     np.testing.assert_array_equal(
         r.project_active, (before["project_active"] & ~ends) | np.isin(np.arange(n), start)

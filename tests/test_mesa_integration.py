@@ -5,6 +5,7 @@ import weakref
 
 import mesa
 import numpy as np
+import pytest
 
 from sim import Researcher, ResearchModel
 
@@ -33,7 +34,7 @@ def test_datacollector_and_agent_reporters_work():
     model = ResearchModel(seed=2, n_researchers=40, years=1)
     model.run()
     df = model.datacollector.get_model_vars_dataframe()
-    assert len(df) == 4 and "breakthrough_rate" in df
+    assert len(df) == 4 and "quarterly_breakthrough_rate" in df
     collector = mesa.DataCollector(agent_reporters={"share": "exploratory_share"})
     collector.collect(model)
     assert len(collector.get_agent_vars_dataframe()) == 40
@@ -64,3 +65,41 @@ def test_model_agrees_with_numpy_views():
     model = ResearchModel(seed=4, n_researchers=20, years=0.5).run()
     funding = np.array([a.funding for a in model.agents])
     np.testing.assert_array_equal(np.sort(funding), np.sort(model.researchers.funding))
+
+
+def test_batch_run_numbers_mean_what_run_metrics_say():
+    """Mesa's batch_run collects the step metrics; summed up as declared, they give exactly
+    `run_metrics()`, and no step metric shares a run metric's name."""
+    from sim import METRICS
+
+    steps = {"n_researchers": 200, "years": 2, "publication_weight": 0.9}
+    rows = mesa.batch_run(
+        ResearchModel,
+        parameters={**steps, "seed": 11},
+        max_steps=100,
+        data_collection_period=1,
+        number_processes=1,
+        display_progress=False,
+    )
+    expected = ResearchModel(seed=11, **steps).run().run_metrics()
+    series = {name: [row[name] for row in rows] for name in rows[0]}
+    collected = set(series) - {*steps, "seed", "RunId", "iteration", "Step"}
+    assert collected and not set(METRICS.run_names) & collected
+    runs = {r.name: r for r in METRICS.runs}
+    assert sum(series["breakthroughs"]) == expected[runs["total_breakthroughs"].name]
+    rate = 1000 * sum(series["breakthroughs"]) / (200 * 2)
+    assert rate == pytest.approx(expected["breakthrough_rate"], rel=1e-12)
+    for r in METRICS.runs:
+        if r.how == "mean":
+            assert np.mean(series[r.of]) == pytest.approx(expected[r.name], rel=1e-12), r.name
+        if r.how == "last":
+            assert series[r.of][-1] == expected[r.name], r.name
+
+
+def test_a_replaced_datacollector_leaves_run_metrics_intact():
+    model = ResearchModel(seed=2, n_researchers=60, years=1)
+    model.datacollector = mesa.DataCollector(model_reporters={"n": lambda m: len(m.agents)})
+    model.run()
+    assert model.run_metrics()["breakthrough_rate"] >= 0
+    assert len(model.datacollector.get_model_vars_dataframe()) == 4
+    assert len(model.timeseries()) == 4

@@ -27,7 +27,7 @@ def arm(levers: tuple, seeds: range = SEEDS) -> pd.DataFrame:
         rows.append(
             model.run_metrics()
             | {
-                "exposed_rate_after_shock": after["breakthrough_rate_exposed"].mean(),
+                "exposed_rate_after_shock": after["quarterly_breakthrough_rate_exposed"].mean(),
                 "collaboration_after_shock": after["foreign_collaboration_share"].mean(),
                 "initial_exploratory_share": ts["exploratory_share"].iloc[0],
             }
@@ -54,7 +54,7 @@ def assert_decreases(base, treated, metric, seeds=SEEDS):
 def test_more_weight_on_paper_counts_more_papers_less_exploration_fewer_breakthroughs():
     balanced, count_heavy = {"publication_weight": 0.2}, {"publication_weight": 0.9}
     assert_increases(balanced, count_heavy, "papers_per_researcher_year")
-    assert_decreases(balanced, count_heavy, "exploratory_share")
+    assert_decreases(balanced, count_heavy, "mean_exploratory_share")
     assert_decreases(balanced, count_heavy, "breakthrough_rate")
 
 
@@ -67,8 +67,8 @@ def test_long_failure_tolerant_evaluation_more_breakthroughs_and_more_flops():
 
 def test_more_oversight_less_time_fewer_collaborations_fewer_breakthroughs_outside_priorities():
     none, strict = {"oversight.intensity": 0.0}, {"oversight.intensity": 0.9}
-    assert_decreases(none, strict, "research_time_share")
-    assert_decreases(none, strict, "foreign_collaboration_share")
+    assert_decreases(none, strict, "mean_research_time_share")
+    assert_decreases(none, strict, "mean_foreign_collaboration_share")
     assert_decreases(none, strict, "breakthrough_rate_nonpriority")
 
 
@@ -85,7 +85,7 @@ def test_export_shock_cuts_exposed_fields_and_collaboration_and_self_reliance_re
 def test_more_guanxi_funding_tracks_ability_less_and_fewer_breakthroughs():
     seeds = range(40)
     merit, favoritism = {"guanxi.weight": 0.0}, {"guanxi.weight": 3.0}
-    assert_decreases(merit, favoritism, "allocation_efficiency", seeds)
+    assert_decreases(merit, favoritism, "mean_allocation_efficiency", seeds)
     assert_decreases(merit, favoritism, "breakthrough_rate", seeds)
 
 

@@ -106,7 +106,7 @@ def test_export_shock_sweep_gets_the_shock_figure(tmp_path):
     text = (out / "report.md").read_text()
     assert "figures/export_shock.png" in text and (out / "figures" / "export_shock.svg").exists()
     assert "**Switching on the export-control shock**" in text
-    assert "exposed fields' rate after shock date" in text
+    assert "breakthrough rate, export-exposed fields after the shock date" in text
 
 
 @pytest.mark.parametrize("target", ["no-such-folder", "empty"])

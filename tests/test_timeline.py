@@ -32,4 +32,4 @@ def test_a_changed_evaluation_window_is_used_from_its_date():
     model = ResearchModel(
         seed=1, n_researchers=100, years=2, timeline=events, evaluation_window_years=1.0
     ).run()
-    assert model.record.window == 24
+    assert model.mechanism("incentives").record.window == 24
