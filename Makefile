@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXPERIMENT ?= headline
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench clean app
 
 $(STAMP): pyproject.toml
 	@test -n "$(PY)" || { echo "error: no interpreter found for PYTHON=$(PYTHON)"; exit 1; }
@@ -30,6 +30,10 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# The dashboard (sim/app.py) at http://localhost:8765; Ctrl-C stops it.
+app: $(STAMP)
+	$(BIN)/solara run sim/app.py --host localhost --port 8765
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run_all
