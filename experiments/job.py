@@ -67,6 +67,10 @@ def finished_record(job_dir: Path) -> tuple[dict | None, str | None]:
         return None, "not finished"
     if record.get("status") != "complete":
         return None, "not finished"
+    shapes = {"config": dict, "environment": dict, "choices": dict, "outputs": dict}
+    for key, kind in shapes.items():
+        if not isinstance(record.get(key, {} if key != "config" else None), kind):
+            return None, f"{PROVENANCE} is damaged ({key} is not a JSON object)"
     outputs = record.get("outputs")
     for name in TABLES:
         path = Path(job_dir) / name
@@ -83,7 +87,7 @@ def finished(job_dir: Path) -> Finished | None:
     record, _ = finished_record(job_dir)
     if record is None:
         return None
-    code = record.get("environment", {}).get("code_version")
+    code = record.get("environment", {}).get("code_version")  # None: recorded before it existed
     return Finished(record.get("config_hash"), code)
 
 

@@ -260,7 +260,7 @@ def results_table(summary: pd.DataFrame, levers, reference, metrics) -> pd.DataF
             row[levers[0]] += " (reference)"
         counts = []
         for metric in metrics:
-            cell = by_arm.loc[(*arm, metric)]
+            cell = by_arm.loc[(*arm, metric) if levers else metric]  # one arm: no lever
             row[SHORT_NAMES.get(metric, metric)] = (
                 f"{number(cell['mean'])} {interval(cell['ci_low'], cell['ci_high'])}"
             )
@@ -596,7 +596,7 @@ def main(argv: list[str] | None = None) -> int:
         data = load_sweep(args.sweep_dir)
         out = Path(args.out) if args.out else Path(args.sweep_dir) / "report"
         path = build_report(data, out, args.title, args.question, args.command)
-    except ReportError as error:
+    except (ReportError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(f"report written to {path}")
