@@ -38,6 +38,7 @@ class SweepProgress:
         self.total = sum(job.replicates for job in jobs)
         self.done: set[int] = set()
         self.started = time.monotonic()
+        self.since = time.time()  # jobs run again (run.resume=false) count once rewritten
         already = self.newly_done()
         self.initial = sum(jobs[i].replicates for i in already)
         self.fresh = 0  # replicates run by this command
@@ -63,7 +64,8 @@ class SweepProgress:
         for i, job in enumerate(self.jobs):
             if i in self.done:
                 continue
-            if (job.folder / PROVENANCE).is_file():
+            path = job.folder / PROVENANCE
+            if path.is_file() and (job.resume or path.stat().st_mtime >= self.since):
                 done = finished(job.folder)
                 if done is not None and done.config_hash == job.config_hash:
                     self.done.add(i)

@@ -67,6 +67,10 @@ def holding(prepared: preflight.Prepared, wait: bool) -> Iterator[None]:
         return
     if not prepared.multirun and lock.is_held(folder.parent):
         fail(f"{folder.parent} is in use by {lock.holder_text(folder.parent / lock.COMMAND_LOCK)}")
+    for job in prepared.jobs:  # a job folder written by a single-job command right now
+        for name in (lock.COMMAND_LOCK, lock.JOB_LOCK) if prepared.multirun else ():
+            if job.folder is not None and lock.is_held(job.folder, name):
+                fail(f"{job.folder} is in use by {lock.holder_text(job.folder / name)}")
     with contextlib.ExitStack() as stack:
         try:
             stack.enter_context(lock.hold(folder, wait=wait))
