@@ -9,8 +9,9 @@ VENV ?= $(if $(filter python3,$(PYTHON)),.venv,.venv-$(notdir $(PYTHON)))
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXPERIMENT ?= headline
+EXPERIMENTS := $(basename $(notdir $(wildcard configs/experiment/*.yaml)))
 
-.PHONY: run test lint format bench clean app
+.PHONY: run results test lint format bench clean app
 
 $(STAMP): pyproject.toml
 	@test -n "$(PY)" || { echo "error: no interpreter found for PYTHON=$(PYTHON)"; exit 1; }
@@ -19,8 +20,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+# Your run: sweep, figures and report under outputs/$(EXPERIMENT)/ (not tracked); prints where.
 run: $(STAMP)
 	$(BIN)/python -m experiments.headline $(EXPERIMENT)
+
+# The committed reference results under results/, from each experiment's config alone.
+results: $(STAMP)
+	@for name in $(EXPERIMENTS); do \
+		$(BIN)/python -m experiments.headline $$name --results || exit $$?; \
+	done
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -21,12 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
-from . import io, schema
-from .job import FAILURE, PROVENANCE, REPLICATES, TABLES, TIMESERIES
+from . import hydra_compat, io, schema
+from .job import FAILURE, PROVENANCE, REPLICATES, TIMESERIES, finished_record
 from .replicates import PARTIAL_DIR
 
 
@@ -71,21 +70,37 @@ def job_folders(sweep_dir: Path) -> list[Path]:
 
 def problem(job_dir: Path) -> str | None:
     """Why the job's outputs are not usable, or None when they are complete and intact."""
-    record = io.read_json(job_dir / PROVENANCE)
+    record, reason = finished_record(job_dir)
+    if record is not None:
+        return None
     failure = io.read_json(job_dir / FAILURE)
-    if record is None or record.get("status") != "complete":
-        if failure is not None:
-            return f"failed: {failure.get('error', 'unknown error')}"
-        saved = len(list((job_dir / PARTIAL_DIR).glob("replicates-*.csv")))
+    if reason == "not finished" and failure is not None:
+        return f"failed: {failure.get('error', 'unknown error')}"
+    if reason == "not finished":
+        saved = len(list((job_dir / PARTIAL_DIR).glob("chunk-*.json")))
         note = f"; {saved} chunks of finished replicates saved" if saved else ""
         return f"not finished (interrupted, still running or never run){note}"
-    for name in TABLES:
-        path = job_dir / name
-        if not path.is_file():
-            return f"{name} missing"
-        if io.sha256(path) != record.get("outputs", {}).get(name, {}).get("sha256"):
-            return f"{name} changed after the job finished (checksum differs)"
-    return None
+    return reason
+
+
+def code_versions(records: dict[str, dict]) -> dict[str, list[str]]:
+    """The jobs of each model code version (`io.code_version`) among complete jobs."""
+    jobs: dict[str, list[str]] = {}
+    for name, record in records.items():
+        version = record.get("environment", {}).get("code_version") or "unrecorded"
+        jobs.setdefault(version, []).append(name)
+    return jobs
+
+
+def check_one_code_version(records: dict[str, dict]) -> None:
+    """AggregateError listing the versions and their jobs when the jobs ran different code."""
+    versions = code_versions(records)
+    if len(versions) > 1:
+        listed = "; ".join(f"{v}: jobs {', '.join(jobs)}" for v, jobs in versions.items())
+        raise AggregateError(
+            f"the jobs ran {len(versions)} versions of the model code ({listed}); rerun the "
+            "sweep with run.resume=false, or pass --allow-mixed-code to join them anyway"
+        )
 
 
 def job_overrides(job_dir: Path) -> list[str]:
@@ -105,7 +120,7 @@ def never_started(sweep_dir: Path, folders: list[Path]) -> list[str]:
     lines = [f"{k}={v}" for k, v in params.items()] + list(hydra_cfg.overrides.task)
     try:
         parser = OverridesParser.create()
-        expected = BasicSweeper.split_arguments(parser.parse_overrides(lines), None)[0]
+        expected = hydra_compat.split_sweep(parser.parse_overrides(lines))
     except Exception:  # a sweep syntax needing the config (glob): cannot list expected jobs
         return []
     present = {frozenset(job_overrides(f)) for f in folders}
@@ -155,8 +170,11 @@ def with_levers(table: pd.DataFrame, job: str, values: dict, levers: list[str], 
     return table
 
 
-def aggregate(sweep_dir: Path | str, write: bool = True) -> Sweep:
-    """Join the complete jobs of `sweep_dir` (also writing the tables there unless write=False)."""
+def aggregate(sweep_dir: Path | str, write: bool = True, allow_mixed_code: bool = False) -> Sweep:
+    """Join the complete jobs of `sweep_dir` (also writing the tables there unless write=False).
+
+    Jobs run by different versions of the model code are refused unless allow_mixed_code.
+    """
     sweep_dir = Path(sweep_dir)
     if not sweep_dir.is_dir():
         raise AggregateError(f"no such folder: {sweep_dir}")
@@ -174,6 +192,8 @@ def aggregate(sweep_dir: Path | str, write: bool = True) -> Sweep:
         raise AggregateError(
             f"no complete job in {sweep_dir} ({len(folders)} job folders, {len(missing)} missing)"
         )
+    if not allow_mixed_code:
+        check_one_code_version(records)
     levers, fixed, values = lever_table(records)
     replicate_tables, series_tables = [], []
     for name in records:
@@ -221,12 +241,17 @@ def main(argv: list[str] | None = None) -> None:
         prog="python -m experiments.aggregate", description=__doc__.splitlines()[0]
     )
     parser.add_argument("sweep_dir", type=Path, help="a sweep folder (or one job's folder)")
+    parser.add_argument(
+        "--allow-mixed-code",
+        action="store_true",
+        help="join jobs run by different versions of the model code",
+    )
     args = parser.parse_args(argv)
     try:
-        sweep = aggregate(args.sweep_dir)
-    except AggregateError as err:
+        sweep = aggregate(args.sweep_dir, allow_mixed_code=args.allow_mixed_code)
+    except (AggregateError, OSError) as err:
         sys.stderr.write(f"error: {err}\n")
-        raise SystemExit(1) from None
+        raise SystemExit(2) from None
     complete = sum(status == "complete" for status in sweep.jobs.values())
     print(
         f"{complete} complete jobs, {len(sweep.replicates)} replicates; "

@@ -9,8 +9,6 @@ Each returns the paths it wrote.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,7 +28,7 @@ from sim.metrics import QUARTERLY, grouped  # noqa: E402
 from sim.model import catalog, parameters  # noqa: E402
 from sim.production import BREAKTHROUGH_RATE, PAPER_RATE  # noqa: E402
 
-from . import stats  # noqa: E402
+from . import io, stats  # noqa: E402
 
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 HEATMAP_COLORMAP = "cividis"
@@ -186,21 +184,18 @@ def palette(values) -> list:
 
 
 def save(fig, out_dir: str | Path, name: str) -> list[Path]:
-    """Write the figure as PNG and SVG, each to a temporary file renamed into place."""
+    """Write the figure as PNG and SVG, each atomically (`io.write_atomic`)."""
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for extension, metadata in (("png", {"Software": None}), ("svg", {"Date": None})):
         target = out_dir / f"{name}.{extension}"
-        handle, temporary = tempfile.mkstemp(dir=out_dir, prefix=f".{name}.", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                fig.savefig(stream, format=extension, dpi=150, metadata=metadata)
-            os.chmod(temporary, 0o644)  # mkstemp makes it private; figures are for sharing
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        io.write_atomic(
+            target,
+            lambda f, ext=extension, meta=metadata: fig.savefig(
+                f, format=ext, dpi=150, metadata=meta
+            ),
+            mode="wb",
+        )
         paths.append(target)
     plt.close(fig)
     return paths

@@ -1,18 +1,31 @@
-"""Run a named experiment end to end: the sweep, then its report into `results/NAME/`.
+"""Run a named experiment end to end: the sweep, then its report.
 
-    python -m experiments.headline NAME [--fresh] [OVERRIDE ...]
+    python -m experiments.headline NAME [--fresh] [--out DIR] [OVERRIDE ...]
+    python -m experiments.headline NAME --results
 
-runs `python -m experiments.run -m experiment=NAME hydra.sweep.dir=results/NAME/runs [OVERRIDE
-...]` (a rerun resumes: finished jobs are kept), then writes `results/NAME/report.md`,
-`report.html`, `summary.csv`, `contrasts.csv` and `figures/`. `results/*/runs/` holds the raw
-job folders and is not committed; the report records the commit, seeds and configuration that
-produced it. `--fresh` deletes earlier job folders first (do this after changing the model, since
-a resumed sweep keeps jobs run by older code). `make run` calls this with NAME=headline.
+The first form is for your own runs: it runs `python -m experiments.run -m experiment=NAME
+hydra.sweep.dir=OUT/runs [OVERRIDE ...]` (a rerun resumes: finished jobs are kept), writes
+`report.md`, `report.html`, `summary.csv`, `contrasts.csv` and `figures/` into OUT and prints
+where. OUT is `outputs/NAME` without overrides and `outputs/NAME-HASH` with them (HASH names the
+overrides, so that runs with different overrides never share a folder), or `--out DIR`. Nothing
+under `outputs/` is tracked by git, so these runs never touch the committed results.
+
+The second form regenerates the committed reference results in `results/NAME/` (what `make
+results` runs for every experiment) and takes no overrides: the committed report rests on the
+experiment's config alone. Its job folders (`results/NAME/runs/`) are not committed.
+
+`--fresh` deletes earlier job folders first (do this after changing the model; a sweep refuses to
+resume jobs run by other model code). It only ever deletes a `runs` folder inside the project's
+own output folders (`outputs/`, `results/`, `multirun/`). `make run` calls the first form with
+NAME=headline.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -22,6 +35,8 @@ from pathlib import Path
 from . import report
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+EXPERIMENTS = PROJECT_ROOT / "configs" / "experiment"
+OWN_OUTPUT_FOLDERS = ("outputs", "results", "multirun")  # --fresh deletes nothing elsewhere
 TITLES = {
     "headline": "Headline: publication-count weight and party oversight",
     "incentives_oversight": "Publication-count weight × oversight intensity (fine grid)",
@@ -33,61 +48,148 @@ TITLES = {
 }
 
 
+class UsageError(ValueError):
+    """A bad command line: the message is one line for the user."""
+
+
+def known_experiments() -> list[str]:
+    return sorted(p.stem for p in EXPERIMENTS.glob("*.yaml"))
+
+
 def results_dir(name: str) -> Path:
     return Path("results") / name
 
 
-def run_sweep(name: str, overrides: list[str]) -> None:
-    """The colleague-facing runner, exactly as a user would type it."""
+def output_dir(name: str, overrides: list[str]) -> Path:
+    """`outputs/NAME`, or `outputs/NAME-HASH` naming the overrides."""
+    if not overrides:
+        return Path("outputs") / name
+    digest = hashlib.sha256("\n".join(overrides).encode()).hexdigest()[:8]
+    return Path("outputs") / f"{name}-{digest}"
+
+
+def own_output(path: Path) -> bool:
+    """Whether `path` lies inside one of the project's own output folders."""
+    resolved = (PROJECT_ROOT / path).resolve()
+    return any(
+        resolved.is_relative_to(PROJECT_ROOT / folder) and resolved != PROJECT_ROOT / folder
+        for folder in OWN_OUTPUT_FOLDERS
+    )
+
+
+def shown(path: Path) -> str:
+    """`path` as the user can open it from where they are."""
+    absolute = (PROJECT_ROOT / path).resolve()
+    try:
+        relative = os.path.relpath(absolute)
+    except ValueError:  # another drive (Windows)
+        return str(absolute)
+    return str(absolute) if relative.startswith("..") else relative
+
+
+def run_sweep(name: str, sweep_dir: Path, overrides: list[str]) -> int:
+    """The colleague-facing runner, exactly as a user would type it; its exit status."""
     command = [
         sys.executable,
         "-m",
         "experiments.run",
         "-m",
         f"experiment={name}",
-        f"hydra.sweep.dir={results_dir(name) / 'runs'}",
+        f"hydra.sweep.dir={sweep_dir}",
         *overrides,
     ]
-    completed = subprocess.run(command, cwd=PROJECT_ROOT, check=False)
-    if completed.returncode != 0:
-        # A failed job leaves the others written; the report lists what is missing.
-        print(
-            f"warning: the sweep exited with status {completed.returncode}; "
-            "reporting on the jobs that finished",
-            file=sys.stderr,
-        )
+    process = subprocess.Popen(command, cwd=PROJECT_ROOT)
+    while True:
+        try:
+            return process.wait()
+        except KeyboardInterrupt:  # the sweep got the same Ctrl-C: let it save and stop
+            continue
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m experiments.headline",
-        description="Run a named experiment sweep, then write its report into results/NAME/.",
+        description="Run a named experiment sweep, then write its report (outputs/NAME/; "
+        "with --results, the committed results/NAME/).",
     )
     parser.add_argument("name", metavar="NAME", help="an experiment in configs/experiment/")
     parser.add_argument("--fresh", action="store_true", help="delete earlier job folders first")
+    parser.add_argument(
+        "--results",
+        action="store_true",
+        help="regenerate the committed results/NAME/ (no overrides allowed)",
+    )
+    parser.add_argument("--out", type=Path, help="output folder (default: outputs/NAME[-HASH])")
     parser.add_argument("overrides", nargs="*", help="extra Hydra overrides for every job")
-    args = parser.parse_args(argv)
-    if not (PROJECT_ROOT / "configs" / "experiment" / f"{args.name}.yaml").is_file():
-        known = sorted(p.stem for p in (PROJECT_ROOT / "configs" / "experiment").glob("*.yaml"))
-        print(f"error: no experiment '{args.name}'; known: {', '.join(known)}", file=sys.stderr)
-        return 2
-    out = PROJECT_ROOT / results_dir(args.name)
-    if args.fresh:
-        shutil.rmtree(out / "runs", ignore_errors=True)
-    started = time.perf_counter()
-    run_sweep(args.name, args.overrides)
-    swept = time.perf_counter()
-    command = " ".join(["python -m experiments.headline", args.name, *args.overrides])
+    return parser.parse_intermixed_args(argv)
+
+
+def destination(args: argparse.Namespace) -> Path:
+    """The folder for the report (job folders go in its `runs/`), relative to the project."""
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", args.name) or args.name not in known_experiments():
+        raise UsageError(f"no experiment '{args.name}'; known: {', '.join(known_experiments())}")
+    if args.results:
+        if args.overrides or args.out:
+            given = " ".join(args.overrides) or f"--out {args.out}"
+            raise UsageError(
+                f"--results takes no overrides or --out (given: {given}); the committed "
+                "results come from the experiment's config alone"
+            )
+        return results_dir(args.name)
+    if args.out:
+        out = Path(os.path.abspath(args.out))  # as the user meant it, from where they are
+        if (PROJECT_ROOT / "results").resolve() in (out.resolve(), *out.resolve().parents):
+            raise UsageError(f"--out {args.out} is inside results/; use --results for those")
+        return out
+    return output_dir(args.name, args.overrides)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
     try:
-        data = report.load_sweep(out / "runs")
-        path = report.build_report(
-            data, out, title=TITLES.get(args.name, f"Experiment: {args.name}"), command=command
+        out = destination(args)
+        if args.fresh:
+            runs = out / "runs"
+            if not own_output(runs):
+                raise UsageError(
+                    f"--fresh only deletes inside the project's {', '.join(OWN_OUTPUT_FOLDERS)} "
+                    f"folders; delete {shown(runs)} yourself if you mean it"
+                )
+            shutil.rmtree(PROJECT_ROOT / runs, ignore_errors=True)
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    status = run_sweep(args.name, out / "runs", args.overrides)
+    if status == 2:  # bad input: the sweep said why and ran nothing
+        return 2
+    if status in (130, 143):  # stopped by Ctrl-C or SIGTERM: the sweep kept what finished
+        again = " ".join(["python -m experiments.headline", *(argv or sys.argv[1:])])
+        print(f"to resume, run: {again.replace(' --fresh', '')}", file=sys.stderr)
+        return status
+    if status != 0:  # a failed or stopped job leaves the others; the report lists the gaps
+        print(
+            f"warning: the sweep exited with status {status}; reporting on the jobs that finished",
+            file=sys.stderr,
         )
-    except report.ReportError as error:
+    swept = time.perf_counter()
+    if args.results:
+        command = f"python -m experiments.headline {args.name} --results  (or: make results)"
+    else:
+        command = " ".join(["python -m experiments.headline", args.name, *args.overrides])
+    try:
+        data = report.load_sweep(PROJECT_ROOT / out / "runs")
+        path = report.build_report(
+            data,
+            PROJECT_ROOT / out,
+            title=TITLES.get(args.name, f"Experiment: {args.name}"),
+            command=command,
+        )
+    except (report.ReportError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(
-        f"{path.relative_to(PROJECT_ROOT)} written "
+        f"report written to {shown(path)} "
         f"(sweep {swept - started:.0f} s, report {time.perf_counter() - swept:.0f} s)"
     )
     return 0

@@ -53,21 +53,34 @@ def _file_mode() -> int:
 FILE_MODE = _file_mode()
 
 
-def write_atomic(path: Path, write: Callable[[object], None], mode: str = "w") -> None:
-    """Call `write(file)` on a temporary file beside `path`, then rename it over `path`."""
+def write_atomic(
+    path: Path, write: Callable[[object], None], mode: str = "w", durable: bool = True
+) -> None:
+    """Call `write(file)` on a temporary file beside `path`, then rename it over `path`.
+
+    The project's one way of writing a file: tables, records, reports and figures alike. Text
+    mode writes UTF-8 with the newlines given (none translated). `durable=False` skips the
+    flush to disk, for notes such as progress counts that a crash may lose.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, FILE_MODE)
-        with os.fdopen(fd, mode, **({"newline": ""} if "b" not in mode else {})) as f:
+        text = {} if "b" in mode else {"newline": "", "encoding": "utf-8"}
+        with os.fdopen(fd, mode, **text) as f:
             write(f)
-            f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_text(path: Path, text: str, durable: bool = True) -> None:
+    write_atomic(path, lambda f: f.write(text), durable=durable)
 
 
 def write_csv(path: Path, table: pd.DataFrame) -> None:
@@ -92,11 +105,12 @@ def write_parquet(path: Path, table: pd.DataFrame) -> None:
 
 
 def read_json(path: Path) -> dict | None:
-    """The JSON object in `path`, or None when it is missing or unreadable."""
+    """The JSON object in `path`, or None when it is missing, unreadable or not an object."""
     try:
-        return json.loads(Path(path).read_text())
+        data = json.loads(Path(path).read_bytes())
     except (OSError, ValueError):
         return None
+    return data if isinstance(data, dict) else None
 
 
 def sha256(path: Path) -> str:
@@ -105,6 +119,23 @@ def sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+MODEL_DIR = CODE_DIR / "sim"
+
+
+@functools.cache
+def code_version() -> str:
+    """A digest of the model's source (every .py file under sim/), committed or not.
+
+    Part of a job's resume key: results computed by other model code are never reused or
+    mixed with new ones unnoticed, whether or not the change was committed.
+    """
+    digest = hashlib.sha256()
+    for path in sorted(MODEL_DIR.rglob("*.py")):
+        digest.update(path.relative_to(MODEL_DIR).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
 
 
 @functools.cache
@@ -153,4 +184,5 @@ def environment() -> dict:
         "platform": platform.platform(),
         "packages": package_versions(),
         "git": git_state(),
+        "code_version": code_version(),
     }

@@ -7,11 +7,15 @@ Outputs, each written atomically:
 - `provenance.json`, written last: the full config and its hash, seeds, overrides, package
   versions, git commit, Python version, timing and the checksums of the two tables.
 
-A job whose provenance says complete, for the same config hash, with both tables matching their
-checksums, is skipped (resume). A job that fails writes `failure.json` with the error.
+A job whose provenance says complete, for the same config hash and the same model code
+(`io.code_version`), with both tables matching their checksums, is skipped (resume); a finished
+table whose checksum differs is named in a warning and the job runs again. A job that fails
+writes `failure.json` with the error. A job holds `.job.lock` in its folder while it runs, so
+that two commands never write one job folder at once.
 """
 
 import logging
+import os
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -21,8 +25,8 @@ from pathlib import Path
 import pandas as pd
 from omegaconf import DictConfig
 
-from . import io, schema
-from .replicates import Checkpoint, replicate_seed, run_batch
+from . import io, lock, schema
+from .replicates import Checkpoint, exit_with_parent, replicate_seed, run_batch
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +34,9 @@ REPLICATES = "replicates.csv"
 TIMESERIES = "timeseries.csv"
 PROVENANCE = "provenance.json"
 FAILURE = "failure.json"
+PROGRESS = ".progress"  # finished replicates of a running job, for the sweep's overall bar
 TABLES = (REPLICATES, TIMESERIES)
+COMMAND_PID = "RESEARCH_ABM_COMMAND_PID"  # set by experiments.run for the processes it starts
 
 
 @dataclass
@@ -44,17 +50,51 @@ class JobContext:
     launcher: str | None = None
 
 
-def completed_hash(job_dir: Path) -> str | None:
-    """The config hash of the complete, intact outputs in `job_dir`, or None."""
+@dataclass(frozen=True)
+class Finished:
+    """What a finished job's provenance says produced it."""
+
+    config_hash: str | None
+    code_version: str | None
+
+
+def finished_record(job_dir: Path) -> tuple[dict | None, str | None]:
+    """(provenance of complete, intact outputs, None) or (None, why they are not usable)."""
     record = io.read_json(Path(job_dir) / PROVENANCE)
-    if not record or record.get("status") != "complete":
-        return None
+    if record is None:
+        if (Path(job_dir) / PROVENANCE).exists():
+            return None, f"{PROVENANCE} is unreadable (not a JSON object)"
+        return None, "not finished"
+    if record.get("status") != "complete":
+        return None, "not finished"
+    shapes = {"config": dict, "environment": dict, "choices": dict, "outputs": dict}
+    for key, kind in shapes.items():
+        if not isinstance(record.get(key, {} if key != "config" else None), kind):
+            return None, f"{PROVENANCE} is damaged ({key} is not a JSON object)"
+    outputs = record.get("outputs")
     for name in TABLES:
         path = Path(job_dir) / name
-        expected = record.get("outputs", {}).get(name, {}).get("sha256")
-        if not path.is_file() or expected != io.sha256(path):
-            return None
-    return record.get("config_hash")
+        expected = outputs.get(name, {}).get("sha256") if isinstance(outputs, dict) else None
+        if not path.is_file():
+            return None, f"{name} missing"
+        if expected != io.sha256(path):
+            return None, f"{name} changed after the job finished (checksum differs)"
+    return record, None
+
+
+def finished(job_dir: Path) -> Finished | None:
+    """The resume key of the complete, intact outputs in `job_dir`, or None."""
+    record, _ = finished_record(job_dir)
+    if record is None:
+        return None
+    code = record.get("environment", {}).get("code_version")  # None: recorded before it existed
+    return Finished(record.get("config_hash"), code)
+
+
+def completed_hash(job_dir: Path) -> str | None:
+    """The config hash of the complete, intact outputs in `job_dir`, or None."""
+    done = finished(job_dir)
+    return done.config_hash if done else None
 
 
 def lever_values(config: dict) -> dict:
@@ -64,19 +104,35 @@ def lever_values(config: dict) -> dict:
 
 def run_job(cfg: DictConfig, context: JobContext) -> str:
     """Run (or skip, if already complete) the job; return 'complete' or 'skipped'."""
+    command = os.environ.get(COMMAND_PID)
+    if command and int(command) != os.getpid():
+        exit_with_parent(also_watch=int(command))  # a launcher's worker: end with the command
     out = Path(context.output_dir)
+    with lock.hold(out, lock.JOB_LOCK):
+        return run_locked_job(cfg, context, out)
+
+
+def run_locked_job(cfg: DictConfig, context: JobContext, out: Path) -> str:
     config = schema.resolved(cfg)
     params, run = schema.params_from_config(config)
     digest = schema.config_hash(config)
-    finished = completed_hash(out)
-    if finished is not None and finished != digest:
+    done = finished(out)
+    if done is not None and done.config_hash != digest:
         raise schema.ParameterError(
             f"{out} holds finished results of a different config; "
             "use another output folder or delete that one"
         )
-    if run.resume and finished == digest:
+    if done is not None and run.resume and done.code_version != io.code_version():
+        raise schema.ParameterError(
+            f"{out} holds finished results of other model code ({done.code_version}, now "
+            f"{io.code_version()}); rerun with run.resume=false to recompute, or use another folder"
+        )
+    if run.resume and done is not None:
         log.info("complete for this config already: skipped (%s)", out)
         return "skipped"
+    _, reason = finished_record(out)
+    if reason not in (None, "not finished"):
+        log.warning("%s: %s; running the job again", out, reason)
     for stale in (FAILURE, PROVENANCE):  # of an earlier, different or broken run
         (out / stale).unlink(missing_ok=True)
     try:
@@ -92,20 +148,37 @@ def run_job(cfg: DictConfig, context: JobContext) -> str:
             },
         )
         raise
+    finally:
+        (out / PROGRESS).unlink(missing_ok=True)
+
+
+class ProgressNote:
+    """Writes the count of finished replicates to the job's `.progress`, at most twice a second."""
+
+    def __init__(self, path: Path):
+        self.path, self.last = path, 0.0
+
+    def __call__(self, done: int) -> None:
+        if time.monotonic() - self.last >= 0.5:
+            io.write_text(self.path, str(done), durable=False)
+            self.last = time.monotonic()
 
 
 def write_outputs(params, run, config: dict, digest: str, context: JobContext) -> str:
     out = Path(context.output_dir)
     started, clock = datetime.now(UTC), time.perf_counter()
     seeds = [replicate_seed(run.seed, i) for i in range(run.replicates)]
-    checkpoint = Checkpoint(out, digest, run.checkpoint_seconds)
-    done = checkpoint.load() if run.resume else {}
+    checkpoint = Checkpoint(out, f"{digest} {io.code_version()}", run.checkpoint_seconds)
+    done = checkpoint.load(run.replicates) if run.resume else {}
     if not run.resume:
         checkpoint.clear()
     if done:
         log.info("reusing %d finished replicates from an interrupted run", len(done))
-    label = f"job {context.num}" if context.num is not None else "replicates"
-    results = run_batch(params, seeds, run.workers, checkpoint, done, label)
+    # In a sweep, the command shows one bar for all jobs (experiments/progress.py).
+    label = "" if context.num is not None else "replicates"
+    results = run_batch(
+        params, seeds, run.workers, checkpoint, done, label, ProgressNote(out / PROGRESS)
+    )
 
     ordered = [results[i] for i in range(run.replicates)]
     seconds = [metrics.pop("seconds", None) for metrics, _ in ordered]

@@ -2,32 +2,52 @@
 
 `check(argv)` composes the config of each job the command would launch (one job, or every
 combination of a sweep, `hydra.sweeper.params` included, expanded as Hydra's basic sweeper does),
-checks keys and types (the schema), ranges (`sim.params.validate`) and that no job folder holds
-finished results of a different config. The first problem raises `BadInput` with one line.
+checks keys and types (the schema), ranges (`sim.params.validate`), that no job folder holds
+finished results of a different config or of other model code, and that Hydra's settings
+neither name code to run nor send files outside the output folder (`check_hydra_settings`).
+The first problem raises `BadInput` with one line. `prepare(argv)` also says which folder the
+command writes (a dated folder is fixed now, so that the command can lock it and name it).
 
 Composing is Hydra's slowest step (tens of milliseconds), so each distinct choice of presets is
 composed once and the value overrides of each job are applied to a copy, as Hydra applies them.
 """
 
 import copy
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
 
 from hydra import compose, initialize_config_dir
-from hydra._internal.config_loader_impl import ConfigLoaderImpl
-from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from . import schema
+from . import hydra_compat, io, schema
 from .errors import BadInput, explain
-from .job import completed_hash
+from .job import finished
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 CONFIG_NAME = "config"
 MULTIRUN_FLAGS = ("-m", "--multirun")
+# Hydra's flags that print something and run no job; any other flag (-cp, -cn, -cd, --run ...)
+# would compose config files this check does not see, and is refused.
+INFO_FLAGS = (
+    "--help",
+    "-h",
+    "--hydra-help",
+    "--version",
+    "--cfg",
+    "-c",
+    "--resolve",
+    "--package",
+    "-p",
+    "--info",
+    "-i",
+    "--shell-completion",
+    "-sc",
+)
+# Plugin classes Hydra may instantiate from config: its own and installed plugins'.
+PLUGIN_MODULES = ("hydra_plugins.", "hydra._internal.core_plugins.")
+LOG_FILE_PREFIX = "${hydra.runtime.output_dir}/"
 
 
 @dataclass
@@ -35,25 +55,65 @@ class PlannedJob:
     overrides: list[str]
     config_hash: str
     folder: Path | None
+    resume: bool = True
+    replicates: int = 0
 
 
-def check(argv: list[str]) -> list[PlannedJob] | None:
+@dataclass
+class Prepared:
+    """A checked command: its jobs, the folder it writes, and what to tell Hydra and the user."""
+
+    jobs: list[PlannedJob]
+    folder: Path | None  # the sweep folder, or the single job's folder
+    multirun: bool
+    pinned: list[str] = field(default_factory=list)  # overrides fixing a dated folder
+    warnings: list[str] = field(default_factory=list)
+
+
+def check(argv: list[str], allow_outside: bool = False) -> list[PlannedJob] | None:
     """The jobs `argv` would run, all checked; None when argv holds flags left to Hydra."""
+    prepared = prepare(argv, allow_outside)
+    return None if prepared is None else prepared.jobs
+
+
+def prepare(argv: list[str], allow_outside: bool = False) -> Prepared | None:
+    """`check`, plus the command's folder; None for Hydra's information flags."""
     flags = [a for a in argv if a.startswith("-")]
-    if any(flag not in MULTIRUN_FLAGS for flag in flags):
-        return None  # --help, --cfg, --info, -cn ...: Hydra's business
+    if any(flag in INFO_FLAGS for flag in flags):
+        return None  # --help, --cfg, --info ...: Hydra's business, no job runs
+    unknown = [flag for flag in flags if flag not in MULTIRUN_FLAGS]
+    if unknown:
+        raise BadInput(
+            f"flag {unknown[0]} is not supported here; this command composes "
+            "configs/config.yaml only (allowed: -m, and Hydra's --help, --cfg, --info)"
+        )
     multirun = bool(flags)
     arguments = [a for a in argv if not a.startswith("-")]
     try:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-            return plan(arguments, multirun)
+            return plan(arguments, multirun, allow_outside, details=True)
     except BadInput:
         raise
     except Exception as err:  # Hydra's and OmegaConf's errors, made one line
         raise BadInput(explain(err)) from err
 
 
-def plan(arguments: list[str], multirun: bool) -> list[PlannedJob]:
+def conflicts(parsed: list[Override]) -> list[str]:
+    """A warning for each key given more than once with different values (the last wins)."""
+    given: dict[str, list[str]] = {}
+    for override in parsed:
+        _, _, value = override.input_line.partition("=")
+        given.setdefault(override.key_or_group, []).append(value)
+    return [
+        f"warning: {key} is given {len(values)} times ({', '.join(values)}); "
+        f"the last one ({values[-1]}) is used"
+        for key, values in given.items()
+        if len(set(values)) > 1
+    ]
+
+
+def plan(arguments: list[str], multirun: bool, allow_outside: bool = False, details=False):
+    """The checked jobs (a Prepared with details=True)."""
     configs = JobConfigs()
     parsed = [configs.parse(line) for line in arguments]
     sweeps = [o for o in parsed if o.is_sweep_override()]
@@ -61,26 +121,141 @@ def plan(arguments: list[str], multirun: bool) -> list[PlannedJob]:
         raise BadInput(f"'{sweeps[0].input_line}' is a sweep; add -m to run it as one")
     fixed = [o for o in parsed if not o.is_sweep_override()]
     hydra_cfg = configs.compose_base(fixed).hydra
+    check_hydra_settings(hydra_cfg, allow_outside)
     if multirun:
         params = hydra_cfg.sweeper.get("params") or {}
         lines = [f"{k}={v}" for k, v in params.items()] + arguments
-        jobs = BasicSweeper.split_arguments([configs.parse(line) for line in lines], None)[0]
+        jobs = hydra_compat.split_sweep([configs.parse(line) for line in lines])
     else:
         jobs = [arguments]
+    folder, pinned = command_folder(hydra_cfg, multirun)
+    folders = job_folders(hydra_cfg, multirun, len(jobs), folder)
     planned = []
-    for overrides, folder in zip(jobs, job_folders(hydra_cfg, multirun, len(jobs)), strict=True):
+    for overrides, job_folder in zip(jobs, folders, strict=True):
         config = configs.job_config(overrides)
-        schema.params_from_config(config)
+        _, run = schema.params_from_config(config)
         digest = schema.config_hash(config)
-        if folder is not None:
-            finished = completed_hash(folder)
-            if finished is not None and finished != digest:
+        planned.append(PlannedJob(list(overrides), digest, job_folder, run.resume, run.replicates))
+    check_folders(planned)
+    if not details:
+        return planned
+    return Prepared(planned, folder, multirun, pinned, conflicts(parsed))
+
+
+def check_folders(planned: list[PlannedJob]) -> None:
+    """BadInput if a job folder holds finished results of another config, or (when the job
+    resumes) of other model code."""
+    stale = []
+    for job in planned:
+        if job.folder is None:
+            continue
+        done = finished(job.folder)
+        if done is None:
+            continue
+        if done.config_hash != job.config_hash:
+            raise BadInput(
+                f"{job.folder} holds finished results of a different config; "
+                "pick another hydra.sweep.dir (or hydra.run.dir) or delete that folder"
+            )
+        if job.resume and done.code_version != io.code_version():
+            stale.append(job.folder)
+    if stale:
+        raise BadInput(
+            f"{len(stale)} job folder(s) ({', '.join(str(f) for f in stale[:3])}"
+            f"{' ...' if len(stale) > 3 else ''}) hold results of other model code (now "
+            f"{io.code_version()}); add run.resume=false to recompute them, or use another folder"
+        )
+
+
+def walk(node, path: str = ""):
+    """(dotted key, value) of every leaf and branch of plain config data."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            name = f"{path}.{key}" if path else str(key)
+            yield name, value
+            yield from walk(value, name)
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield f"{path}[{i}]", value
+            yield from walk(value, f"{path}[{i}]")
+
+
+def check_hydra_settings(hydra_cfg: DictConfig, allow_outside: bool = False) -> None:
+    """BadInput if Hydra's settings would run code named in config or write outside the folder.
+
+    Refused: callbacks, `_target_` anywhere but the launcher's and sweeper's plugin class,
+    logging factories (`()`) and handler classes outside `logging`, log files outside the job
+    folder, environment variables set for jobs, `hydra.output_subdir` and `hydra.sweep.subdir`
+    leaving the job folder, and `hydra.run.dir` / `hydra.sweep.dir` that climb (`..`) out of the
+    current folder, unless allow_outside.
+    """
+    raw = OmegaConf.to_container(hydra_cfg, resolve=False)
+    assert isinstance(raw, dict)
+    if raw.get("callbacks"):
+        name = next(iter(raw["callbacks"]))
+        raise BadInput(f"hydra.callbacks.{name}: callbacks are not allowed (config runs no code)")
+    for key, value in walk(raw, "hydra"):
+        leaf = key.rsplit(".", 1)[-1]
+        if leaf == "_target_" and (
+            key not in ("hydra.launcher._target_", "hydra.sweeper._target_")
+            or not str(value).startswith(PLUGIN_MODULES)
+        ):
+            raise BadInput(f"{key} = {value!r}: config may not name code to run")
+        if leaf == "()":
+            raise BadInput(f"{key}: logging factories are not allowed (config never runs code)")
+        if key.startswith(("hydra.job_logging.", "hydra.hydra_logging.")):
+            if leaf == "class" and not str(value).startswith("logging."):
+                raise BadInput(f"{key} = {value!r}: only classes of Python's logging are allowed")
+            if leaf == "filename" and (
+                not str(value).startswith(LOG_FILE_PREFIX) or ".." in str(value)
+            ):
                 raise BadInput(
-                    f"{folder} holds finished results of a different config; "
-                    "pick another hydra.sweep.dir (or hydra.run.dir) or delete that folder"
+                    f"{key} = {value!r}: log files must stay in the job folder "
+                    f"({LOG_FILE_PREFIX}NAME.log)"
                 )
-        planned.append(PlannedJob(list(overrides), digest, folder))
-    return planned
+    if raw.get("job", {}).get("env_set"):
+        raise BadInput("hydra.job.env_set: setting environment variables for jobs is not allowed")
+    subdir = raw.get("output_subdir")
+    if subdir is not None and not inside(str(subdir)):
+        raise BadInput(
+            f"hydra.output_subdir = {subdir!r} must be a folder inside the job folder (or null)"
+        )
+    sweep_subdir = str(raw.get("sweep", {}).get("subdir", ""))
+    if not inside(sweep_subdir):
+        raise BadInput(f"hydra.sweep.subdir = {sweep_subdir!r} must stay inside hydra.sweep.dir")
+    if allow_outside:
+        return
+    for key in ("run", "sweep"):
+        given = str(raw.get(key, {}).get("dir", ""))
+        if ".." in PurePosixPath(given).parts and not Path(given).resolve().is_relative_to(
+            Path.cwd().resolve()
+        ):
+            raise BadInput(
+                f"hydra.{key}.dir = {given!r} climbs out of the current folder; give an "
+                "absolute path, or add --allow-outside-project"
+            )
+
+
+def inside(relative: str) -> bool:
+    """Whether a relative path stays inside the folder it is relative to."""
+    path = PurePosixPath(relative)
+    return not path.is_absolute() and ".." not in path.parts and "\\" not in relative
+
+
+def command_folder(hydra_cfg: DictConfig, multirun: bool) -> tuple[Path | None, list[str]]:
+    """The folder the command writes (sweep folder or single job's), and the override that fixes
+    it when it is dated (`${now:...}` resolved now); (None, []) when only the job knows it."""
+    key = "sweep" if multirun else "run"
+    raw = str(OmegaConf.to_container(hydra_cfg[key], resolve=False)["dir"])  # type: ignore[index]
+    try:
+        folder = str(hydra_cfg[key].dir)
+    except Exception:  # named after something only the job knows
+        return None, []
+    if "${now:" not in raw:
+        return Path(folder), []
+    if any(c in folder for c in " ,=[]{}()'\"\\"):
+        return None, []  # cannot be written as an override as it is
+    return Path(folder), [f"hydra.{key}.dir={folder}"]
 
 
 class JobConfigs:
@@ -97,8 +272,6 @@ class JobConfigs:
         self.overrides: dict[str, Override] = {}
         self.composed: dict[tuple[str, ...], tuple[dict, DictConfig]] = {}
         self.values: dict[tuple[tuple[str, ...], str], object] = {}
-        loader = GlobalHydra.instance().config_loader()
-        self.repository = loader.repository  # type: ignore[attr-defined]
 
     def parse(self, line: str) -> Override:
         if line not in self.overrides:
@@ -130,7 +303,7 @@ class JobConfigs:
         return config
 
     def is_group(self, override: Override) -> bool:
-        return self.repository.group_exists(override.key_or_group)
+        return hydra_compat.group_exists(override.key_or_group)
 
     def apply(self, config: dict, groups: tuple[str, ...], override: Override) -> None:
         memo = (groups, override.input_line)
@@ -139,7 +312,7 @@ class JobConfigs:
             # A dict merges into the node: apply it to a fresh copy, not to the scratch one.
             scratch = self.composed[groups][1]
             target = copy.deepcopy(scratch) if isinstance(given, dict) else scratch
-            ConfigLoaderImpl._apply_overrides_to_config([override], target)
+            hydra_compat.apply_overrides([override], target)
             node = OmegaConf.select(target, override.key_or_group, throw_on_missing=False)
             typed = OmegaConf.to_container(node) if OmegaConf.is_config(node) else node
             self.values[memo] = DELETED if override.is_delete() else typed
@@ -167,21 +340,15 @@ def merge_given(target: dict, typed: dict, given: dict) -> None:
 DELETED = object()
 
 
-def job_folders(hydra_cfg: DictConfig, multirun: bool, n_jobs: int) -> list[Path | None]:
-    """Where each job will write, when the folders are fixed (not dated); else None."""
-    try:
-        return fixed_folders(hydra_cfg, multirun, n_jobs)
-    except Exception:  # a folder named after something only the job knows
+def job_folders(
+    hydra_cfg: DictConfig, multirun: bool, n_jobs: int, folder: Path | None
+) -> list[Path | None]:
+    """Where each job will write, when known (a sweep's subdir is the job number); else None."""
+    if folder is None:
         return [None] * n_jobs
-
-
-def fixed_folders(hydra_cfg: DictConfig, multirun: bool, n_jobs: int) -> list[Path | None]:
     if not multirun:
-        raw = OmegaConf.to_container(hydra_cfg.run, resolve=False)["dir"]  # type: ignore[index]
-        dated = "${now:" in raw
-        return [None if dated else Path(str(hydra_cfg.run.dir))]
-    sweep = OmegaConf.to_container(hydra_cfg.sweep, resolve=False)
-    if "${now:" in sweep["dir"] or sweep["subdir"] != "${hydra.job.num}":  # type: ignore[index]
+        return [folder]
+    subdir = OmegaConf.to_container(hydra_cfg.sweep, resolve=False)["subdir"]  # type: ignore
+    if subdir != "${hydra.job.num}":
         return [None] * n_jobs
-    root = Path(str(hydra_cfg.sweep.dir))
-    return [root / str(num) for num in range(n_jobs)]
+    return [folder / str(num) for num in range(n_jobs)]

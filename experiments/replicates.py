@@ -11,11 +11,14 @@ had not finished. Short batches finish before the first save and write nothing t
 """
 
 import contextlib
+import logging
 import multiprocessing
+import os
+import shutil
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
@@ -26,6 +29,8 @@ from tqdm import tqdm
 from sim import Params, ResearchModel
 
 from . import io
+
+log = logging.getLogger(__name__)
 
 PARTIAL_DIR = ".partial"
 
@@ -49,35 +54,82 @@ def run_replicate(params: Params, replicate: int, seed: int) -> tuple[dict, pd.D
 
 
 class Checkpoint:
-    """Finished replicates of one config, saved in chunks under `job_dir/.partial/`."""
+    """Finished replicates of one config and model code, saved in chunks under `job_dir/.partial/`.
 
-    def __init__(self, job_dir: Path, config_hash: str, flush_seconds: float):
+    A chunk is two CSV files and a manifest (`chunk-TAG.json`, written last) holding both files'
+    SHA-256 and the replicate numbers. A chunk is reused only when its manifest is readable and
+    both checksums match; any other chunk (truncated, emptied, edited, random bytes, or cut off
+    by a kill between its files) is deleted with a one-line warning naming it, and its
+    replicates are run again.
+    """
+
+    def __init__(self, job_dir: Path, key: str, flush_seconds: float):
         self.dir = Path(job_dir) / PARTIAL_DIR
-        self.config_hash = config_hash
+        self.key = key
         self.flush_seconds = flush_seconds
         self.unsaved: list[tuple[dict, pd.DataFrame]] = []
         self.last_flush = time.monotonic()
 
-    def load(self) -> dict[int, tuple[dict, pd.DataFrame]]:
-        """Replicates saved by an earlier, unfinished run of the same config.
+    def load(self, replicates: int) -> dict[int, tuple[dict, pd.DataFrame]]:
+        """Replicates 0..replicates-1 saved by an earlier, unfinished run of the same key.
 
-        Those of another config are deleted, so that they never mix with this one's.
+        Those of another config or model code are deleted, so that they never mix with these.
         """
-        if (self.dir / "config_hash").is_file():
-            if (self.dir / "config_hash").read_text().strip() == self.config_hash:
-                return dict(self.saved())
-        self.clear()
-        return {}
-
-    def saved(self) -> Iterator[tuple[int, tuple[dict, pd.DataFrame]]]:
-        for path in sorted(self.dir.glob("replicates-*.csv")):
-            series_path = path.with_name(path.name.replace("replicates-", "timeseries-"))
-            if not series_path.is_file():
+        try:
+            same = (self.dir / "key").read_text().strip() == self.key
+        except (OSError, ValueError):
+            same = False
+        if not same:
+            self.clear()
+            return {}
+        found: dict[int, tuple[dict, pd.DataFrame]] = {}
+        manifests = set(self.dir.glob("chunk-*.json"))
+        for manifest in sorted(manifests):
+            chunk = self.read_chunk(manifest)
+            if chunk is None:
+                self.drop(manifest)
                 continue
-            rows, series = io.read_csv(path), io.read_csv(series_path)
-            for row in rows.to_dict("records"):
-                i = int(row["replicate"])
-                yield i, (row, series[series["replicate"] == i].reset_index(drop=True))
+            found.update({i: r for i, r in chunk.items() if 0 <= i < replicates})
+        for stray in self.dir.glob("*.csv"):  # a chunk whose manifest was never written
+            if self.manifest_of(stray) not in manifests:
+                stray.unlink(missing_ok=True)
+        return found
+
+    @staticmethod
+    def manifest_of(path: Path) -> Path:
+        tag = path.stem.split("-", 1)[1]
+        return path.with_name(f"chunk-{tag}.json")
+
+    def read_chunk(self, manifest: Path) -> dict[int, tuple[dict, pd.DataFrame]] | None:
+        """The chunk's replicates, or None (with a warning) when any part of it is damaged."""
+        record = io.read_json(manifest)
+        try:
+            files = {name: self.dir / name for name in record["files"]}  # type: ignore[index]
+            for name, path in files.items():
+                if not path.is_file() or io.sha256(path) != record["files"][name]:
+                    raise ValueError(f"{path} is damaged (missing, or its checksum differs)")
+            rows = io.read_csv(files[record["replicates"]])
+            series = io.read_csv(files[record["timeseries"]])
+            numbers = [int(i) for i in rows["replicate"]]
+            if numbers != [int(i) for i in record["numbers"]]:
+                raise ValueError(f"{manifest} does not list the replicates its table holds")
+            return {
+                i: (row, series[series["replicate"] == i].reset_index(drop=True))
+                for i, row in zip(numbers, rows.to_dict("records"), strict=True)
+            }
+        except Exception as err:  # any shape of damage: redo the chunk's replicates
+            reason = err if isinstance(err, ValueError) and str(err).startswith("/") else None
+            log.warning(
+                "checkpoint chunk %s is damaged (%s); its replicates will run again",
+                manifest,
+                reason or f"{type(err).__name__}: {err}",
+            )
+            return None
+
+    def drop(self, manifest: Path) -> None:
+        tag = manifest.stem.split("-", 1)[1]
+        for path in (manifest, *self.dir.glob(f"*-{tag}.csv")):
+            path.unlink(missing_ok=True)
 
     def add(self, result: tuple[dict, pd.DataFrame]) -> None:
         self.unsaved.append(result)
@@ -87,22 +139,65 @@ class Checkpoint:
     def flush(self) -> None:
         if not self.unsaved:
             return
-        if not (self.dir / "config_hash").is_file():
-            io.write_atomic(self.dir / "config_hash", lambda f: f.write(self.config_hash))
+        try:
+            same = (self.dir / "key").read_text().strip() == self.key
+        except (OSError, ValueError):
+            same = False
+        if not same:
+            io.write_text(self.dir / "key", self.key)
         first = min(int(m["replicate"]) for m, _ in self.unsaved)
         tag = f"{first:07d}-{time.time_ns()}"
         rows = pd.DataFrame([m for m, _ in self.unsaved])
         series = pd.concat([s for _, s in self.unsaved], ignore_index=True)
-        io.write_csv(self.dir / f"timeseries-{tag}.csv", series)
-        io.write_csv(self.dir / f"replicates-{tag}.csv", rows)  # written last: marks the chunk
+        names = {"timeseries": f"timeseries-{tag}.csv", "replicates": f"replicates-{tag}.csv"}
+        io.write_csv(self.dir / names["timeseries"], series)
+        io.write_csv(self.dir / names["replicates"], rows)
+        manifest = {
+            **names,
+            "numbers": [int(m["replicate"]) for m, _ in self.unsaved],
+            "files": {name: io.sha256(self.dir / name) for name in names.values()},
+        }
+        io.write_json(self.dir / f"chunk-{tag}.json", manifest)  # written last: marks the chunk
         self.unsaved = []
         self.last_flush = time.monotonic()
 
     def clear(self) -> None:
         if self.dir.is_dir():
-            for path in self.dir.iterdir():
-                path.unlink()
-            self.dir.rmdir()
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def exit_with_parent(also_watch: int | None = None, poll: float = 0.5) -> None:
+    """End this process soon after its parent (or process `also_watch`) dies.
+
+    Worker processes of a killed sweep would otherwise go on for as long as their replicate or
+    job takes (kill -9 of a sweep left its fork server and workers running for over a minute).
+    A daemon thread polls; started once per process.
+    """
+    global _watching
+    if _watching:
+        return
+    _watching = True
+    parent = os.getppid()
+
+    def alive(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except OSError:
+            return True
+        return True
+
+    def watch() -> None:
+        while True:
+            time.sleep(poll)
+            if os.getppid() != parent or (also_watch is not None and not alive(also_watch)):
+                os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+_watching = False
 
 
 def worker_context() -> multiprocessing.context.BaseContext:
@@ -115,6 +210,11 @@ def worker_context() -> multiprocessing.context.BaseContext:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([__name__])
     return context
+
+
+def worker_setup(job_pid: int) -> None:
+    """In each worker: exit when the job process (or the fork server) is gone."""
+    exit_with_parent(also_watch=job_pid)
 
 
 @contextlib.contextmanager
@@ -141,29 +241,61 @@ def run_batch(
     checkpoint: Checkpoint,
     done: dict[int, tuple[dict, pd.DataFrame]],
     label: str = "replicates",
+    progress: Callable[[int], None] | None = None,
 ) -> dict[int, tuple[dict, pd.DataFrame]]:
-    """Run the replicates not in `done`; return all results by replicate number."""
+    """Run the replicates not in `done`; return all results by replicate number.
+
+    `progress(n)` is called with the number of finished replicates after each one; a bar is
+    shown on a terminal when `label` is given.
+    """
     results = dict(done)
     todo = [i for i in range(len(seeds)) if i not in results]
-    bar = tqdm(total=len(seeds), initial=len(results), desc=label, unit="rep", disable=None)
+    bar = tqdm(
+        total=len(seeds),
+        initial=len(results),
+        desc=label,
+        unit="rep",
+        disable=None if label else True,
+    )
+
+    def finished(i: int, result: tuple[dict, pd.DataFrame]) -> None:
+        results[i] = result
+        checkpoint.add(result)
+        bar.update()
+        if progress is not None:
+            progress(len(results))
+
     with sigterm_as_exit():
         try:
             if workers <= 1 or len(todo) <= 1:
                 for i in todo:
-                    results[i] = run_replicate(params, i, seeds[i])
-                    checkpoint.add(results[i])
-                    bar.update()
+                    finished(i, run_replicate(params, i, seeds[i]))
             else:
-                pool = ProcessPoolExecutor(min(workers, len(todo)), mp_context=worker_context())
+                pool = ProcessPoolExecutor(
+                    min(workers, len(todo)),
+                    mp_context=worker_context(),
+                    initializer=worker_setup,
+                    initargs=(os.getpid(),),
+                )
                 try:
                     futures = {pool.submit(run_replicate, params, i, seeds[i]): i for i in todo}
                     for future in as_completed(futures):
-                        results[futures[future]] = future.result()
-                        checkpoint.add(results[futures[future]])
-                        bar.update()
-                finally:
-                    pool.shutdown(wait=False, cancel_futures=True)
+                        finished(futures[future], future.result())
+                except BaseException:
+                    stop_workers(pool)
+                    raise
+                pool.shutdown(wait=True)
         finally:
             bar.close()
             checkpoint.flush()
     return results
+
+
+def stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Shut the pool down now: cancel what has not started and end the workers still running
+    (after an interruption they would otherwise finish their replicate first)."""
+    workers = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in workers:
+        if process.is_alive():
+            process.terminate()

@@ -15,9 +15,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +24,7 @@ import pandas as pd
 from sim.model import catalog
 from sim.production import BREAKTHROUGH_RATE
 
-from . import figures, stats
+from . import figures, io, stats
 from .report_document import Document
 from .report_figures import Figure, make_figures
 
@@ -251,7 +249,7 @@ def results_table(summary: pd.DataFrame, levers, reference, metrics) -> pd.DataF
             row[levers[0]] += " (reference)"
         counts = []
         for metric in metrics:
-            cell = by_arm.loc[(*arm, metric)]
+            cell = by_arm.loc[(*arm, metric) if levers else metric]  # one arm: no lever
             row[figures.metric_short(metric)] = (
                 f"{number(cell['mean'])} {interval(cell['ci_low'], cell['ci_high'])}"
             )
@@ -532,20 +530,6 @@ def analyse(data: SweepData) -> dict:
     }
 
 
-def write_atomically(path: Path, text: str):
-    """Write text to a temporary file beside `path`, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def build_report(data: SweepData, out_dir, title=None, question=None, command=None) -> Path:
     """Statistics, figures, report.md/.html, summary.csv and contrasts.csv into `out_dir`."""
     out_dir = Path(out_dir)
@@ -563,10 +547,10 @@ def build_report(data: SweepData, out_dir, title=None, question=None, command=No
         question or question_for(data.levers),
         command or f"python -m experiments.report {data.directory}",
     )
-    write_atomically(out_dir / "summary.csv", analysis["summary"].to_csv(index=False))
-    write_atomically(out_dir / "contrasts.csv", analysis["contrasts"].to_csv(index=False))
-    write_atomically(out_dir / "report.html", doc.html())
-    write_atomically(out_dir / "report.md", doc.markdown())
+    io.write_text(out_dir / "summary.csv", analysis["summary"].to_csv(index=False))
+    io.write_text(out_dir / "contrasts.csv", analysis["contrasts"].to_csv(index=False))
+    io.write_text(out_dir / "report.html", doc.html())
+    io.write_text(out_dir / "report.md", doc.markdown())
     return out_dir / "report.md"
 
 
@@ -606,7 +590,7 @@ def main(argv: list[str] | None = None) -> int:
         data = load_sweep(args.sweep_dir)
         out = Path(args.out) if args.out else Path(args.sweep_dir) / "report"
         path = build_report(data, out, args.title, args.question, args.command)
-    except ReportError as error:
+    except (ReportError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(f"report written to {path}")

@@ -1,27 +1,43 @@
 """`python -m experiments.run [overrides]`: one job (or, with -m, a sweep of jobs) of replicates.
 
 Every job the command would launch is checked first (experiments/preflight.py): an unknown key,
-a wrong type, a value out of range or a job folder holding another config's results stops the
-command with one line on stderr and exit status 2, before anything runs. Then Hydra composes
-`configs/config.yaml` and runs each job (experiments/job.py) with the chosen launcher.
+a wrong type, a value out of range, a job folder holding another config's results or other model
+code's, or Hydra settings that would run code or write outside the output folder stop the
+command with one line on stderr and exit status 2, before anything runs. The command then holds
+its folder (experiments/lock.py), so that a second command on the same folder stops at once
+with one line naming the holder (or, with --wait, waits for it). Hydra composes
+`configs/config.yaml` and runs each job (experiments/job.py) with the chosen launcher; a sweep
+shows one progress display for all its jobs (experiments/progress.py). Ctrl-C or SIGTERM stop
+it with a line saying how to resume.
 
     python -m experiments.run run=quick incentives=hhmi_like
     python -m experiments.run -m experiment=headline hydra/launcher=joblib
+
+Flags of this command (besides Hydra's -m, --help, --cfg, --info): `--wait` waits for a folder
+held by another command; `--allow-outside-project` allows a hydra.run.dir or hydra.sweep.dir
+that climbs out of the current folder with `..`.
 """
 
+import contextlib
+import os
+import shlex
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
-from hydra.plugins.sweeper import Sweeper
 from omegaconf import DictConfig, OmegaConf
 
 from sim import ResearchModel
 
-from . import preflight, schema
+from . import hydra_compat, lock, preflight, progress, schema
 from .errors import BadInput
-from .job import JobContext, run_job
+from .job import COMMAND_PID, JobContext, run_job
+
+WAIT = "--wait"
+ALLOW_OUTSIDE = "--allow-outside-project"
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"  # absolute: found when imported
 
@@ -40,31 +56,80 @@ def hydra_app(cfg: DictConfig) -> str:
     return run_job(cfg, context)
 
 
-def skip_hydras_second_check() -> None:
-    """Do not let Hydra's sweeper compose every job a second time before launching it.
+def fail(message: str) -> None:
+    sys.stderr.write(f"error: {message}\n")
+    raise SystemExit(2)
 
-    `Sweeper.validate_batch_is_legal` composes each job only to catch composition errors before
-    the launcher composes it again. The preflight check has just composed and checked the same
-    jobs (and more: ranges), so that pass is spent twice; it costs a composition (about 70 ms)
-    per job, a sixth of a 10-replicate job's time.
-    """
-    Sweeper.validate_batch_is_legal = lambda self, batch: None  # type: ignore[method-assign]
+
+@contextlib.contextmanager
+def holding(prepared: preflight.Prepared, wait: bool) -> Iterator[None]:
+    """Hold the command's folder; one line and exit 2 if it is busy or cannot be written."""
+    folder = prepared.folder
+    if folder is None:  # named after something only the job knows: each job locks its own
+        yield
+        return
+    if not prepared.multirun and lock.is_held(folder.parent):
+        fail(f"{folder.parent} is in use by {lock.holder_text(folder.parent / lock.COMMAND_LOCK)}")
+    for job in prepared.jobs:  # a job folder written by a single-job command right now
+        for name in (lock.COMMAND_LOCK, lock.JOB_LOCK) if prepared.multirun else ():
+            if job.folder is not None and lock.is_held(job.folder, name):
+                fail(f"{job.folder} is in use by {lock.holder_text(job.folder / name)}")
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(lock.hold(folder, wait=wait))
+        except lock.FolderBusy as err:
+            fail(str(err))
+        except OSError as err:
+            fail(f"cannot write to {folder}: {err.strerror or err}")
+        yield
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Check the whole command, then hand it to Hydra."""
+    """Check the whole command, hold its folder, then hand it to Hydra."""
     argv = sys.argv[1:] if argv is None else list(argv)
     schema.register()  # the schema of the model's mechanisms as they are now
+    wait, allow_outside = WAIT in argv, ALLOW_OUTSIDE in argv
+    argv = [a for a in argv if a not in (WAIT, ALLOW_OUTSIDE)]
     try:
-        checked = preflight.check(argv)
+        prepared = preflight.prepare(argv, allow_outside)
     except BadInput as err:
-        sys.stderr.write(f"error: {err}\n")
-        raise SystemExit(2) from None
-    if checked is not None:  # jobs will run
-        skip_hydras_second_check()
-        compile_kernels()
-    sys.argv = [sys.argv[0], *argv]
-    hydra_app()
+        fail(str(err))
+    if prepared is None:  # Hydra's information flags: no job runs
+        sys.argv = [sys.argv[0], *argv]
+        hydra_app()
+        return
+    for warning in prepared.warnings:
+        sys.stderr.write(warning + "\n")
+    argv = [*argv, *prepared.pinned]
+    os.environ[COMMAND_PID] = str(os.getpid())  # launcher workers end when this process does
+    compile_kernels()
+    try:
+        with holding(prepared, wait):
+            try:  # again, now that no other command can write the folder
+                preflight.check_folders(prepared.jobs)
+            except BadInput as err:
+                fail(str(err))
+            sys.argv = [sys.argv[0], *argv]
+            with hydra_compat.single_composition(), progress.watch(prepared):
+                hydra_app()
+    except KeyboardInterrupt:
+        stopped(argv, prepared, "interrupted", 130)
+    except SystemExit as ended:
+        if ended.code == 128 + signal.SIGTERM:
+            stopped(argv, prepared, "stopped by SIGTERM", ended.code)
+        raise
+
+
+def stopped(argv: list[str], prepared: preflight.Prepared, how: str, status: int) -> None:
+    """Say what was kept and how to resume, then exit with `status`."""
+    command = shlex.join(["python -m experiments.run", *argv]).replace(
+        "'python -m experiments.run'", "python -m experiments.run"
+    )
+    where = f" in {prepared.folder}" if prepared.folder is not None else ""
+    sys.stderr.write(
+        f"{how}: finished jobs and replicates are kept{where}; to resume, run: {command}\n"
+    )
+    raise SystemExit(status)
 
 
 def compile_kernels() -> None:

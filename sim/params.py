@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 
 class ParameterError(ValueError):
@@ -638,14 +642,14 @@ def with_overrides(params: Params | None = None, **overrides) -> Params:
 def check_value(dotted: str, f: dataclasses.Field, value) -> Any:
     """Check one value against its field's type and range; return it coerced to that type."""
     expected = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
-    if expected == "bool":
-        if not isinstance(value, bool):
+    if expected == "bool":  # numpy's scalars are accepted wherever Python's are
+        if not isinstance(value, bool | np.bool_):
             raise ParameterError(f"{dotted} = {value!r} must be true or false")
-        return value
+        return bool(value)
     if expected in ("int", "float"):
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
             raise ParameterError(f"{dotted} = {value!r} must be a number ({expected})")
-        if expected == "int" and float(value) != int(value):
+        if expected == "int" and (not math.isfinite(value) or float(value) != int(value)):
             raise ParameterError(f"{dotted} = {value!r} must be a whole number")
         value = int(value) if expected == "int" else float(value)
         lo, hi = f.metadata.get("lo"), f.metadata.get("hi")
@@ -663,6 +667,25 @@ def check_value(dotted: str, f: dataclasses.Field, value) -> Any:
         if not isinstance(value, str):
             raise ParameterError(f"{dotted} = {value!r} must be text")
     return value
+
+
+# Read only when the model is built: a timeline event for one of these would change nothing
+# while the model reported the new value, so `validate` refuses such events.
+FIXED_AT_START = (
+    "run.start_year",
+    "run.years",
+    "population.n_researchers",
+    "population.n_institutions",
+    "population.institution_wealth_sigma",
+    "population.initial_exploratory_share",
+    "population.initial_exploratory_spread",
+    "fields.names",
+    "fields.shares",
+    "fields.export_exposure",
+    "fields.priority",
+    "fields.exposed_threshold",
+    "collaboration.initial_share",
+)
 
 
 def validate(params: Params) -> Params:
@@ -683,7 +706,12 @@ def validate(params: Params) -> Params:
     if n == 0 or sum(fields_.shares) <= 0:
         raise ParameterError(f"fields.shares = {fields_.shares} must have a positive sum")
     for i, event in enumerate(params.timeline):
-        _, _, f = field_of(event.key, params_type)
+        group, name, f = field_of(event.key, params_type)
+        if f"{group}.{name}" in FIXED_AT_START:
+            raise ParameterError(
+                f"timeline[{i}] {event.key}: cannot change during a run (the model reads it "
+                "once, when it is built); set it directly instead"
+            )
         check_value(f"timeline[{i}].year", dataclasses.fields(Event)[0], event.year)
         event.value = check_value(f"timeline[{i}] {event.key}", f, event.value)
     return params

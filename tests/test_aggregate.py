@@ -119,7 +119,7 @@ def test_nothing_to_aggregate_is_a_one_line_error(tmp_path):
     with pytest.raises(AggregateError, match="no complete job"):
         aggregate(tmp_path)
     done = run_cli("experiments.aggregate", str(tmp_path / "absent"))
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [f"error: no such folder: {tmp_path / 'absent'}"]
 
 

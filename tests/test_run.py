@@ -193,9 +193,9 @@ def test_an_interrupted_batch_keeps_finished_replicates_and_redoes_only_the_rest
     checkpoint = Checkpoint(tmp_path / "job", "h", 30.0)
     with pytest.raises(KeyboardInterrupt):
         run_batch(small_params, seeds, 1, checkpoint, {})
-    saved = Checkpoint(tmp_path / "job", "h", 30.0).load()
+    saved = Checkpoint(tmp_path / "job", "h", 30.0).load(3)
     assert sorted(saved) == [0, 1]
-    assert Checkpoint(tmp_path / "job", "another config", 30.0).load() == {}
+    assert Checkpoint(tmp_path / "job", "another config", 30.0).load(3) == {}
     assert not (tmp_path / "job" / replicates.PARTIAL_DIR).exists()  # never mixed with others
 
     def counted(params, i, seed):
