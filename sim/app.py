@@ -203,12 +203,14 @@ def marks(model: ResearchModel) -> dict[float, str]:
     return {year: ", ".join(dict.fromkeys(texts)) for year, texts in sorted(found.items())}
 
 
-def draw_marks(ax, model: ResearchModel, with_text: bool) -> None:
-    for year, text in marks(model).items():
+def draw_marks(ax, model: ResearchModel, numbered: bool) -> None:
+    """A dotted line at each event, numbered as in the summary's list of events."""
+    circle = {"boxstyle": "circle,pad=0.15", "fc": "white", "ec": "0.55", "lw": 0.5}
+    for i, year in enumerate(marks(model), start=1):
         ax.axvline(year, color="0.55", linestyle=":", linewidth=1)
-        if with_text:
-            ax.text(year, 1.0, f" {text}", rotation=90, va="top", ha="right", fontsize=6,
-                    color="0.35", transform=ax.get_xaxis_transform())  # fmt: skip
+        if numbered:
+            ax.text(year, 0.97, str(i), ha="center", va="top", fontsize=7, color="0.3",
+                    transform=ax.get_xaxis_transform(), bbox=circle)  # fmt: skip
 
 
 def panel(title: str, names: tuple[str, ...]):
@@ -242,7 +244,7 @@ def panel(title: str, names: tuple[str, ...]):
         for k, ax in enumerate(axes):
             ax.set_xlim(*span)
             ax.tick_params(labelsize=8)
-            draw_marks(ax, model, with_text=k == 0)
+            draw_marks(ax, model, numbered=k == 0)
         axes[-1].set_xlabel("year", fontsize=9)
         return solara.FigureMatplotlib(fig, format="png", dpi=90)
 
@@ -260,22 +262,35 @@ SUMMARY = (
 
 def summary(model: DashboardModel):
     """A SolaraViz component: the run so far in numbers (`summary_text`)."""
-    return solara.Markdown(summary_text(model))
+    with solara.Column(style={"height": "100%", "overflow-y": "auto"}) as column:
+        solara.Markdown(summary_text(model))
+    return column
 
 
 def summary_text(model: DashboardModel) -> str:
     """Step, seed, the settings and the run's metrics so far, for A, B and B - A."""
     p = model.p
+    changed = {name: lever_value(p, name) for name in LEVERS}
+    changed = {k: v for k, v in changed.items() if v != ROWS[k]["default"]}
     lines = [
         f"**Step {model.steps} of {model.total_steps}**, seed {model.seed}, "
         f"events: {model.events_name}, {p.population.n_researchers} researchers",
         "",
-        "Setting A: " + ", ".join(f"{name} = {lever_value(p, name)}" for name in LEVERS),
+        "Setting A now: "
+        + (", ".join(f"{k} = {v}" for k, v in changed.items()) or "the defaults")
+        + (" (the rest at the defaults)" if changed else ""),
     ]
+    events = marks(model)
+    if events:
+        lines += ["", "Events (numbered in the plots):", ""]
+        lines += [f"{i}. {year:g}: {text}" for i, (year, text) in enumerate(events.items(), 1)]
     twin = getattr(model, "twin", None)
     if twin is not None:
         lever, _, b = model.compare
         lines += ["", f"Setting B: the same with {lever} = {b}, on the same seed"]
+        dates = [f"{e.year:g}" for e in model.p.timeline if e.key == lever]
+        if dates:
+            lines.append(f"(the dated events set {lever} in both settings, at {', '.join(dates)})")
     if model.steps:
         a = model.run_metrics()
         header = "| so far | A |" + (" B | B - A |" if twin is not None else "")

@@ -122,6 +122,13 @@ def test_scenario_events_are_loaded_and_marked():
     marks = app.marks(model)
     assert 2022.75 in marks and "export controls enabled True" in marks[2022.75]
     assert all(2015 < year < 2027 for year in marks)
+    compared = app.DashboardModel(
+        events="seed_timeline", compare_lever="oversight.intensity", **SMALL
+    )
+    compared.step()
+    text = app.summary_text(compared)
+    assert "1. 2017.75: leadership technocrat share 0.176" in text
+    assert "the dated events set oversight.intensity in both settings, at 2023.25" in text
     with pytest.raises(ParameterError, match="events = 'nope'"):
         app.DashboardModel(events="nope", **SMALL)
 
@@ -132,7 +139,6 @@ def test_panels_and_summary_render():
         model.step()
     for title, names in app.PANELS:
         assert app.panel(title, names)(model) is not None
-    assert app.summary(model) is not None
     text = app.summary_text(model)
     assert "B - A" in text and "export_controls.enabled = True" in text
 
@@ -224,10 +230,17 @@ def test_dashboard_in_a_browser(server):
             expect_no_error(page)
             page.screenshot(path=ARTEFACTS / f"dashboard-single-{tag}.png", full_page=True)
 
-            # compare mode: B moves publication weight to the top of its range, on the same seed
+            # compare mode: a typed seed, the seed articles' dated events, and B moving the
+            # publication weight to the top of its range, on the same seed
+            seed = page.get_by_label("Seed")
+            seed.fill("7")
+            seed.press("Enter")
+            page.locator(".v-select", has_text="Dated events").click()
+            page.locator(".v-list-item", has_text="seed_timeline").click()
             page.locator(".v-select", has_text="Compare: the lever").click()
             page.locator(".v-list-item", has_text="incentives.publication_weight").click()
             page.get_by_role("button", name="Reset").click()
+            page.get_by_text("seed 7, events: seed_timeline").wait_for()
             page.get_by_text(
                 "Setting B: the same with incentives.publication_weight = 1.0"
             ).wait_for()
