@@ -165,6 +165,7 @@ class DashboardModel(ResearchModel):
             self.compare = (compare_lever, getattr(getattr(self.p, group), key), value_b)
             settings = {**kwargs, compare_lever: value_b}
             self.twin = ResearchModel(seed=seed, timeline=timeline, **settings)
+        self.events = [dated_events(m.p) for m in (self, self.twin) if m is not None]
 
     def step(self):
         super().step()
@@ -188,22 +189,32 @@ def years(model: ResearchModel) -> np.ndarray:
     return np.asarray(model.datacollector.model_vars["year"], dtype=float) + STEP_YEARS
 
 
-def marks(model: ResearchModel) -> dict[float, str]:
-    """Dated events inside the run, by year: what changes then ('oversight intensity 0.5')."""
-    p = model.p
+def dated_events(p: Params) -> dict[float, list[str]]:
+    """Events inside the run, by year: what changes then ('oversight intensity 0.5').
+
+    Read before the run starts: the events themselves change `p` as they apply.
+    """
     start, end = p.run.start_year, p.run.start_year + p.run.years
     found: dict[float, list[str]] = {}
     for e in p.timeline:
-        if (
-            start < e.year < end and e.key != "export_controls.start_year"
-        ):  # the shock is marked once
+        # the shock's date is marked once, by its switch ('export controls enabled True')
+        if start < e.year < end and e.key != "export_controls.start_year":
             found.setdefault(e.year, []).append(f"{short(e.key)} {e.value}")
     if p.export_controls.enabled and start < p.export_controls.start_year < end:
         found.setdefault(p.export_controls.start_year, []).append("export controls")
-    return {year: ", ".join(dict.fromkeys(texts)) for year, texts in sorted(found.items())}
+    return found
 
 
-def draw_marks(ax, model: ResearchModel, numbered: bool) -> None:
+def marks(model: DashboardModel) -> dict[float, str]:
+    """The events of A and of B (when comparing), by year, each year's changes in one line."""
+    merged: dict[float, list[str]] = {}
+    for events in model.events:
+        for year, texts in events.items():
+            merged.setdefault(year, []).extend(texts)
+    return {year: ", ".join(dict.fromkeys(texts)) for year, texts in sorted(merged.items())}
+
+
+def draw_marks(ax, model: DashboardModel, numbered: bool) -> None:
     """A dotted line at each event, numbered as in the summary's list of events."""
     circle = {"boxstyle": "circle,pad=0.15", "fc": "white", "ec": "0.55", "lw": 0.5}
     for i, year in enumerate(marks(model), start=1):

@@ -129,6 +129,11 @@ def test_scenario_events_are_loaded_and_marked():
     text = app.summary_text(compared)
     assert "1. 2017.75: leadership technocrat share 0.176" in text
     assert "the dated events set oversight.intensity in both settings, at 2023.25" in text
+    shock_in_b = app.DashboardModel(
+        compare_lever="export_controls.enabled",
+        **{"run.years": 12.0, "population.n_researchers": 300},
+    )
+    assert app.marks(shock_in_b) == {2022.75: "export controls"}  # B's shock is marked too
     with pytest.raises(ParameterError, match="events = 'nope'"):
         app.DashboardModel(events="nope", **SMALL)
 
@@ -244,7 +249,7 @@ def test_dashboard_in_a_browser(server):
             page.get_by_text(
                 "Setting B: the same with incentives.publication_weight = 1.0"
             ).wait_for()
-            for step in range(1, 9):
+            for step in range(1, 5):
                 page.get_by_role("button", name="Step").click()
                 page.get_by_text(f"Step {step} of 80").wait_for()
             page.get_by_text("B - A").first.wait_for()
