@@ -27,7 +27,7 @@ from matplotlib.figure import Figure
 from mesa.visualization import SolaraViz
 
 from sim.model import GROUPS, STEP_YEARS, ResearchModel
-from sim.params import ParameterError, Params, parameter_table
+from sim.params import ParameterError, Params, parameter_table, with_overrides
 
 # The per-step metrics plotted, one panel each: (title, metric names in sim.model.STEP_METRICS).
 # Breakthrough rates are shown as 4-quarter means: a quarter's count is too noisy to read.
@@ -63,6 +63,7 @@ BOUNDED = {"population.n_researchers": (100, 20_000, 100), "run.years": (1.0, 40
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "configs" / "scenario"
 OFF = "off"
+PLACEHOLDER = {"population.n_researchers": 10, "run.years": 0.25}  # stands in after bad input
 ROWS = {row["name"]: row for row in parameter_table()}
 
 
@@ -138,9 +139,23 @@ class DashboardModel(ResearchModel):
     - a seed typed into the sidebar arrives as text, which numpy's `SeedSequence` rejects;
     - Mesa 3.5 passes its own `scenario` object on Reset; this model has no use for it (the
       project's scenarios are dated events, chosen here as `events`).
+
+    Bad input raises `ParameterError`; with `on_bad_input="show"` (as the page builds it) the
+    model runs nothing and the page shows the one-line message instead of a traceback.
     """
 
-    def __init__(
+    def __init__(self, *, on_bad_input: str = "raise", **kwargs):
+        self.input_error = ""
+        try:
+            self._build(**kwargs)
+        except ParameterError as err:
+            if on_bad_input != "show":
+                raise
+            self.input_error = str(err)
+            super().__init__(seed=0, **PLACEHOLDER)
+            self.running, self.twin, self.compare, self.events = False, None, None, []
+
+    def _build(
         self,
         seed=1,
         events: str = "none",
@@ -149,25 +164,26 @@ class DashboardModel(ResearchModel):
         scenario=None,  # Mesa 3.5's Scenario object (see above)
         **kwargs,
     ):
+        # every input is checked before any model is built
         seed = coerce_seed(seed)
-        timeline = scenario_events(events)
-        super().__init__(seed=seed, timeline=timeline, **kwargs)
+        params = with_overrides(timeline=scenario_events(events), **kwargs)
+        if compare_lever not in (OFF, *LEVERS):
+            raise ParameterError(
+                f"compare_lever = {compare_lever!r}; allowed: {OFF} or one of {', '.join(LEVERS)}"
+            )
+        super().__init__(params, seed=seed)
         self.events_name = events
         self.twin: ResearchModel | None = None
         self.compare: tuple[str, object, object] | None = None
         if compare_lever != OFF:
-            if compare_lever not in LEVERS:
-                raise ParameterError(
-                    f"compare_lever = {compare_lever!r}; allowed: {OFF} or one of {LEVERS}"
-                )
-            group, _, key = compare_lever.partition(".")
             value_b = value_at(compare_lever, compare_position)
-            self.compare = (compare_lever, getattr(getattr(self.p, group), key), value_b)
-            settings = {**kwargs, compare_lever: value_b}
-            self.twin = ResearchModel(seed=seed, timeline=timeline, **settings)
+            self.compare = (compare_lever, lever_value(self.p, compare_lever), value_b)
+            self.twin = ResearchModel(params, seed=seed, **{compare_lever: value_b})
         self.events = [dated_events(m.p) for m in (self, self.twin) if m is not None]
 
     def step(self):
+        if self.input_error:
+            return
         super().step()
         if self.twin is not None and self.twin.running:
             self.twin.step()
@@ -228,7 +244,9 @@ def panel(title: str, names: tuple[str, ...]):
     """A SolaraViz component: the panel's metrics over time; in compare mode A, B and B - A."""
 
     def component(model: DashboardModel):
-        twin = getattr(model, "twin", None)
+        if model.input_error:
+            return solara.Text("")
+        twin = model.twin
         fig = Figure(figsize=(6.4, 4.2 if twin is not None else 3.2), layout="constrained")
         axes = fig.subplots(2 if twin is not None else 1, 1, sharex=True, squeeze=False)[:, 0]
         span = (model.p.run.start_year, model.p.run.start_year + model.p.run.years)
@@ -280,6 +298,8 @@ def summary(model: DashboardModel):
 
 def summary_text(model: DashboardModel) -> str:
     """Step, seed, the settings and the run's metrics so far, for A, B and B - A."""
+    if model.input_error:
+        return f"**Bad input:** {model.input_error}. Change it in the sidebar and press Reset."
     p = model.p
     changed = {name: lever_value(p, name) for name in LEVERS}
     changed = {k: v for k, v in changed.items() if v != ROWS[k]["default"]}
@@ -295,7 +315,7 @@ def summary_text(model: DashboardModel) -> str:
     if events:
         lines += ["", "Events (numbered in the plots):", ""]
         lines += [f"{i}. {year:g}: {text}" for i, (year, text) in enumerate(events.items(), 1)]
-    twin = getattr(model, "twin", None)
+    twin = model.twin
     if twin is not None:
         lever, _, b = model.compare
         lines += ["", f"Setting B: the same with {lever} = {b}, on the same seed"]
@@ -347,6 +367,7 @@ model_params = {
         "step": 0.05,
         "label": "Compare: B's value, from the lever's lowest (0) to highest (1)",
     },
+    "on_bad_input": "show",  # fixed: passed on every Reset
 }
 
 

@@ -86,6 +86,17 @@ def test_a_bad_seed_stops_with_one_line(seed):
         app.DashboardModel(seed=seed, **SMALL)
 
 
+def test_on_the_page_bad_input_is_shown_and_runs_nothing():
+    model = app.DashboardModel(seed="abc", on_bad_input="show", **SMALL)
+    assert app.summary_text(model) == (
+        "**Bad input:** seed = 'abc' must be a whole number >= 0. "
+        "Change it in the sidebar and press Reset."
+    )
+    model.step()
+    assert not model.running and not model.datacollector.model_vars["year"]
+    assert app.model_params["on_bad_input"] == "show"
+
+
 def test_mesas_scenario_on_reset_is_taken():
     """Mesa 3.5 passes its own `scenario` object when Reset builds the model again."""
     model = app.DashboardModel(scenario=object(), **app.initial_values())
@@ -238,6 +249,11 @@ def test_dashboard_in_a_browser(server):
             # compare mode: a typed seed, the seed articles' dated events, and B moving the
             # publication weight to the top of its range, on the same seed
             seed = page.get_by_label("Seed")
+            seed.fill("seven")
+            seed.press("Enter")
+            page.get_by_role("button", name="Reset").click()
+            page.get_by_text("Bad input: seed = 'seven' must be a whole number >= 0.").wait_for()
+            assert "Traceback" not in page.inner_text("body")
             seed.fill("7")
             seed.press("Enter")
             page.locator(".v-select", has_text="Dated events").click()
