@@ -29,19 +29,19 @@ from mesa.visualization import SolaraViz
 from sim.model import GROUPS, STEP_YEARS, ResearchModel
 from sim.params import ParameterError, Params, parameter_table, with_overrides
 
-# The per-step metrics plotted, one panel each: (title, metric names in sim.model.STEP_METRICS).
-# Breakthrough rates are shown as 4-quarter means: a quarter's count is too noisy to read.
+# The per-step metrics plotted, one panel each: (title, names in sim.model.STEP_METRICS, whether
+# to show 4-quarter means: a quarter's breakthrough count is too noisy to read).
 PANELS = (
-    ("Breakthroughs per 1,000 researcher-years", ("breakthrough_rate",)),
-    ("Mean exploratory share of research time", ("exploratory_share",)),
-    ("Share of working time left for research", ("research_time_share",)),
-    ("Share of researchers with a foreign collaborator", ("foreign_collaboration_share",)),
+    ("Breakthroughs per 1,000 researcher-years", ("breakthrough_rate",), True),
+    ("Mean exploratory share of research time", ("exploratory_share",), False),
+    ("Share of working time left for research", ("research_time_share",), False),
+    ("Share of researchers with a foreign collaborator", ("foreign_collaboration_share",), False),
     (
         "Breakthroughs per 1,000 researcher-years, by field group",
         tuple(f"breakthrough_rate_{g}" for g in GROUPS),
+        True,
     ),
 )
-SMOOTHED = {"breakthrough_rate", *(f"breakthrough_rate_{g}" for g in GROUPS)}
 
 # The levers in the sidebar (dotted names of sim/params.py), in this order.
 LEVERS = (
@@ -192,9 +192,10 @@ class DashboardModel(ResearchModel):
 # --- what the plots show ------------------------------------------------------------------
 
 
-def series(model: ResearchModel, name: str) -> np.ndarray:
+def series(model: ResearchModel, name: str, smoothed: bool = False) -> np.ndarray:
+    """A per-step metric over the run so far; `smoothed`: the mean of the last 4 quarters."""
     values = np.asarray(model.datacollector.model_vars[name], dtype=float)
-    if name in SMOOTHED and values.size:
+    if smoothed and values.size:
         kernel = np.ones(min(4, values.size))
         values = np.convolve(values, kernel, "full")[: values.size]
         values /= np.minimum(np.arange(1, values.size + 1), kernel.size)
@@ -240,8 +241,9 @@ def draw_marks(ax, model: DashboardModel, numbered: bool) -> None:
                     transform=ax.get_xaxis_transform(), bbox=circle)  # fmt: skip
 
 
-def panel(title: str, names: tuple[str, ...]):
+def panel(title: str, names: tuple[str, ...], smoothed: bool):
     """A SolaraViz component: the panel's metrics over time; in compare mode A, B and B - A."""
+    heading = f"{title}, 4-quarter mean" if smoothed else title
 
     def component(model: DashboardModel):
         if model.input_error:
@@ -254,18 +256,19 @@ def panel(title: str, names: tuple[str, ...]):
         for i, name in enumerate(names):
             color = f"C{i}"
             tag = name.removeprefix("breakthrough_rate_") if len(names) > 1 else "A"
-            axes[0].plot(x, series(model, name), color=color, label=tag)
+            a = series(model, name, smoothed)
+            axes[0].plot(x, a, color=color, label=tag)
             if twin is not None:
-                b = series(twin, name)
+                b = series(twin, name, smoothed)
                 axes[0].plot(years(twin), b, color=color, linestyle="--",
                              label=f"{tag} (B)" if len(names) > 1 else "B")  # fmt: skip
                 steps = min(b.size, x.size)
-                axes[1].plot(x[:steps], b[:steps] - series(model, name)[:steps], color=color,
-                             label=tag)  # fmt: skip
-        axes[0].set_title(title, fontsize=10)
+                axes[1].plot(x[:steps], b[:steps] - a[:steps], color=color, label=tag)
+        axes[0].set_title(heading, fontsize=10)
         if twin is not None:
-            lever, a, b = model.compare
-            axes[0].set_title(f"{title}\nA: {short(lever)} {a}, B: {short(lever)} {b}", fontsize=9)
+            lever, value_a, value_b = model.compare
+            name = short(lever)
+            axes[0].set_title(f"{heading}\nA: {name} {value_a}, B: {name} {value_b}", fontsize=9)
             axes[1].axhline(0.0, color="black", linewidth=0.8)
             axes[1].set_ylabel("B - A", fontsize=9)
         if len(names) > 1 or twin is not None:
@@ -378,7 +381,7 @@ def initial_values() -> dict:
 model = DashboardModel(**initial_values())
 page = SolaraViz(
     model,
-    components=[summary, *(panel(title, names) for title, names in PANELS)],
+    components=[summary, *(panel(*spec) for spec in PANELS)],
     model_params=model_params,
     name="Research incentives",
 )

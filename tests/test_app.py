@@ -41,7 +41,7 @@ SMALL = {"population.n_researchers": 300, "run.years": 3.0}
 
 
 def test_plotted_metrics_are_the_models_step_metrics():
-    plotted = {name for _, names in app.PANELS for name in names}
+    plotted = {name for _, names, _ in app.PANELS for name in names}
     assert plotted <= set(STEP_METRICS), plotted - set(STEP_METRICS)
 
 
@@ -121,9 +121,10 @@ def test_compare_with_the_same_setting_differs_by_nothing():
         compare_lever="oversight.intensity", compare_position=position, **SMALL
     )
     model.run()
-    for _, names in app.PANELS:
+    for _, names, smoothed in app.PANELS:
         for name in names:
-            assert np.array_equal(app.series(model, name), app.series(model.twin, name))
+            a, b = app.series(model, name, smoothed), app.series(model.twin, name, smoothed)
+            assert a.size == 12 and np.array_equal(a, b)
 
 
 def test_scenario_events_are_loaded_and_marked():
@@ -153,8 +154,8 @@ def test_panels_and_summary_render():
     model = app.DashboardModel(compare_lever="export_controls.enabled", **SMALL)
     for _ in range(4):
         model.step()
-    for title, names in app.PANELS:
-        assert app.panel(title, names)(model) is not None
+    for spec in app.PANELS:
+        assert app.panel(*spec)(model) is not None
     text = app.summary_text(model)
     assert "B - A" in text and "export_controls.enabled = True" in text
 
