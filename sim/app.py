@@ -27,21 +27,21 @@ from matplotlib.figure import Figure
 from mesa.visualization import SolaraViz
 
 from sim.model import GROUPS, STEP_YEARS, ResearchModel
-from sim.params import ParameterError, Params, parameter_table
+from sim.params import ParameterError, Params, parameter_table, with_overrides
 
-# The per-step metrics plotted, one panel each: (title, metric names in sim.model.STEP_METRICS).
-# Breakthrough rates are shown as 4-quarter means: a quarter's count is too noisy to read.
+# The per-step metrics plotted, one panel each: (title, names in sim.model.STEP_METRICS, whether
+# to show 4-quarter means: a quarter's breakthrough count is too noisy to read).
 PANELS = (
-    ("Breakthroughs per 1,000 researcher-years", ("breakthrough_rate",)),
-    ("Mean exploratory share of research time", ("exploratory_share",)),
-    ("Share of working time left for research", ("research_time_share",)),
-    ("Share of researchers with a foreign collaborator", ("foreign_collaboration_share",)),
+    ("Breakthroughs per 1,000 researcher-years", ("breakthrough_rate",), True),
+    ("Mean exploratory share of research time", ("exploratory_share",), False),
+    ("Share of working time left for research", ("research_time_share",), False),
+    ("Share of researchers with a foreign collaborator", ("foreign_collaboration_share",), False),
     (
         "Breakthroughs per 1,000 researcher-years, by field group",
         tuple(f"breakthrough_rate_{g}" for g in GROUPS),
+        True,
     ),
 )
-SMOOTHED = {"breakthrough_rate", *(f"breakthrough_rate_{g}" for g in GROUPS)}
 
 # The levers in the sidebar (dotted names of sim/params.py), in this order.
 LEVERS = (
@@ -63,6 +63,7 @@ BOUNDED = {"population.n_researchers": (100, 20_000, 100), "run.years": (1.0, 40
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "configs" / "scenario"
 OFF = "off"
+PLACEHOLDER = {"population.n_researchers": 10, "run.years": 0.25}  # stands in after bad input
 ROWS = {row["name"]: row for row in parameter_table()}
 
 
@@ -138,9 +139,23 @@ class DashboardModel(ResearchModel):
     - a seed typed into the sidebar arrives as text, which numpy's `SeedSequence` rejects;
     - Mesa 3.5 passes its own `scenario` object on Reset; this model has no use for it (the
       project's scenarios are dated events, chosen here as `events`).
+
+    Bad input raises `ParameterError`; with `on_bad_input="show"` (as the page builds it) the
+    model runs nothing and the page shows the one-line message instead of a traceback.
     """
 
-    def __init__(
+    def __init__(self, *, on_bad_input: str = "raise", **kwargs):
+        self.input_error = ""
+        try:
+            self._build(**kwargs)
+        except ParameterError as err:
+            if on_bad_input != "show":
+                raise
+            self.input_error = str(err)
+            super().__init__(seed=0, **PLACEHOLDER)
+            self.running, self.twin, self.compare, self.events = False, None, None, []
+
+    def _build(
         self,
         seed=1,
         events: str = "none",
@@ -149,24 +164,26 @@ class DashboardModel(ResearchModel):
         scenario=None,  # Mesa 3.5's Scenario object (see above)
         **kwargs,
     ):
+        # every input is checked before any model is built
         seed = coerce_seed(seed)
-        timeline = scenario_events(events)
-        super().__init__(seed=seed, timeline=timeline, **kwargs)
+        params = with_overrides(timeline=scenario_events(events), **kwargs)
+        if compare_lever not in (OFF, *LEVERS):
+            raise ParameterError(
+                f"compare_lever = {compare_lever!r}; allowed: {OFF} or one of {', '.join(LEVERS)}"
+            )
+        super().__init__(params, seed=seed)
         self.events_name = events
         self.twin: ResearchModel | None = None
         self.compare: tuple[str, object, object] | None = None
         if compare_lever != OFF:
-            if compare_lever not in LEVERS:
-                raise ParameterError(
-                    f"compare_lever = {compare_lever!r}; allowed: {OFF} or one of {LEVERS}"
-                )
-            group, _, key = compare_lever.partition(".")
             value_b = value_at(compare_lever, compare_position)
-            self.compare = (compare_lever, getattr(getattr(self.p, group), key), value_b)
-            settings = {**kwargs, compare_lever: value_b}
-            self.twin = ResearchModel(seed=seed, timeline=timeline, **settings)
+            self.compare = (compare_lever, lever_value(self.p, compare_lever), value_b)
+            self.twin = ResearchModel(params, seed=seed, **{compare_lever: value_b})
+        self.events = [dated_events(m.p) for m in (self, self.twin) if m is not None]
 
     def step(self):
+        if self.input_error:
+            return
         super().step()
         if self.twin is not None and self.twin.running:
             self.twin.step()
@@ -175,9 +192,10 @@ class DashboardModel(ResearchModel):
 # --- what the plots show ------------------------------------------------------------------
 
 
-def series(model: ResearchModel, name: str) -> np.ndarray:
+def series(model: ResearchModel, name: str, smoothed: bool = False) -> np.ndarray:
+    """A per-step metric over the run so far; `smoothed`: the mean of the last 4 quarters."""
     values = np.asarray(model.datacollector.model_vars[name], dtype=float)
-    if name in SMOOTHED and values.size:
+    if smoothed and values.size:
         kernel = np.ones(min(4, values.size))
         values = np.convolve(values, kernel, "full")[: values.size]
         values /= np.minimum(np.arange(1, values.size + 1), kernel.size)
@@ -188,34 +206,49 @@ def years(model: ResearchModel) -> np.ndarray:
     return np.asarray(model.datacollector.model_vars["year"], dtype=float) + STEP_YEARS
 
 
-def marks(model: ResearchModel) -> dict[float, str]:
-    """Dated events inside the run, by year: what changes then ('oversight intensity 0.5')."""
-    p = model.p
+def dated_events(p: Params) -> dict[float, list[str]]:
+    """Events inside the run, by year: what changes then ('oversight intensity 0.5').
+
+    Read before the run starts: the events themselves change `p` as they apply.
+    """
     start, end = p.run.start_year, p.run.start_year + p.run.years
     found: dict[float, list[str]] = {}
     for e in p.timeline:
-        if (
-            start < e.year < end and e.key != "export_controls.start_year"
-        ):  # the shock is marked once
+        # the shock's date is marked once, by its switch ('export controls enabled True')
+        if start < e.year < end and e.key != "export_controls.start_year":
             found.setdefault(e.year, []).append(f"{short(e.key)} {e.value}")
     if p.export_controls.enabled and start < p.export_controls.start_year < end:
         found.setdefault(p.export_controls.start_year, []).append("export controls")
-    return {year: ", ".join(dict.fromkeys(texts)) for year, texts in sorted(found.items())}
+    return found
 
 
-def draw_marks(ax, model: ResearchModel, with_text: bool) -> None:
-    for year, text in marks(model).items():
+def marks(model: DashboardModel) -> dict[float, str]:
+    """The events of A and of B (when comparing), by year, each year's changes in one line."""
+    merged: dict[float, list[str]] = {}
+    for events in model.events:
+        for year, texts in events.items():
+            merged.setdefault(year, []).extend(texts)
+    return {year: ", ".join(dict.fromkeys(texts)) for year, texts in sorted(merged.items())}
+
+
+def draw_marks(ax, model: DashboardModel, numbered: bool) -> None:
+    """A dotted line at each event, numbered as in the summary's list of events."""
+    circle = {"boxstyle": "circle,pad=0.15", "fc": "white", "ec": "0.55", "lw": 0.5}
+    for i, year in enumerate(marks(model), start=1):
         ax.axvline(year, color="0.55", linestyle=":", linewidth=1)
-        if with_text:
-            ax.text(year, 1.0, f" {text}", rotation=90, va="top", ha="right", fontsize=6,
-                    color="0.35", transform=ax.get_xaxis_transform())  # fmt: skip
+        if numbered:
+            ax.text(year, 0.97, str(i), ha="center", va="top", fontsize=7, color="0.3",
+                    transform=ax.get_xaxis_transform(), bbox=circle)  # fmt: skip
 
 
-def panel(title: str, names: tuple[str, ...]):
+def panel(title: str, names: tuple[str, ...], smoothed: bool):
     """A SolaraViz component: the panel's metrics over time; in compare mode A, B and B - A."""
+    heading = f"{title}, 4-quarter mean" if smoothed else title
 
     def component(model: DashboardModel):
-        twin = getattr(model, "twin", None)
+        if model.input_error:
+            return solara.Text("")
+        twin = model.twin
         fig = Figure(figsize=(6.4, 4.2 if twin is not None else 3.2), layout="constrained")
         axes = fig.subplots(2 if twin is not None else 1, 1, sharex=True, squeeze=False)[:, 0]
         span = (model.p.run.start_year, model.p.run.start_year + model.p.run.years)
@@ -223,18 +256,19 @@ def panel(title: str, names: tuple[str, ...]):
         for i, name in enumerate(names):
             color = f"C{i}"
             tag = name.removeprefix("breakthrough_rate_") if len(names) > 1 else "A"
-            axes[0].plot(x, series(model, name), color=color, label=tag)
+            a = series(model, name, smoothed)
+            axes[0].plot(x, a, color=color, label=tag)
             if twin is not None:
-                b = series(twin, name)
+                b = series(twin, name, smoothed)
                 axes[0].plot(years(twin), b, color=color, linestyle="--",
                              label=f"{tag} (B)" if len(names) > 1 else "B")  # fmt: skip
                 steps = min(b.size, x.size)
-                axes[1].plot(x[:steps], b[:steps] - series(model, name)[:steps], color=color,
-                             label=tag)  # fmt: skip
-        axes[0].set_title(title, fontsize=10)
+                axes[1].plot(x[:steps], b[:steps] - a[:steps], color=color, label=tag)
+        axes[0].set_title(heading, fontsize=10)
         if twin is not None:
-            lever, a, b = model.compare
-            axes[0].set_title(f"{title}\nA: {short(lever)} {a}, B: {short(lever)} {b}", fontsize=9)
+            lever, value_a, value_b = model.compare
+            name = short(lever)
+            axes[0].set_title(f"{heading}\nA: {name} {value_a}, B: {name} {value_b}", fontsize=9)
             axes[1].axhline(0.0, color="black", linewidth=0.8)
             axes[1].set_ylabel("B - A", fontsize=9)
         if len(names) > 1 or twin is not None:
@@ -242,7 +276,7 @@ def panel(title: str, names: tuple[str, ...]):
         for k, ax in enumerate(axes):
             ax.set_xlim(*span)
             ax.tick_params(labelsize=8)
-            draw_marks(ax, model, with_text=k == 0)
+            draw_marks(ax, model, numbered=k == 0)
         axes[-1].set_xlabel("year", fontsize=9)
         return solara.FigureMatplotlib(fig, format="png", dpi=90)
 
@@ -260,22 +294,37 @@ SUMMARY = (
 
 def summary(model: DashboardModel):
     """A SolaraViz component: the run so far in numbers (`summary_text`)."""
-    return solara.Markdown(summary_text(model))
+    with solara.Column(style={"height": "100%", "overflow-y": "auto"}) as column:
+        solara.Markdown(summary_text(model))
+    return column
 
 
 def summary_text(model: DashboardModel) -> str:
     """Step, seed, the settings and the run's metrics so far, for A, B and B - A."""
+    if model.input_error:
+        return f"**Bad input:** {model.input_error}. Change it in the sidebar and press Reset."
     p = model.p
+    changed = {name: lever_value(p, name) for name in LEVERS}
+    changed = {k: v for k, v in changed.items() if v != ROWS[k]["default"]}
     lines = [
         f"**Step {model.steps} of {model.total_steps}**, seed {model.seed}, "
         f"events: {model.events_name}, {p.population.n_researchers} researchers",
         "",
-        "Setting A: " + ", ".join(f"{name} = {lever_value(p, name)}" for name in LEVERS),
+        "Setting A now: "
+        + (", ".join(f"{k} = {v}" for k, v in changed.items()) or "the defaults")
+        + (" (the rest at the defaults)" if changed else ""),
     ]
-    twin = getattr(model, "twin", None)
+    events = marks(model)
+    if events:
+        lines += ["", "Events (numbered in the plots):", ""]
+        lines += [f"{i}. {year:g}: {text}" for i, (year, text) in enumerate(events.items(), 1)]
+    twin = model.twin
     if twin is not None:
         lever, _, b = model.compare
         lines += ["", f"Setting B: the same with {lever} = {b}, on the same seed"]
+        dates = [f"{e.year:g}" for e in model.p.timeline if e.key == lever]
+        if dates:
+            lines.append(f"(the dated events set {lever} in both settings, at {', '.join(dates)})")
     if model.steps:
         a = model.run_metrics()
         header = "| so far | A |" + (" B | B - A |" if twin is not None else "")
@@ -321,6 +370,7 @@ model_params = {
         "step": 0.05,
         "label": "Compare: B's value, from the lever's lowest (0) to highest (1)",
     },
+    "on_bad_input": "show",  # fixed: passed on every Reset
 }
 
 
@@ -331,7 +381,7 @@ def initial_values() -> dict:
 model = DashboardModel(**initial_values())
 page = SolaraViz(
     model,
-    components=[summary, *(panel(title, names) for title, names in PANELS)],
+    components=[summary, *(panel(*spec) for spec in PANELS)],
     model_params=model_params,
     name="Research incentives",
 )

@@ -41,7 +41,7 @@ SMALL = {"population.n_researchers": 300, "run.years": 3.0}
 
 
 def test_plotted_metrics_are_the_models_step_metrics():
-    plotted = {name for _, names in app.PANELS for name in names}
+    plotted = {name for _, names, _ in app.PANELS for name in names}
     assert plotted <= set(STEP_METRICS), plotted - set(STEP_METRICS)
 
 
@@ -86,6 +86,17 @@ def test_a_bad_seed_stops_with_one_line(seed):
         app.DashboardModel(seed=seed, **SMALL)
 
 
+def test_on_the_page_bad_input_is_shown_and_runs_nothing():
+    model = app.DashboardModel(seed="abc", on_bad_input="show", **SMALL)
+    assert app.summary_text(model) == (
+        "**Bad input:** seed = 'abc' must be a whole number >= 0. "
+        "Change it in the sidebar and press Reset."
+    )
+    model.step()
+    assert not model.running and not model.datacollector.model_vars["year"]
+    assert app.model_params["on_bad_input"] == "show"
+
+
 def test_mesas_scenario_on_reset_is_taken():
     """Mesa 3.5 passes its own `scenario` object when Reset builds the model again."""
     model = app.DashboardModel(scenario=object(), **app.initial_values())
@@ -110,9 +121,10 @@ def test_compare_with_the_same_setting_differs_by_nothing():
         compare_lever="oversight.intensity", compare_position=position, **SMALL
     )
     model.run()
-    for _, names in app.PANELS:
+    for _, names, smoothed in app.PANELS:
         for name in names:
-            assert np.array_equal(app.series(model, name), app.series(model.twin, name))
+            a, b = app.series(model, name, smoothed), app.series(model.twin, name, smoothed)
+            assert a.size == 12 and np.array_equal(a, b)
 
 
 def test_scenario_events_are_loaded_and_marked():
@@ -122,6 +134,18 @@ def test_scenario_events_are_loaded_and_marked():
     marks = app.marks(model)
     assert 2022.75 in marks and "export controls enabled True" in marks[2022.75]
     assert all(2015 < year < 2027 for year in marks)
+    compared = app.DashboardModel(
+        events="seed_timeline", compare_lever="oversight.intensity", **SMALL
+    )
+    compared.step()
+    text = app.summary_text(compared)
+    assert "1. 2017.75: leadership technocrat share 0.176" in text
+    assert "the dated events set oversight.intensity in both settings, at 2023.25" in text
+    shock_in_b = app.DashboardModel(
+        compare_lever="export_controls.enabled",
+        **{"run.years": 12.0, "population.n_researchers": 300},
+    )
+    assert app.marks(shock_in_b) == {2022.75: "export controls"}  # B's shock is marked too
     with pytest.raises(ParameterError, match="events = 'nope'"):
         app.DashboardModel(events="nope", **SMALL)
 
@@ -130,9 +154,8 @@ def test_panels_and_summary_render():
     model = app.DashboardModel(compare_lever="export_controls.enabled", **SMALL)
     for _ in range(4):
         model.step()
-    for title, names in app.PANELS:
-        assert app.panel(title, names)(model) is not None
-    assert app.summary(model) is not None
+    for spec in app.PANELS:
+        assert app.panel(*spec)(model) is not None
     text = app.summary_text(model)
     assert "B - A" in text and "export_controls.enabled = True" in text
 
@@ -224,14 +247,26 @@ def test_dashboard_in_a_browser(server):
             expect_no_error(page)
             page.screenshot(path=ARTEFACTS / f"dashboard-single-{tag}.png", full_page=True)
 
-            # compare mode: B moves publication weight to the top of its range, on the same seed
+            # compare mode: a typed seed, the seed articles' dated events, and B moving the
+            # publication weight to the top of its range, on the same seed
+            seed = page.get_by_label("Seed")
+            seed.fill("seven")
+            seed.press("Enter")
+            page.get_by_role("button", name="Reset").click()
+            page.get_by_text("Bad input: seed = 'seven' must be a whole number >= 0.").wait_for()
+            assert "Traceback" not in page.inner_text("body")
+            seed.fill("7")
+            seed.press("Enter")
+            page.locator(".v-select", has_text="Dated events").click()
+            page.locator(".v-list-item", has_text="seed_timeline").click()
             page.locator(".v-select", has_text="Compare: the lever").click()
             page.locator(".v-list-item", has_text="incentives.publication_weight").click()
             page.get_by_role("button", name="Reset").click()
+            page.get_by_text("seed 7, events: seed_timeline").wait_for()
             page.get_by_text(
                 "Setting B: the same with incentives.publication_weight = 1.0"
             ).wait_for()
-            for step in range(1, 9):
+            for step in range(1, 5):
                 page.get_by_role("button", name="Step").click()
                 page.get_by_text(f"Step {step} of 80").wait_for()
             page.get_by_text("B - A").first.wait_for()
