@@ -26,19 +26,26 @@ import yaml
 from matplotlib.figure import Figure
 from mesa.visualization import SolaraViz
 
-from sim.model import GROUPS, STEP_YEARS, ResearchModel
+from sim.careers import EXPLORATORY_SHARE
+from sim.collaboration import FOREIGN_COLLABORATION
+from sim.mechanism import STEP_YEARS
+from sim.metrics import GROUPS, QUARTERLY, grouped
+from sim.model import METRICS, ResearchModel
+from sim.oversight import RESEARCH_TIME
 from sim.params import ParameterError, Params, parameter_table, with_overrides
+from sim.production import BREAKTHROUGH_RATE
 
 # The per-step metrics plotted, one panel each: (title, names in sim.model.STEP_METRICS, whether
 # to show 4-quarter means: a quarter's breakthrough count is too noisy to read).
+RATE = QUARTERLY + BREAKTHROUGH_RATE.name
 PANELS = (
-    ("Breakthroughs per 1,000 researcher-years", ("breakthrough_rate",), True),
-    ("Mean exploratory share of research time", ("exploratory_share",), False),
-    ("Share of working time left for research", ("research_time_share",), False),
-    ("Share of researchers with a foreign collaborator", ("foreign_collaboration_share",), False),
+    (METRICS.label(BREAKTHROUGH_RATE.name), (RATE,), True),
+    (METRICS.label(EXPLORATORY_SHARE.name), (EXPLORATORY_SHARE.name,), False),
+    (METRICS.label(RESEARCH_TIME.name), (RESEARCH_TIME.name,), False),
+    (METRICS.label(FOREIGN_COLLABORATION.name), (FOREIGN_COLLABORATION.name,), False),
     (
-        "Breakthroughs per 1,000 researcher-years, by field group",
-        tuple(f"breakthrough_rate_{g}" for g in GROUPS),
+        f"{BREAKTHROUGH_RATE.label} by field group ({BREAKTHROUGH_RATE.unit})",
+        tuple(grouped(RATE, g) for g in GROUPS),
         True,
     ),
 )
@@ -255,7 +262,7 @@ def panel(title: str, names: tuple[str, ...], smoothed: bool):
         x = years(model)
         for i, name in enumerate(names):
             color = f"C{i}"
-            tag = name.removeprefix("breakthrough_rate_") if len(names) > 1 else "A"
+            tag = name.removeprefix(RATE + "_") if len(names) > 1 else "A"
             a = series(model, name, smoothed)
             axes[0].plot(x, a, color=color, label=tag)
             if twin is not None:
@@ -284,11 +291,14 @@ def panel(title: str, names: tuple[str, ...], smoothed: bool):
     return component
 
 
-SUMMARY = (
-    ("breakthrough_rate", "breakthroughs per 1,000 researcher-years"),
-    ("exploratory_share", "exploratory share (time mean)"),
-    ("research_time_share", "research time share (time mean)"),
-    ("foreign_collaboration_share", "foreign collaboration share (time mean)"),
+SUMMARY = tuple(
+    (name, METRICS.label(name))
+    for name in (
+        BREAKTHROUGH_RATE.name,
+        "mean_exploratory_share",
+        "mean_research_time_share",
+        "mean_foreign_collaboration_share",
+    )
 )
 
 

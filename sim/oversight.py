@@ -46,12 +46,15 @@ def centralization_weight(priority: np.ndarray, p) -> np.ndarray:
     return 1.0 + p.oversight.centralization * p.oversight.intensity * priority
 
 
+RESEARCH_TIME = Step("research_time_share", "Research time", "share of working time")
+
+
 class Oversight(Mechanism):
     name = "oversight"
     parameters = {"oversight": OversightParams}
     researcher_state = {"research_time": np.float64, "refusal_chance": np.float64}
     metrics = (
-        Step("research_time_share", "Research time", "share of working time"),
+        RESEARCH_TIME,
         Run(
             "mean_research_time_share",
             "Research time",
