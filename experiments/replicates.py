@@ -164,6 +164,8 @@ class Checkpoint:
     def clear(self) -> None:
         if self.dir.is_dir():
             shutil.rmtree(self.dir, ignore_errors=True)
+        elif self.dir.exists() or self.dir.is_symlink():  # a file in its place
+            self.dir.unlink()
 
 
 def exit_with_parent(also_watch: int | None = None, poll: float = 0.5) -> None:

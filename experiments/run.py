@@ -34,6 +34,7 @@ from sim import ResearchModel
 from . import hydra_compat, lock, preflight, progress
 from .errors import BadInput
 from .job import COMMAND_PID, JobContext, run_job
+from .replicates import sigterm_as_exit
 
 WAIT = "--wait"
 ALLOW_OUTSIDE = "--allow-outside-project"
@@ -67,17 +68,17 @@ def holding(prepared: preflight.Prepared, wait: bool) -> Iterator[None]:
         return
     if not prepared.multirun and lock.is_held(folder.parent):
         fail(f"{folder.parent} is in use by {lock.holder_text(folder.parent / lock.COMMAND_LOCK)}")
-    for job in prepared.jobs:  # a job folder written by a single-job command right now
-        for name in (lock.COMMAND_LOCK, lock.JOB_LOCK) if prepared.multirun else ():
-            if job.folder is not None and lock.is_held(job.folder, name):
-                fail(f"{job.folder} is in use by {lock.holder_text(job.folder / name)}")
     with contextlib.ExitStack() as stack:
         try:
             stack.enter_context(lock.hold(folder, wait=wait))
         except lock.FolderBusy as err:
             fail(str(err))
         except OSError as err:
-            fail(f"cannot write to {folder}: {err.strerror or err}")
+            fail(f"cannot write to {err.filename or folder}: {err.strerror or err}")
+        for job in prepared.jobs if prepared.multirun else ():
+            for name in (lock.COMMAND_LOCK, lock.JOB_LOCK):  # a single-job command's
+                if job.folder is not None and lock.is_held(job.folder, name):
+                    fail(f"{job.folder} is in use by {lock.holder_text(job.folder / name)}")
         yield
 
 
@@ -106,7 +107,11 @@ def main(argv: list[str] | None = None) -> None:
             except BadInput as err:
                 fail(str(err))
             sys.argv = [sys.argv[0], *argv]
-            with hydra_compat.single_composition(), progress.watch(prepared):
+            with (
+                sigterm_as_exit(),
+                hydra_compat.single_composition(),
+                progress.watch(prepared),
+            ):
                 hydra_app()
     except KeyboardInterrupt:
         stopped(argv, prepared, "interrupted", 130)

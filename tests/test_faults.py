@@ -427,3 +427,32 @@ def test_a_run_with_overrides_touches_no_tracked_file():
         assert status() == before
     finally:
         shutil.rmtree(out, ignore_errors=True)
+
+
+# --- progress ----------------------------------------------------------------------------------
+
+
+def test_off_a_terminal_a_sweep_prints_one_readable_line_per_job(sweep_dir):
+    import io as text_io
+
+    from experiments.progress import SweepProgress
+
+    jobs = []
+    for num, value in enumerate(("0", "1")):
+        record = json.loads((sweep_dir / str(num) / PROVENANCE).read_text())
+        overrides = [f"oversight.intensity={value}", *SMALL]
+        jobs.append(preflight.PlannedJob(overrides, record["config_hash"], sweep_dir / str(num)))
+        jobs[-1].replicates = 2
+    kept = (sweep_dir / "1" / PROVENANCE).read_bytes()
+    (sweep_dir / "1" / PROVENANCE).unlink()
+    (sweep_dir / "1" / ".progress").write_text("1")
+    stream = text_io.StringIO()
+    progress = SweepProgress(jobs, stream)
+    assert stream.getvalue() == "1 of 2 jobs already complete: resuming\n"
+    progress.poll()
+    assert progress.bar.n == 3  # 2 of the finished job, 1 of the running one
+    (sweep_dir / "1" / PROVENANCE).write_bytes(kept)
+    progress.close()
+    last = stream.getvalue().splitlines()[-1]
+    assert last.startswith("job 2/2 done in ")
+    assert "(oversight.intensity=1); sweep: 2/2 jobs, 4/4 replicates, " in last
