@@ -33,7 +33,7 @@ from sim import ResearchModel
 
 from . import hydra_compat, lock, preflight, progress
 from .errors import BadInput
-from .job import COMMAND_PID, JobContext, run_job
+from .job import COMMAND_PID, JobContext, command_marker, run_job
 from .replicates import sigterm_as_exit
 
 WAIT = "--wait"
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> None:
     for warning in prepared.warnings:
         sys.stderr.write(warning + "\n")
     argv = [*argv, *prepared.pinned]
-    os.environ[COMMAND_PID] = str(os.getpid())  # launcher workers end when this process does
+    os.environ[COMMAND_PID] = command_marker()  # launcher workers here end when this one does
     compile_kernels()
     try:
         with holding(prepared, wait):

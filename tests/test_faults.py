@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -229,7 +230,7 @@ def processes_of(command_pid: int) -> list[int]:
             environ = (entry / "environ").read_bytes().split(b"\0")
         except OSError:
             continue
-        if f"{COMMAND_PID}={command_pid}".encode() in environ:
+        if f"{COMMAND_PID}={socket.gethostname()}:{command_pid}".encode() in environ:
             found.append(int(entry.name))
     return found
 
@@ -257,6 +258,15 @@ def test_kill_9_of_a_sweep_with_workers_leaves_no_process(tmp_path, launcher):
     while processes_of(process.pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert processes_of(process.pid) == []
+
+
+def test_a_job_on_another_host_does_not_watch_the_command(monkeypatch):
+    from experiments import job
+
+    monkeypatch.setenv(COMMAND_PID, "a-cluster-login-node:1")  # as a SLURM job inherits it
+    assert job.command_process() is None
+    monkeypatch.setenv(COMMAND_PID, f"{socket.gethostname()}:123")
+    assert job.command_process() == 123
 
 
 def test_ctrl_c_says_how_to_resume(tmp_path):
