@@ -92,12 +92,6 @@ def finished(job_dir: Path) -> Finished | None:
     return Finished(record.get("config_hash"), code)
 
 
-def completed_hash(job_dir: Path) -> str | None:
-    """The config hash of the complete, intact outputs in `job_dir`, or None."""
-    done = finished(job_dir)
-    return done.config_hash if done else None
-
-
 def lever_values(config: dict) -> dict:
     flat = schema.flatten(config)
     return {key: flat[key] for key in schema.MAIN_LEVERS}

@@ -213,6 +213,8 @@ def check_hydra_settings(hydra_cfg: DictConfig, allow_outside: bool = False) -> 
                     f"{key} = {value!r}: log files must stay in the job folder "
                     f"({LOG_FILE_PREFIX}NAME.log)"
                 )
+    if raw.get("mode") is not None:
+        raise BadInput(f"hydra.mode = {raw['mode']}: give -m for a sweep instead")
     if raw.get("job", {}).get("env_set"):
         raise BadInput("hydra.job.env_set: setting environment variables for jobs is not allowed")
     subdir = raw.get("output_subdir")

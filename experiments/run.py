@@ -85,8 +85,9 @@ def holding(prepared: preflight.Prepared, wait: bool) -> Iterator[None]:
 def main(argv: list[str] | None = None) -> None:
     """Check the whole command, hold its folder, then hand it to Hydra."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    wait, allow_outside = WAIT in argv, ALLOW_OUTSIDE in argv
-    argv = [a for a in argv if a not in (WAIT, ALLOW_OUTSIDE)]
+    own = [a for a in argv if a in (WAIT, ALLOW_OUTSIDE)]
+    wait, allow_outside = WAIT in own, ALLOW_OUTSIDE in own
+    argv = [a for a in argv if a not in own]
     try:
         prepared = preflight.prepare(argv, allow_outside)
     except BadInput as err:
@@ -114,18 +115,18 @@ def main(argv: list[str] | None = None) -> None:
             ):
                 hydra_app()
     except KeyboardInterrupt:
-        stopped(argv, prepared, "interrupted", 130)
+        stopped(argv, own, prepared, "interrupted", 130)
     except SystemExit as ended:
         if ended.code == 128 + signal.SIGTERM:
-            stopped(argv, prepared, "stopped by SIGTERM", ended.code)
+            stopped(argv, own, prepared, "stopped by SIGTERM", ended.code)
         raise
 
 
-def stopped(argv: list[str], prepared: preflight.Prepared, how: str, status: int) -> None:
+def stopped(
+    argv: list[str], flags: list[str], prepared: preflight.Prepared, how: str, status: int
+) -> None:
     """Say what was kept and how to resume, then exit with `status`."""
-    command = shlex.join(["python -m experiments.run", *argv]).replace(
-        "'python -m experiments.run'", "python -m experiments.run"
-    )
+    command = " ".join(["python -m experiments.run", shlex.join([*flags, *argv])])
     where = f" in {prepared.folder}" if prepared.folder is not None else ""
     sys.stderr.write(
         f"{how}: finished jobs and replicates are kept{where}; to resume, run: {command}\n"

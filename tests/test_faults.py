@@ -308,6 +308,7 @@ def test_ctrl_c_says_how_to_resume(tmp_path):
         (["-m", "hydra.sweep.dir=../../elsewhere"], "hydra.sweep.dir"),
         (["-m", "hydra.sweep.subdir=../${hydra.job.num}"], "hydra.sweep.subdir"),
         (["-cd", "/tmp"], "-cd"),
+        (["hydra.mode=MULTIRUN"], "hydra.mode"),
         (["+incentives._target_=os.system"], "incentives._target_"),
     ],
 )
