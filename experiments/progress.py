@@ -41,7 +41,7 @@ class SweepProgress:
         self.since = time.time()  # jobs run again (run.resume=false) count once rewritten
         already = self.newly_done()
         self.initial = sum(jobs[i].replicates for i in already)
-        self.fresh = 0  # replicates run by this command
+        self.count = self.initial  # replicates done, running jobs' included
         interactive = getattr(self.stream, "isatty", lambda: False)()
         self.bar = tqdm(
             total=self.total,
@@ -89,10 +89,12 @@ class SweepProgress:
         new = self.newly_done()
         complete = sum(self.jobs[i].replicates for i in self.done)
         count = min(self.total, complete + self.running_replicates())
-        self.fresh = count - self.initial
-        self.bar.n = count
+        self.count = count
         self.set_jobs()
-        self.bar.refresh()
+        if count > self.bar.n:
+            self.bar.update(count - self.bar.n)  # tqdm's rate, hence time left, comes from updates
+        else:
+            self.bar.refresh()
         if not self.interactive:
             for i in new:
                 self.report_job(i, complete)

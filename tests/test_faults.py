@@ -461,9 +461,29 @@ def test_off_a_terminal_a_sweep_prints_one_readable_line_per_job(sweep_dir):
     progress = SweepProgress(jobs, stream)
     assert stream.getvalue() == "1 of 2 jobs already complete: resuming\n"
     progress.poll()
-    assert progress.bar.n == 3  # 2 of the finished job, 1 of the running one
+    assert progress.count == 3  # 2 of the finished job, 1 of the running one
     (sweep_dir / "1" / PROVENANCE).write_bytes(kept)
     progress.close()
     last = stream.getvalue().splitlines()[-1]
     assert last.startswith("job 2/2 done in ")
     assert "(oversight.intensity=1); sweep: 2/2 jobs, 4/4 replicates, " in last
+
+
+def test_on_a_terminal_a_sweep_shows_one_bar_of_replicates_and_jobs(sweep_dir):
+    import io as text_io
+
+    from experiments.progress import SweepProgress
+
+    class Terminal(text_io.StringIO):
+        def isatty(self):
+            return True
+
+    record = json.loads((sweep_dir / "0" / PROVENANCE).read_text())
+    done = preflight.PlannedJob([], record["config_hash"], sweep_dir / "0", True, 2)
+    running = preflight.PlannedJob([], "not yet", sweep_dir / "1", True, 2)
+    (sweep_dir / "1" / ".progress").write_text("1")
+    stream = Terminal()
+    progress = SweepProgress([done, running], stream)
+    progress.close()
+    assert "sweep:  75%" in stream.getvalue() and "3/4" in stream.getvalue()
+    assert stream.getvalue().rstrip().endswith("jobs 1/2]")
