@@ -95,9 +95,12 @@ class SweepProgress:
             self.bar.update(count - self.bar.n)  # tqdm's rate, hence time left, comes from updates
         else:
             self.bar.refresh()
-        if not self.interactive:
-            for i in new:
-                self.report_job(i, complete)
+        if not self.interactive:  # jobs seen finished in one look: counted one by one
+            before = len(self.done) - len(new)
+            at = complete - sum(self.jobs[i].replicates for i in new)
+            for k, i in enumerate(new):
+                at += self.jobs[i].replicates
+                self.report_job(i, before + k + 1, at)
 
     def left_text(self, complete: int) -> str:
         elapsed = time.monotonic() - self.started
@@ -108,7 +111,7 @@ class SweepProgress:
             text += f", about {seconds_text(left)} left"
         return text
 
-    def report_job(self, i: int, complete: int) -> None:
+    def report_job(self, i: int, jobs_done: int, complete: int) -> None:
         job = self.jobs[i]
         record = io.read_json(job.folder / PROVENANCE) or {}
         seconds = record.get("timing", {}).get("seconds")
@@ -116,7 +119,7 @@ class SweepProgress:
         what = " ".join(self.varied[i]) or "defaults"
         self.line(
             f"job {i + 1}/{len(self.jobs)} done{took} ({what}); sweep: "
-            f"{len(self.done)}/{len(self.jobs)} jobs, {complete}/{self.total} replicates, "
+            f"{jobs_done}/{len(self.jobs)} jobs, {complete}/{self.total} replicates, "
             f"{self.left_text(complete)}"
         )
 

@@ -207,6 +207,13 @@ def worker_context() -> multiprocessing.context.BaseContext:
 
     A fork server that has imported the model once, where there is one (Linux, macOS), else spawn.
     """
+    if multiprocessing.get_start_method(allow_none=True) not in (
+        None,
+        *multiprocessing.get_all_start_methods(),
+    ):
+        # In a joblib (loky) job process the default method is 'loky', which new processes
+        # are told to set and cannot (Python 3.12: "cannot find context for 'loky'").
+        multiprocessing.set_start_method(None, force=True)
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
