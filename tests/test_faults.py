@@ -309,6 +309,7 @@ def test_ctrl_c_says_how_to_resume(tmp_path):
         (["-m", "hydra.sweep.subdir=../${hydra.job.num}"], "hydra.sweep.subdir"),
         (["-cd", "/tmp"], "-cd"),
         (["hydra.mode=MULTIRUN"], "hydra.mode"),
+        (["hydra/launcher=slurm", "hydra.launcher.setup=[touch x]"], "hydra.launcher.setup"),
         (["+incentives._target_=os.system"], "incentives._target_"),
     ],
 )
