@@ -179,6 +179,8 @@ def test_jobs_of_other_model_code_are_refused_and_never_mixed(sweep_dir, capsys)
     with pytest.raises(AggregateError, match="2 versions of the model code.*0123456789abcdef"):
         aggregate(sweep_dir, write=False)
     assert len(aggregate(sweep_dir, write=False, allow_mixed_code=True).replicates) == 4
+    line = one_line_error(cli(str(sweep_dir), module="experiments.report"))
+    assert "2 versions of the model code" in line and "jobs 0" in line
     assert rerun(sweep_dir, "run.resume=false").returncode == 0
     assert len(aggregate(sweep_dir, write=False).replicates) == 4
 
