@@ -53,7 +53,7 @@ class SweepProgress:
             dynamic_ncols=True,
         )
         self.interactive = interactive
-        shared = set.intersection(*(set(job.overrides) for job in jobs))
+        shared = set.intersection(*(set(job.overrides) for job in jobs)) if len(jobs) > 1 else set()
         self.varied = [[o for o in job.overrides if o not in shared] for job in jobs]
         self.set_jobs()
         if already and not interactive:
@@ -116,7 +116,7 @@ class SweepProgress:
         record = io.read_json(job.folder / PROVENANCE) or {}
         seconds = record.get("timing", {}).get("seconds")
         took = f" in {seconds:.1f} s" if isinstance(seconds, int | float) else ""
-        what = " ".join(self.varied[i]) or "defaults"
+        what = " ".join(self.varied[i]) or "the defaults"
         self.line(
             f"job {i + 1}/{len(self.jobs)} done{took} ({what}); sweep: "
             f"{jobs_done}/{len(self.jobs)} jobs, {complete}/{self.total} replicates, "
