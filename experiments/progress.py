@@ -53,8 +53,9 @@ class SweepProgress:
             dynamic_ncols=True,
         )
         self.interactive = interactive
-        shared = set.intersection(*(set(job.overrides) for job in jobs)) if len(jobs) > 1 else set()
-        self.varied = [[o for o in job.overrides if o not in shared] for job in jobs]
+        own = [[o for o in job.overrides if "hydra" not in o.split("=")[0]] for job in jobs]
+        shared = set.intersection(*map(set, own)) if len(jobs) > 1 else set()
+        self.varied = [[o for o in overrides if o not in shared] for overrides in own]
         self.set_jobs()
         if already and not interactive:
             self.line(f"{len(already)} of {len(jobs)} jobs already complete: resuming")
