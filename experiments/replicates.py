@@ -53,6 +53,10 @@ def run_replicate(params: Params, replicate: int, seed: int) -> tuple[dict, pd.D
     return metrics, series
 
 
+class DamagedChunk(ValueError):
+    """A checkpoint chunk that must not be reused."""
+
+
 class Checkpoint:
     """Finished replicates of one config and model code, saved in chunks under `job_dir/.partial/`.
 
@@ -107,22 +111,22 @@ class Checkpoint:
             files = {name: self.dir / name for name in record["files"]}  # type: ignore[index]
             for name, path in files.items():
                 if not path.is_file() or io.sha256(path) != record["files"][name]:
-                    raise ValueError(f"{path} is damaged (missing, or its checksum differs)")
+                    raise DamagedChunk(f"{path.name} is missing or its checksum differs")
             rows = io.read_csv(files[record["replicates"]])
             series = io.read_csv(files[record["timeseries"]])
             numbers = [int(i) for i in rows["replicate"]]
             if numbers != [int(i) for i in record["numbers"]]:
-                raise ValueError(f"{manifest} does not list the replicates its table holds")
+                raise DamagedChunk("the manifest does not list the replicates its table holds")
             return {
                 i: (row, series[series["replicate"] == i].reset_index(drop=True))
                 for i, row in zip(numbers, rows.to_dict("records"), strict=True)
             }
         except Exception as err:  # any shape of damage: redo the chunk's replicates
-            reason = err if isinstance(err, ValueError) and str(err).startswith("/") else None
+            reason = str(err) if isinstance(err, DamagedChunk) else f"{type(err).__name__}: {err}"
             log.warning(
                 "checkpoint chunk %s is damaged (%s); its replicates will run again",
                 manifest,
-                reason or f"{type(err).__name__}: {err}",
+                reason.splitlines()[0] if reason else type(err).__name__,
             )
             return None
 
