@@ -96,12 +96,13 @@ class Checkpoint:
             found.update({i: r for i, r in chunk.items() if 0 <= i < replicates})
         for stray in self.dir.glob("*.csv"):  # a chunk whose manifest was never written
             if self.manifest_of(stray) not in manifests:
-                stray.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    stray.unlink()
         return found
 
     @staticmethod
     def manifest_of(path: Path) -> Path:
-        tag = path.stem.split("-", 1)[1]
+        tag = path.stem.partition("-")[2]
         return path.with_name(f"chunk-{tag}.json")
 
     def read_chunk(self, manifest: Path) -> dict[int, tuple[dict, pd.DataFrame]] | None:
@@ -131,9 +132,10 @@ class Checkpoint:
             return None
 
     def drop(self, manifest: Path) -> None:
-        tag = manifest.stem.split("-", 1)[1]
+        tag = manifest.stem.partition("-")[2]
         for path in (manifest, *self.dir.glob(f"*-{tag}.csv")):
-            path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                path.unlink()
 
     def add(self, result: tuple[dict, pd.DataFrame]) -> None:
         self.unsaved.append(result)

@@ -140,6 +140,9 @@ def test_a_chunk_cut_off_before_its_manifest_and_a_garbage_key_are_discarded(
     next(iter(sorted(partial.glob("chunk-*.json")))).unlink()  # killed between the files
     assert sorted(Checkpoint(tmp_path, "k", 0.0).load(2)) == [1]
     assert len(list(partial.glob("*.csv"))) == 2  # the stray pair is gone
+    (partial / "notes.csv").write_text("a stray file of any name")
+    (partial / "chunk-x.json").mkdir()  # even a folder where a manifest should be
+    assert sorted(Checkpoint(tmp_path, "k", 0.0).load(2)) == [1]
     (partial / "key").write_bytes(b"\xff\xfe garbage")
     assert Checkpoint(tmp_path, "k", 0.0).load(2) == {}
     assert not partial.exists()
