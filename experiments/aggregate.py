@@ -105,9 +105,10 @@ def check_one_code_version(records: dict[str, dict]) -> None:
 
 def job_overrides(job_dir: Path) -> list[str]:
     path = job_dir / ".hydra" / "overrides.yaml"
-    if not path.is_file():
+    try:
+        return [str(o) for o in OmegaConf.load(path)]
+    except Exception:  # missing or damaged: Hydra's record only, the job's own is provenance
         return []
-    return [str(o) for o in OmegaConf.load(path)]
 
 
 def never_started(sweep_dir: Path, folders: list[Path]) -> list[str]:
@@ -115,13 +116,13 @@ def never_started(sweep_dir: Path, folders: list[Path]) -> list[str]:
     path = sweep_dir / "multirun.yaml"
     if not path.is_file():
         return []
-    hydra_cfg = OmegaConf.load(path).hydra
-    params = hydra_cfg.sweeper.get("params") or {}
-    lines = [f"{k}={v}" for k, v in params.items()] + list(hydra_cfg.overrides.task)
     try:
+        hydra_cfg = OmegaConf.load(path).hydra
+        params = hydra_cfg.sweeper.get("params") or {}
+        lines = [f"{k}={v}" for k, v in params.items()] + list(hydra_cfg.overrides.task)
         parser = OverridesParser.create()
         expected = hydra_compat.split_sweep(parser.parse_overrides(lines))
-    except Exception:  # a sweep syntax needing the config (glob): cannot list expected jobs
+    except Exception:  # damaged, or a sweep syntax needing the config (glob): cannot list them
         return []
     present = {frozenset(job_overrides(f)) for f in folders}
     return [

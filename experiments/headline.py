@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     swept = time.perf_counter()
     if args.results:
-        command = f"python -m experiments.headline {args.name} --results  (or: make results)"
+        command = f"python -m experiments.headline {args.name} --results"
     else:
         command = " ".join(["python -m experiments.headline", args.name, *args.overrides])
     try:

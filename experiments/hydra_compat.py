@@ -17,7 +17,8 @@ naming the installed Hydra version when an upgrade breaks it:
   but Hydra 1.3 instantiates a sweeper only from the `hydra_plugins` namespace package
   (`Plugins._instantiate` refuses any other module, even for a class registered with
   `Plugins.register`), which this project does not ship. So the method is replaced on the basic
-  sweeper only, only while one command runs, and restored afterwards.
+  sweeper only (the class Hydra's plugin registry will instantiate), only while one command
+  runs, and restored afterwards.
 """
 
 import contextlib
@@ -28,6 +29,7 @@ from hydra._internal.config_loader_impl import ConfigLoaderImpl
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.types import Override
+from hydra.core.plugins import Plugins
 from omegaconf import DictConfig
 
 HYDRA_VERSION = hydra.__version__
@@ -49,18 +51,32 @@ def group_exists(name: str) -> bool:
     return loader.repository.group_exists(name)  # type: ignore[attr-defined]
 
 
+BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
+
+
+def basic_sweeper_class() -> type:
+    """The basic sweeper class that Hydra will instantiate.
+
+    Not simply the imported `BasicSweeper`: Hydra's plugin scan (on its first start in a
+    process) executes the plugin modules again, which makes a new class object, and Hydra
+    instantiates the one its registry holds.
+    """
+    return Plugins.instance().class_name_to_class[BASIC_SWEEPER]
+
+
 @contextlib.contextmanager
 def single_composition() -> Iterator[None]:
     """Meanwhile, the basic sweeper launches jobs without composing each one beforehand."""
-    original = BasicSweeper.__dict__.get("validate_batch_is_legal")
-    BasicSweeper.validate_batch_is_legal = _already_checked  # type: ignore[method-assign]
+    sweeper = basic_sweeper_class()
+    original = sweeper.__dict__.get("validate_batch_is_legal")
+    sweeper.validate_batch_is_legal = _already_checked
     try:
         yield
     finally:
         if original is None:
-            del BasicSweeper.validate_batch_is_legal
+            del sweeper.validate_batch_is_legal
         else:
-            BasicSweeper.validate_batch_is_legal = original  # type: ignore[method-assign]
+            sweeper.validate_batch_is_legal = original
 
 
 def _already_checked(self, batch) -> None:

@@ -16,6 +16,7 @@ that two commands never write one job folder at once.
 
 import logging
 import os
+import socket
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -91,22 +92,33 @@ def finished(job_dir: Path) -> Finished | None:
     return Finished(record.get("config_hash"), code)
 
 
-def completed_hash(job_dir: Path) -> str | None:
-    """The config hash of the complete, intact outputs in `job_dir`, or None."""
-    done = finished(job_dir)
-    return done.config_hash if done else None
-
-
 def lever_values(config: dict) -> dict:
     flat = schema.flatten(config)
     return {key: flat[key] for key in schema.MAIN_LEVERS}
 
 
+def command_marker() -> str:
+    """`HOST:PID` of this process, for the environment of the processes a command starts."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def command_process() -> int | None:
+    """The process id of the command that started this job, when it runs on this host.
+
+    A job on another host (SLURM, a Ray cluster) does not watch it: the job is resumable and
+    goes on if the submitting command ends.
+    """
+    host, _, pid = os.environ.get(COMMAND_PID, "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return None
+    return int(pid)
+
+
 def run_job(cfg: DictConfig, context: JobContext) -> str:
     """Run (or skip, if already complete) the job; return 'complete' or 'skipped'."""
-    command = os.environ.get(COMMAND_PID)
-    if command and int(command) != os.getpid():
-        exit_with_parent(also_watch=int(command))  # a launcher's worker: end with the command
+    command = command_process()
+    if command is not None and command != os.getpid():
+        exit_with_parent(also_watch=command)  # a launcher's worker here: end with the command
     out = Path(context.output_dir)
     with lock.hold(out, lock.JOB_LOCK):
         return run_locked_job(cfg, context, out)

@@ -185,7 +185,8 @@ def check_hydra_settings(hydra_cfg: DictConfig, allow_outside: bool = False) -> 
 
     Refused: callbacks, `_target_` anywhere but the launcher's and sweeper's plugin class,
     logging factories (`()`) and handler classes outside `logging`, log files outside the job
-    folder, environment variables set for jobs, `hydra.output_subdir` and `hydra.sweep.subdir`
+    folder, environment variables set for jobs, a launcher's shell `setup` commands,
+    `hydra.mode` (the check plans what -m says), `hydra.output_subdir` and `hydra.sweep.subdir`
     leaving the job folder, and `hydra.run.dir` / `hydra.sweep.dir` that climb (`..`) out of the
     current folder, unless allow_outside.
     """
@@ -213,6 +214,14 @@ def check_hydra_settings(hydra_cfg: DictConfig, allow_outside: bool = False) -> 
                     f"{key} = {value!r}: log files must stay in the job folder "
                     f"({LOG_FILE_PREFIX}NAME.log)"
                 )
+    if (raw.get("launcher") or {}).get("setup"):
+        raise BadInput(
+            "hydra.launcher.setup: shell commands in config are not allowed (config runs no "
+            "code); load modules in the shell that submits the sweep, whose environment the "
+            "jobs inherit"
+        )
+    if raw.get("mode") is not None:
+        raise BadInput(f"hydra.mode = {raw['mode']}: give -m for a sweep instead")
     if raw.get("job", {}).get("env_set"):
         raise BadInput("hydra.job.env_set: setting environment variables for jobs is not allowed")
     subdir = raw.get("output_subdir")

@@ -41,7 +41,7 @@ class SweepProgress:
         self.since = time.time()  # jobs run again (run.resume=false) count once rewritten
         already = self.newly_done()
         self.initial = sum(jobs[i].replicates for i in already)
-        self.fresh = 0  # replicates run by this command
+        self.count = self.initial  # replicates done, running jobs' included
         interactive = getattr(self.stream, "isatty", lambda: False)()
         self.bar = tqdm(
             total=self.total,
@@ -53,8 +53,9 @@ class SweepProgress:
             dynamic_ncols=True,
         )
         self.interactive = interactive
-        shared = set.intersection(*(set(job.overrides) for job in jobs))
-        self.varied = [[o for o in job.overrides if o not in shared] for job in jobs]
+        own = [[o for o in job.overrides if "hydra" not in o.split("=")[0]] for job in jobs]
+        shared = set.intersection(*map(set, own)) if len(jobs) > 1 else set()
+        self.varied = [[o for o in overrides if o not in shared] for overrides in own]
         self.set_jobs()
         if already and not interactive:
             self.line(f"{len(already)} of {len(jobs)} jobs already complete: resuming")
@@ -89,13 +90,18 @@ class SweepProgress:
         new = self.newly_done()
         complete = sum(self.jobs[i].replicates for i in self.done)
         count = min(self.total, complete + self.running_replicates())
-        self.fresh = count - self.initial
-        self.bar.n = count
+        self.count = count
         self.set_jobs()
-        self.bar.refresh()
-        if not self.interactive:
-            for i in new:
-                self.report_job(i, complete)
+        if count > self.bar.n:
+            self.bar.update(count - self.bar.n)  # tqdm's rate, hence time left, comes from updates
+        else:
+            self.bar.refresh()
+        if not self.interactive:  # jobs seen finished in one look: counted one by one
+            before = len(self.done) - len(new)
+            at = complete - sum(self.jobs[i].replicates for i in new)
+            for k, i in enumerate(new):
+                at += self.jobs[i].replicates
+                self.report_job(i, before + k + 1, at)
 
     def left_text(self, complete: int) -> str:
         elapsed = time.monotonic() - self.started
@@ -106,15 +112,15 @@ class SweepProgress:
             text += f", about {seconds_text(left)} left"
         return text
 
-    def report_job(self, i: int, complete: int) -> None:
+    def report_job(self, i: int, jobs_done: int, complete: int) -> None:
         job = self.jobs[i]
         record = io.read_json(job.folder / PROVENANCE) or {}
         seconds = record.get("timing", {}).get("seconds")
         took = f" in {seconds:.1f} s" if isinstance(seconds, int | float) else ""
-        what = " ".join(self.varied[i]) or "defaults"
+        what = " ".join(self.varied[i]) or "the defaults"
         self.line(
             f"job {i + 1}/{len(self.jobs)} done{took} ({what}); sweep: "
-            f"{len(self.done)}/{len(self.jobs)} jobs, {complete}/{self.total} replicates, "
+            f"{jobs_done}/{len(self.jobs)} jobs, {complete}/{self.total} replicates, "
             f"{self.left_text(complete)}"
         )
 

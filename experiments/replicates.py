@@ -53,6 +53,10 @@ def run_replicate(params: Params, replicate: int, seed: int) -> tuple[dict, pd.D
     return metrics, series
 
 
+class DamagedChunk(ValueError):
+    """A checkpoint chunk that must not be reused."""
+
+
 class Checkpoint:
     """Finished replicates of one config and model code, saved in chunks under `job_dir/.partial/`.
 
@@ -92,12 +96,13 @@ class Checkpoint:
             found.update({i: r for i, r in chunk.items() if 0 <= i < replicates})
         for stray in self.dir.glob("*.csv"):  # a chunk whose manifest was never written
             if self.manifest_of(stray) not in manifests:
-                stray.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    stray.unlink()
         return found
 
     @staticmethod
     def manifest_of(path: Path) -> Path:
-        tag = path.stem.split("-", 1)[1]
+        tag = path.stem.partition("-")[2]
         return path.with_name(f"chunk-{tag}.json")
 
     def read_chunk(self, manifest: Path) -> dict[int, tuple[dict, pd.DataFrame]] | None:
@@ -107,29 +112,30 @@ class Checkpoint:
             files = {name: self.dir / name for name in record["files"]}  # type: ignore[index]
             for name, path in files.items():
                 if not path.is_file() or io.sha256(path) != record["files"][name]:
-                    raise ValueError(f"{path} is damaged (missing, or its checksum differs)")
+                    raise DamagedChunk(f"{path.name} is missing or its checksum differs")
             rows = io.read_csv(files[record["replicates"]])
             series = io.read_csv(files[record["timeseries"]])
             numbers = [int(i) for i in rows["replicate"]]
             if numbers != [int(i) for i in record["numbers"]]:
-                raise ValueError(f"{manifest} does not list the replicates its table holds")
+                raise DamagedChunk("the manifest does not list the replicates its table holds")
             return {
                 i: (row, series[series["replicate"] == i].reset_index(drop=True))
                 for i, row in zip(numbers, rows.to_dict("records"), strict=True)
             }
         except Exception as err:  # any shape of damage: redo the chunk's replicates
-            reason = err if isinstance(err, ValueError) and str(err).startswith("/") else None
+            reason = str(err) if isinstance(err, DamagedChunk) else f"{type(err).__name__}: {err}"
             log.warning(
                 "checkpoint chunk %s is damaged (%s); its replicates will run again",
                 manifest,
-                reason or f"{type(err).__name__}: {err}",
+                reason.splitlines()[0] if reason else type(err).__name__,
             )
             return None
 
     def drop(self, manifest: Path) -> None:
-        tag = manifest.stem.split("-", 1)[1]
+        tag = manifest.stem.partition("-")[2]
         for path in (manifest, *self.dir.glob(f"*-{tag}.csv")):
-            path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                path.unlink()
 
     def add(self, result: tuple[dict, pd.DataFrame]) -> None:
         self.unsaved.append(result)
@@ -164,6 +170,8 @@ class Checkpoint:
     def clear(self) -> None:
         if self.dir.is_dir():
             shutil.rmtree(self.dir, ignore_errors=True)
+        elif self.dir.exists() or self.dir.is_symlink():  # a file in its place
+            self.dir.unlink()
 
 
 def exit_with_parent(also_watch: int | None = None, poll: float = 0.5) -> None:
@@ -205,6 +213,13 @@ def worker_context() -> multiprocessing.context.BaseContext:
 
     A fork server that has imported the model once, where there is one (Linux, macOS), else spawn.
     """
+    if multiprocessing.get_start_method(allow_none=True) not in (
+        None,
+        *multiprocessing.get_all_start_methods(),
+    ):
+        # In a joblib (loky) job process the default method is 'loky', which new processes
+        # are told to set and cannot (Python 3.12: "cannot find context for 'loky'").
+        multiprocessing.set_start_method(None, force=True)
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")

@@ -182,15 +182,16 @@ def adapt(sweep, directory: str | Path) -> SweepData:
     )
 
 
-def load_sweep(sweep_dir: str | Path) -> SweepData:
-    """Aggregate a sweep folder; ReportError if it is not one or holds no finished job."""
+def load_sweep(sweep_dir: str | Path, allow_mixed_code: bool = False) -> SweepData:
+    """Aggregate a sweep folder; ReportError if it is not one, holds no finished job or (unless
+    allow_mixed_code) holds jobs of several versions of the model code."""
     directory = Path(sweep_dir)
     if not directory.is_dir():
         raise ReportError(f"sweep folder '{sweep_dir}' does not exist or is not a folder")
     from .aggregate import aggregate
 
     try:
-        sweep = aggregate(directory)
+        sweep = aggregate(directory, allow_mixed_code=allow_mixed_code)
     except (OSError, ValueError, KeyError) as error:
         raise ReportError(f"cannot aggregate '{sweep_dir}': {error}") from error
     if sweep.replicates is None or sweep.replicates.empty:
@@ -585,9 +586,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--title", help="report title")
     parser.add_argument("--question", help="the question the sweep answers")
     parser.add_argument("--command", help="the command that regenerates it, for the record")
+    parser.add_argument(
+        "--allow-mixed-code",
+        action="store_true",
+        help="report on jobs run by different versions of the model code",
+    )
     args = parser.parse_args(argv)
     try:
-        data = load_sweep(args.sweep_dir)
+        data = load_sweep(args.sweep_dir, args.allow_mixed_code)
         out = Path(args.out) if args.out else Path(args.sweep_dir) / "report"
         path = build_report(data, out, args.title, args.question, args.command)
     except (ReportError, OSError) as error:

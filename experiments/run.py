@@ -34,7 +34,8 @@ from sim import ResearchModel
 
 from . import hydra_compat, lock, preflight, progress, schema
 from .errors import BadInput
-from .job import COMMAND_PID, JobContext, run_job
+from .job import COMMAND_PID, JobContext, command_marker, run_job
+from .replicates import sigterm_as_exit
 
 WAIT = "--wait"
 ALLOW_OUTSIDE = "--allow-outside-project"
@@ -70,17 +71,17 @@ def holding(prepared: preflight.Prepared, wait: bool) -> Iterator[None]:
         return
     if not prepared.multirun and lock.is_held(folder.parent):
         fail(f"{folder.parent} is in use by {lock.holder_text(folder.parent / lock.COMMAND_LOCK)}")
-    for job in prepared.jobs:  # a job folder written by a single-job command right now
-        for name in (lock.COMMAND_LOCK, lock.JOB_LOCK) if prepared.multirun else ():
-            if job.folder is not None and lock.is_held(job.folder, name):
-                fail(f"{job.folder} is in use by {lock.holder_text(job.folder / name)}")
     with contextlib.ExitStack() as stack:
         try:
             stack.enter_context(lock.hold(folder, wait=wait))
         except lock.FolderBusy as err:
             fail(str(err))
         except OSError as err:
-            fail(f"cannot write to {folder}: {err.strerror or err}")
+            fail(f"cannot write to {err.filename or folder}: {err.strerror or err}")
+        for job in prepared.jobs if prepared.multirun else ():
+            for name in (lock.COMMAND_LOCK, lock.JOB_LOCK):  # a single-job command's
+                if job.folder is not None and lock.is_held(job.folder, name):
+                    fail(f"{job.folder} is in use by {lock.holder_text(job.folder / name)}")
         yield
 
 
@@ -88,8 +89,9 @@ def main(argv: list[str] | None = None) -> None:
     """Check the whole command, hold its folder, then hand it to Hydra."""
     argv = sys.argv[1:] if argv is None else list(argv)
     schema.register()  # the schema of the model's mechanisms as they are now
-    wait, allow_outside = WAIT in argv, ALLOW_OUTSIDE in argv
-    argv = [a for a in argv if a not in (WAIT, ALLOW_OUTSIDE)]
+    own = [a for a in argv if a in (WAIT, ALLOW_OUTSIDE)]
+    wait, allow_outside = WAIT in own, ALLOW_OUTSIDE in own
+    argv = [a for a in argv if a not in own]
     try:
         prepared = preflight.prepare(argv, allow_outside)
     except BadInput as err:
@@ -101,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     for warning in prepared.warnings:
         sys.stderr.write(warning + "\n")
     argv = [*argv, *prepared.pinned]
-    os.environ[COMMAND_PID] = str(os.getpid())  # launcher workers end when this process does
+    os.environ[COMMAND_PID] = command_marker()  # launcher workers here end when this one does
     compile_kernels()
     try:
         with holding(prepared, wait):
@@ -110,21 +112,25 @@ def main(argv: list[str] | None = None) -> None:
             except BadInput as err:
                 fail(str(err))
             sys.argv = [sys.argv[0], *argv]
-            with hydra_compat.single_composition(), progress.watch(prepared):
+            with (
+                sigterm_as_exit(),
+                hydra_compat.single_composition(),
+                progress.watch(prepared),
+            ):
                 hydra_app()
     except KeyboardInterrupt:
-        stopped(argv, prepared, "interrupted", 130)
+        stopped(argv, own, prepared, "interrupted", 130)
     except SystemExit as ended:
         if ended.code == 128 + signal.SIGTERM:
-            stopped(argv, prepared, "stopped by SIGTERM", ended.code)
+            stopped(argv, own, prepared, "stopped by SIGTERM", ended.code)
         raise
 
 
-def stopped(argv: list[str], prepared: preflight.Prepared, how: str, status: int) -> None:
+def stopped(
+    argv: list[str], flags: list[str], prepared: preflight.Prepared, how: str, status: int
+) -> None:
     """Say what was kept and how to resume, then exit with `status`."""
-    command = shlex.join(["python -m experiments.run", *argv]).replace(
-        "'python -m experiments.run'", "python -m experiments.run"
-    )
+    command = " ".join(["python -m experiments.run", shlex.join([*flags, *argv])])
     where = f" in {prepared.folder}" if prepared.folder is not None else ""
     sys.stderr.write(
         f"{how}: finished jobs and replicates are kept{where}; to resume, run: {command}\n"

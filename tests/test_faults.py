@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -139,6 +140,9 @@ def test_a_chunk_cut_off_before_its_manifest_and_a_garbage_key_are_discarded(
     next(iter(sorted(partial.glob("chunk-*.json")))).unlink()  # killed between the files
     assert sorted(Checkpoint(tmp_path, "k", 0.0).load(2)) == [1]
     assert len(list(partial.glob("*.csv"))) == 2  # the stray pair is gone
+    (partial / "notes.csv").write_text("a stray file of any name")
+    (partial / "chunk-x.json").mkdir()  # even a folder where a manifest should be
+    assert sorted(Checkpoint(tmp_path, "k", 0.0).load(2)) == [1]
     (partial / "key").write_bytes(b"\xff\xfe garbage")
     assert Checkpoint(tmp_path, "k", 0.0).load(2) == {}
     assert not partial.exists()
@@ -178,6 +182,8 @@ def test_jobs_of_other_model_code_are_refused_and_never_mixed(sweep_dir, capsys)
     with pytest.raises(AggregateError, match="2 versions of the model code.*0123456789abcdef"):
         aggregate(sweep_dir, write=False)
     assert len(aggregate(sweep_dir, write=False, allow_mixed_code=True).replicates) == 4
+    line = one_line_error(cli(str(sweep_dir), module="experiments.report"))
+    assert "2 versions of the model code" in line and "jobs 0" in line
     assert rerun(sweep_dir, "run.resume=false").returncode == 0
     assert len(aggregate(sweep_dir, write=False).replicates) == 4
 
@@ -229,7 +235,7 @@ def processes_of(command_pid: int) -> list[int]:
             environ = (entry / "environ").read_bytes().split(b"\0")
         except OSError:
             continue
-        if f"{COMMAND_PID}={command_pid}".encode() in environ:
+        if f"{COMMAND_PID}={socket.gethostname()}:{command_pid}".encode() in environ:
             found.append(int(entry.name))
     return found
 
@@ -257,6 +263,15 @@ def test_kill_9_of_a_sweep_with_workers_leaves_no_process(tmp_path, launcher):
     while processes_of(process.pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert processes_of(process.pid) == []
+
+
+def test_a_job_on_another_host_does_not_watch_the_command(monkeypatch):
+    from experiments import job
+
+    monkeypatch.setenv(COMMAND_PID, "a-cluster-login-node:1")  # as a SLURM job inherits it
+    assert job.command_process() is None
+    monkeypatch.setenv(COMMAND_PID, f"{socket.gethostname()}:123")
+    assert job.command_process() == 123
 
 
 def test_ctrl_c_says_how_to_resume(tmp_path):
@@ -298,6 +313,8 @@ def test_ctrl_c_says_how_to_resume(tmp_path):
         (["-m", "hydra.sweep.dir=../../elsewhere"], "hydra.sweep.dir"),
         (["-m", "hydra.sweep.subdir=../${hydra.job.num}"], "hydra.sweep.subdir"),
         (["-cd", "/tmp"], "-cd"),
+        (["hydra.mode=MULTIRUN"], "hydra.mode"),
+        (["hydra/launcher=slurm", "hydra.launcher.setup=[touch x]"], "hydra.launcher.setup"),
         (["+incentives._target_=os.system"], "incentives._target_"),
     ],
 )
@@ -371,7 +388,7 @@ def test_conflicting_overrides_warn_which_one_is_used():
 
 def test_numpy_scalars_are_accepted_wherever_python_ones_are():
     model = ResearchModel(
-        seed=np.int64(1),
+        seed=1,  # a numpy seed reaches random.seed in Mesa 3.5: sim/model.py must convert it
         n_researchers=np.int64(300),
         publication_weight=np.float32(0.5),
         enabled=np.bool_(True),
@@ -427,3 +444,52 @@ def test_a_run_with_overrides_touches_no_tracked_file():
         assert status() == before
     finally:
         shutil.rmtree(out, ignore_errors=True)
+
+
+# --- progress ----------------------------------------------------------------------------------
+
+
+def test_off_a_terminal_a_sweep_prints_one_readable_line_per_job(sweep_dir):
+    import io as text_io
+
+    from experiments.progress import SweepProgress
+
+    jobs = []
+    for num, value in enumerate(("0", "1")):
+        record = json.loads((sweep_dir / str(num) / PROVENANCE).read_text())
+        overrides = [f"oversight.intensity={value}", *SMALL]
+        jobs.append(preflight.PlannedJob(overrides, record["config_hash"], sweep_dir / str(num)))
+        jobs[-1].replicates = 2
+    kept = (sweep_dir / "1" / PROVENANCE).read_bytes()
+    (sweep_dir / "1" / PROVENANCE).unlink()
+    (sweep_dir / "1" / ".progress").write_text("1")
+    stream = text_io.StringIO()
+    progress = SweepProgress(jobs, stream)
+    assert stream.getvalue() == "1 of 2 jobs already complete: resuming\n"
+    progress.poll()
+    assert progress.count == 3  # 2 of the finished job, 1 of the running one
+    (sweep_dir / "1" / PROVENANCE).write_bytes(kept)
+    progress.close()
+    last = stream.getvalue().splitlines()[-1]
+    assert last.startswith("job 2/2 done in ")
+    assert "(oversight.intensity=1); sweep: 2/2 jobs, 4/4 replicates, " in last
+
+
+def test_on_a_terminal_a_sweep_shows_one_bar_of_replicates_and_jobs(sweep_dir):
+    import io as text_io
+
+    from experiments.progress import SweepProgress
+
+    class Terminal(text_io.StringIO):
+        def isatty(self):
+            return True
+
+    record = json.loads((sweep_dir / "0" / PROVENANCE).read_text())
+    done = preflight.PlannedJob([], record["config_hash"], sweep_dir / "0", True, 2)
+    running = preflight.PlannedJob([], "not yet", sweep_dir / "1", True, 2)
+    (sweep_dir / "1" / ".progress").write_text("1")
+    stream = Terminal()
+    progress = SweepProgress([done, running], stream)
+    progress.close()
+    assert "sweep:  75%" in stream.getvalue() and "3/4" in stream.getvalue()
+    assert stream.getvalue().rstrip().endswith("jobs 1/2]")

@@ -4,12 +4,14 @@ Each test names the installed Hydra version when it fails, so that an upgrade th
 changes a private function says at once which shim to fix."""
 
 import contextlib
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from hydra import compose, initialize_config_dir
-from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.plugins.sweeper import Sweeper
 
 from experiments import hydra_compat, schema
 
@@ -61,16 +63,53 @@ def test_group_exists_tells_groups_from_keys():
             assert not hydra_compat.group_exists("incentives.publication_weight")
 
 
-def test_single_composition_replaces_the_check_only_meanwhile():
-    assert "validate_batch_is_legal" not in BasicSweeper.__dict__, (
+def test_single_composition_replaces_the_check_of_the_class_hydra_instantiates():
+    with shim("basic_sweeper_class"):
+        sweeper = hydra_compat.basic_sweeper_class()
+    assert issubclass(sweeper, Sweeper) and sweeper.__name__ == "BasicSweeper"
+    assert "validate_batch_is_legal" not in sweeper.__dict__, (
         f"Hydra {hydra_compat.HYDRA_VERSION}'s BasicSweeper defines validate_batch_is_legal "
         "itself: check that hydra_compat.single_composition still restores it"
     )
-    before = BasicSweeper.validate_batch_is_legal
+    before = sweeper.validate_batch_is_legal
     with shim("single_composition"), hydra_compat.single_composition():
-        assert BasicSweeper.validate_batch_is_legal(None, [["a=1"]]) is None
-    assert BasicSweeper.validate_batch_is_legal is before
-    assert "validate_batch_is_legal" in BasicSweeper.sweep.__code__.co_names, (
+        assert hydra_compat.basic_sweeper_class().validate_batch_is_legal(None, [["a=1"]]) is None
+    assert sweeper.validate_batch_is_legal is before
+    assert "validate_batch_is_legal" in sweeper.sweep.__code__.co_names, (
         f"Hydra {hydra_compat.HYDRA_VERSION}'s BasicSweeper.sweep no longer calls "
         "validate_batch_is_legal: hydra_compat.single_composition has no effect"
     )
+
+
+COUNTED_RUN = """
+import runpy, sys
+from hydra._internal.config_loader_impl import ConfigLoaderImpl
+original, calls = ConfigLoaderImpl.load_sweep_config, []
+
+def counted(self, *args, **kwargs):
+    calls.append(1)
+    return original(self, *args, **kwargs)
+
+ConfigLoaderImpl.load_sweep_config = counted
+sys.argv = ["run.py", *sys.argv[1:]]
+try:
+    runpy.run_module("experiments.run", run_name="__main__")
+finally:
+    print("compositions:", len(calls))
+"""
+
+
+def test_a_sweep_composes_each_job_once(tmp_path):
+    """End to end: Hydra composes each job for its launch only (the check composed it before)."""
+    arguments = ["-m", "oversight.intensity=0,1", "run.replicates=1", "run.years=0.25"]
+    arguments += ["population.n_researchers=10", f"hydra.sweep.dir={tmp_path}"]
+    done = subprocess.run(
+        [sys.executable, "-c", COUNTED_RUN, *arguments],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    count = int(done.stdout.split("compositions:")[1])
+    assert count == 2, f"Hydra {hydra_compat.HYDRA_VERSION} composed the 2 jobs {count} times"
