@@ -64,6 +64,10 @@ def lever_values(config: dict) -> dict:
 
 def run_job(cfg: DictConfig, context: JobContext) -> str:
     """Run (or skip, if already complete) the job; return 'complete' or 'skipped'."""
+    if cfg.get("uncertainty") is not None:  # a share of an uncertainty design's points
+        from .design_job import run_chunk
+
+        return run_chunk(cfg, context)
     out = Path(context.output_dir)
     config = schema.resolved(cfg)
     params, run = schema.params_from_config(config)

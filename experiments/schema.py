@@ -13,6 +13,7 @@ import hashlib
 import json
 import typing
 from dataclasses import dataclass, field
+from typing import Optional
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
@@ -28,6 +29,8 @@ from sim.params import (
     resolve_key,
     validate,
 )
+
+from . import design
 
 # The levers written as columns of every replicates.csv, by dotted name.
 MAIN_LEVERS = (
@@ -82,6 +85,12 @@ class ExperimentConfig(Params):
     """Every model parameter (typed as in sim.params) plus the batch settings under `run`."""
 
     run: RunConfig = field(default_factory=RunConfig)
+    # An uncertainty design (experiments/design.py); when set, the job runs a share of its points.
+    uncertainty: Optional[design.DesignConfig] = None  # noqa: UP045 (OmegaConf needs Optional)
+
+
+# Top-level keys that are not groups of the model's parameters.
+NOT_GROUPS = ("timeline", "uncertainty")
 
 
 def register() -> None:
@@ -120,7 +129,9 @@ def unknown_key(full_key: str, in_event: bool = False) -> str:
 
 
 GROUP_CLASSES = {
-    name: cls for name, cls in typing.get_type_hints(ExperimentConfig).items() if name != "timeline"
+    name: cls
+    for name, cls in typing.get_type_hints(ExperimentConfig).items()
+    if name not in NOT_GROUPS
 }
 
 
@@ -138,6 +149,8 @@ def check_keys(config: dict) -> None:
                 for name in event:
                     if name not in field_names(Event):
                         raise ParameterError(unknown_key(name, in_event=True))
+            continue
+        if key == "uncertainty":  # typed by Hydra, checked by design.check
             continue
         allowed = field_names(group_class(key))
         for name in value:
@@ -159,11 +172,14 @@ def params_from_config(config: dict) -> tuple[Params, RunConfig]:
     groups = {
         name: group_class(name)(**values)
         for name, values in config.items()
-        if name not in ("run", "timeline")
+        if name not in ("run", *NOT_GROUPS)
     }
     groups["run"] = RunParams(start_year=run.start_year, years=run.years)
     timeline = [Event(**event) for event in config.get("timeline", [])]
-    return validate(Params(**groups, timeline=timeline)), run
+    params = validate(Params(**groups, timeline=timeline))
+    if config.get("uncertainty") is not None:
+        design.check(config["uncertainty"], params)
+    return params, run
 
 
 def to_params(cfg: DictConfig) -> tuple[Params, RunConfig]:
@@ -179,6 +195,7 @@ def resolved(cfg: DictConfig) -> dict:
 def config_hash(config: dict) -> str:
     """SHA-256 of the config without the execution settings that leave the numbers unchanged."""
     run = {k: v for k, v in config.get("run", {}).items() if f"run.{k}" not in EXECUTION_KEYS}
+    config = {k: v for k, v in config.items() if k != "uncertainty" or v is not None}
     canonical = json.dumps({**config, "run": run}, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
