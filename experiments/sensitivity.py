@@ -321,13 +321,14 @@ def prim_box(d: DesignRuns, reversed_: np.ndarray) -> dict | None:
     """
     import logging
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from ema_workbench.analysis import prim
     logging.getLogger("EMA").setLevel(logging.WARNING)
     x = pd.DataFrame(d.points, columns=list(d.factors))
-    finder = prim.Prim(x, reversed_.astype(bool), threshold=PRIM_THRESHOLD)
-    box = finder.find_box()
+    with warnings.catch_warnings():  # EMA Workbench's own deprecation warnings
+        warnings.simplefilter("ignore")
+        from ema_workbench.analysis import prim
+
+        finder = prim.Prim(x, reversed_.astype(bool), threshold=PRIM_THRESHOLD)
+        box = finder.find_box()
     trajectory = box.peeling_trajectory.reset_index(drop=True)
     simple = trajectory[
         (trajectory["res_dim"] > 0) & (trajectory["res_dim"] <= PRIM_MAX_RESTRICTED)

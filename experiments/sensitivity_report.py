@@ -166,14 +166,14 @@ def effects_figure(analysis, out: Path) -> list[Path]:
         data = [
             table[(table["outcome"] == outcome) & (table["lever"] == k)]["mean"] for k in levers
         ]
-        ax.boxplot(data, vert=False, whis=(5, 95), showfliers=False)
-        ax.set_yticks(
+        ax.boxplot(data, whis=(5, 95), showfliers=False)
+        ax.set_xticks(
             range(1, len(levers) + 1),
-            [wrapped(contrast_phrase(analysis.design.spec, k), 28) for k in levers],
+            [wrapped(contrast_phrase(analysis.design.spec, k), 18) for k in levers],
             fontsize=7,
         )
-        ax.axvline(0, color=OKABE_ITO[5], linewidth=1)
-        ax.set_xlabel(wrapped(f"effect, high minus low: {metric_label(outcome)}", 56), fontsize=8)
+        ax.axhline(0, color=OKABE_ITO[5], linewidth=1)
+        ax.set_ylabel(wrapped(f"effect, high minus low: {metric_label(outcome)}", 44), fontsize=8)
     d = analysis.design
     fig.suptitle(
         f"Each lever's effect across the plausible space: box 25-75%, whiskers 5-95% of "
