@@ -1,7 +1,9 @@
 """The typed Hydra schema, derived from the model's parameter dataclasses in `sim.params`.
 
 `ExperimentConfig` is `sim.params.Params` with its `run` group extended by the settings of a
-batch of replicates (`replicates`, `seed`, `workers`, `resume`, `checkpoint_seconds`).
+batch of replicates (`replicates`, `seed`, `workers`, `resume`, `checkpoint_seconds`), plus an
+optional `uncertainty` design (`experiments/design.py`; None for an ordinary job, and then left
+out of the config hash).
 Registered with Hydra's ConfigStore as `schema`, it types every key of `configs/`: an unknown key
 or a value of the wrong type fails while Hydra composes the config. Ranges are checked by
 `sim.params.validate`, through `params_from_config`, before any replicate runs. Nothing here
