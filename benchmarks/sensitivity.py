@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import subprocess
 import sys
 import tempfile
@@ -35,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TARGET_RATIO = 1.2
 TARGET_SECONDS = 600
 PROCESSES = 2
+BLAS_THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def overrides(trajectories: int, seeds: int, jobs: int) -> list[str]:
@@ -77,10 +79,20 @@ def bare_loop(runs: list[tuple]) -> float:
     """Wall-clock seconds of the runs split over `PROCESSES` fresh worker processes."""
     halves = [runs[i::PROCESSES] for i in range(PROCESSES)]
     context = multiprocessing.get_context("spawn")
-    started = time.perf_counter()
-    with context.Pool(PROCESSES) as pool:
-        assert sum(pool.map(bare, halves)) == len(runs)
-    return time.perf_counter() - started
+    # One BLAS thread per process, as joblib's workers get: more only spin on 2 cores.
+    saved = {name: os.environ.get(name) for name in BLAS_THREADS}
+    os.environ.update(dict.fromkeys(BLAS_THREADS, "1"))
+    try:
+        started = time.perf_counter()
+        with context.Pool(PROCESSES) as pool:
+            assert sum(pool.map(bare, halves)) == len(runs)
+        return time.perf_counter() - started
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def sweep(arguments: list[str], folder: Path) -> float:
@@ -92,15 +104,21 @@ def sweep(arguments: list[str], folder: Path) -> float:
     return time.perf_counter() - started
 
 
-def rows(quick: bool = False) -> list[Row]:
+def rows(quick: bool = False, repeats: int = 1) -> list[Row]:
     trajectories, seeds, jobs = (4, 2, 4) if quick else (20, 10, 16)
     arguments = overrides(trajectories, seeds, jobs)
     runs = planned_runs(arguments)
     ResearchModel(seed=0, n_researchers=20, years=1.0).run()  # compile once, as the runner does
-    with tempfile.TemporaryDirectory() as scratch:
-        swept = sweep(arguments, Path(scratch) / "design")
-        jobs_seconds = sum(schema_timing(Path(scratch) / "design" / str(j)) for j in range(jobs))
-    looped = bare_loop(runs)
+    swept = looped = float("inf")
+    for _ in range(repeats):  # taking turns, best of each: load elsewhere hits both alike
+        with tempfile.TemporaryDirectory() as scratch:
+            seconds = sweep(arguments, Path(scratch) / "design")
+            if seconds < swept:
+                swept = seconds
+                jobs_seconds = sum(
+                    job_seconds(Path(scratch) / "design" / str(j)) for j in range(jobs)
+                )
+        looped = min(looped, bare_loop(runs))
     ratio = swept / looped
     points = len(runs) // seeds // (1 + 2 * 3)
     what = f"Morris, 15 factors x {trajectories} trajectories ({points} points) x 7 arms x {seeds}"
@@ -118,7 +136,7 @@ def rows(quick: bool = False) -> list[Row]:
     ]  # fmt: skip
 
 
-def schema_timing(job_dir: Path) -> float:
+def job_seconds(job_dir: Path) -> float:
     from experiments import io
 
     return io.read_json(job_dir / "provenance.json")["timing"]["seconds"]
@@ -127,8 +145,9 @@ def schema_timing(job_dir: Path) -> float:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.sensitivity")
     parser.add_argument("--quick", action="store_true", help="a small design: checks the set-up")
+    parser.add_argument("--repeats", type=int, default=1, help="best of this many, in turns")
     args = parser.parse_args(argv)
-    print_table(rows(args.quick))
+    print_table(rows(args.quick, args.repeats))
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats
 
-from . import design, design_job, io
+from . import design, design_job, io, schema
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIDENCE = 0.95
@@ -95,7 +95,7 @@ def load(sweep_dir: Path) -> DesignRuns:
         common = {**config, "uncertainty": {**config["uncertainty"], "job": None}}
         if shared is None:
             spec, shared = job_spec, common
-        elif common != shared:
+        elif schema.config_hash(common) != schema.config_hash(shared):  # workers may differ
             raise SensitivityError(f"{folder} belongs to another design than {sweep_dir}/0")
         records[job_spec.job] = record
         tables.append(io.read_csv(folder / design_job.RUNS))
@@ -356,13 +356,18 @@ def prim_box(d: DesignRuns, reversed_: np.ndarray) -> dict | None:
 
 
 def reversals(d: DesignRuns, table: pd.DataFrame, robust: pd.DataFrame) -> dict:
-    """PRIM boxes for every lever and outcome whose effect has the other sign somewhere."""
+    """PRIM boxes for every lever and outcome whose effect reverses somewhere.
+
+    A point reverses when its seed CI lies wholly on the other side of 0 from the claimed sign:
+    a sign flip within the seed noise is "noisy", not a reversal, and would blur the boxes.
+    """
     boxes = {}
     for r in robust.itertuples():
         part = table[(table["lever"] == r.lever) & (table["outcome"] == r.outcome)]
-        mean = part.sort_values("point")["mean"].to_numpy()
-        reversed_ = np.sign(mean) == (-1 if r.sign == "positive" else 1)
-        if MIN_REVERSALS <= reversed_.sum() <= len(mean) - MIN_REVERSALS:
+        part = part.sort_values("point")
+        low, high = part["low"].to_numpy(), part["high"].to_numpy()
+        reversed_ = (high < 0) if r.sign == "positive" else (low > 0)
+        if MIN_REVERSALS <= reversed_.sum() <= len(part) - MIN_REVERSALS:
             found = prim_box(d, reversed_)
             if found is not None:
                 found["base_rate"] = float(reversed_.mean())
@@ -432,8 +437,6 @@ def write(analysis: Analysis, out: Path, command: str, timing: dict | None = Non
 def run_design(name: str, runs_dir: Path, overrides: list[str]) -> float:
     """Run experiment NAME's design into `runs_dir` with the project's runner; its seconds."""
     from hydra import compose, initialize_config_dir
-
-    from . import schema
 
     schema.register()
     with initialize_config_dir(config_dir=str(PROJECT_ROOT / "configs"), version_base="1.3"):

@@ -8,6 +8,7 @@ rendered as `report.md` and `report.html`.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -116,7 +117,7 @@ def sobol_figure(analysis, pairs, name: str, out: Path, title: str) -> list[Path
 SHARES = [
     ("significant_with_sign", "significantly the claimed sign", "#0072B2"),
     ("insignificant_with_sign", "claimed sign, not significant", "#56B4E9"),
-    ("insignificant_other", "other sign, not significant", "#F0C87A"),
+    ("insignificant_other", "other sign or 0, not significant", "#F0C87A"),
     ("significant_other_sign", "significantly the other sign", "#D55E00"),
 ]
 
@@ -218,7 +219,7 @@ def prim_figure(analysis, key, box, out: Path, name: str) -> list[Path]:
     )
     fig.suptitle(
         wrapped(
-            f"Where the {output_label(lever, outcome)} has the other sign "
+            f"Where the {output_label(lever, outcome)} is significantly of the other sign "
             f"({box['base_rate']:.0%} of {len(analysis.design.points)} points)",
             110,
         ),
@@ -399,7 +400,8 @@ def build(analysis, out: Path, command: str, timing: dict) -> Path:
         doc.heading("Where effects reverse (PRIM)")
         doc.paragraph(
             "PRIM (EMA Workbench) peels the factor space towards the points where the lever's "
-            "effect has the other sign. Coverage: the share of all reversing points inside the "
+            "effect is significantly of the other sign (its seed CI wholly on the other side of "
+            "0). Coverage: the share of all reversing points inside the "
             "box; density: the share of the box's points that reverse; the reported box is the "
             f"densest restricting at most {PRIM_MAX_RESTRICTED} factors with coverage at least "
             f"{pct(PRIM_MIN_COVERAGE)}."
@@ -410,10 +412,17 @@ def build(analysis, out: Path, command: str, timing: dict) -> Path:
                 f"{number(d.factors[name][0])} to {number(d.factors[name][1])})"
                 for name, (lo, hi) in box["limits"].items()
             )
+            weak = box["density"] < 0.5
             doc.paragraph(
-                f"**{short_output(lever, outcome)}** has the other sign at "
+                f"**{short_output(lever, outcome)}** is significantly of the other sign at "
                 f"{pct(box['base_rate'])} of the points; box: {limits}. Coverage "
                 f"{box['coverage']:.2f}, density {box['density']:.2f}, mass {box['mass']:.2f}."
+                + (
+                    " Weak: fewer than half the box's points reverse, so no box of at most "
+                    f"{PRIM_MAX_RESTRICTED} factors holds the reversals well."
+                    if weak
+                    else ""
+                )
             )
             name = f"prim_{i}"
             prim_figure(analysis, (lever, outcome), box, figures, name)
@@ -423,13 +432,14 @@ def build(analysis, out: Path, command: str, timing: dict) -> Path:
     record = d.records[0]
     environment = record["environment"]
     seconds = sum(r["timing"]["seconds"] for r in d.records)
-    cost = f"The jobs ran {seconds:.0f} s in all"
+    started = min(datetime.fromisoformat(r["timing"]["started"]) for r in d.records)
+    finished = max(datetime.fromisoformat(r["timing"]["finished"]) for r in d.records)
+    cost = (
+        f"The {len(d.records)} jobs ran {seconds:.0f} s in all (their own clocks), "
+        f"{(finished - started).total_seconds():.0f} s from the first start to the last finish"
+    )
     if timing.get("sweep_seconds"):
-        sweep = timing["sweep_seconds"]
-        cost += (
-            f"; the sweep took {sweep:.0f} s wall-clock, launcher and Hydra included "
-            f"({len(d.records)} jobs)"
-        )
+        cost += f"; this command's sweep took {timing['sweep_seconds']:.0f} s (finished jobs skip)"
     doc.bullets(
         [
             f"Design: {spec.method}, seed {spec.seed}, {spec.samples} samples"
