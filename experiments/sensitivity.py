@@ -48,8 +48,7 @@ CONFIDENCE = 0.95
 N_BOOTSTRAP = 1000
 BOOTSTRAP_SEED = 20221007  # fixed, so intervals are reproducible (as in experiments/stats.py)
 PRIM_THRESHOLD = 0.5  # a PRIM box must hold at least this share of reversing points
-PRIM_MIN_COVERAGE = 0.5  # the reported box: the densest with at least this coverage ...
-PRIM_MAX_RESTRICTED = 3  # ... restricting at most this many factors (readable, not overfitted)
+PRIM_MAX_RESTRICTED = 5  # the reported box restricts at most this many factors (readable)
 MIN_REVERSALS = 3  # fewer reversing points than this: no PRIM box is sought
 
 
@@ -315,9 +314,9 @@ def robustness(d: DesignRuns, table: pd.DataFrame) -> pd.DataFrame:
 def prim_box(d: DesignRuns, reversed_: np.ndarray) -> dict | None:
     """PRIM's box around the points where the effect reverses, or None when there is none.
 
-    The reported box is the densest on PRIM's peeling trajectory that restricts at most
-    `PRIM_MAX_RESTRICTED` factors and still holds at least `PRIM_MIN_COVERAGE` of the reversing
-    points (the densest of those few-factor boxes when none holds that many).
+    The reported box is the one on PRIM's peeling trajectory, among those restricting at most
+    `PRIM_MAX_RESTRICTED` factors, with the largest coverage x density: peeling trades coverage
+    for density, and this product weighs both alike.
     """
     import logging
 
@@ -335,8 +334,7 @@ def prim_box(d: DesignRuns, reversed_: np.ndarray) -> dict | None:
     ]
     if simple.empty:
         return None
-    covered = simple[simple["coverage"] >= PRIM_MIN_COVERAGE]
-    chosen = int((covered if len(covered) else simple)["density"].idxmax())
+    chosen = int((simple["coverage"] * simple["density"]).idxmax())
     lims = box.box_lims[chosen]
     limits = {}
     for name in d.factors:  # restricted: narrower than the sampled points' range

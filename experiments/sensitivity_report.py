@@ -18,7 +18,7 @@ import pandas as pd
 from . import design, io
 from .figures import OKABE_ITO, lever_label, metric_label, number, save, wrapped
 from .report_document import Document
-from .sensitivity import PRIM_MAX_RESTRICTED, PRIM_MIN_COVERAGE
+from .sensitivity import PRIM_MAX_RESTRICTED
 
 CI = "95% CI"
 TOP = 8  # factors shown per output in tables and bar charts
@@ -402,9 +402,9 @@ def build(analysis, out: Path, command: str, timing: dict) -> Path:
             "PRIM (EMA Workbench) peels the factor space towards the points where the lever's "
             "effect is significantly of the other sign (its seed CI wholly on the other side of "
             "0). Coverage: the share of all reversing points inside the "
-            "box; density: the share of the box's points that reverse; the reported box is the "
-            f"densest restricting at most {PRIM_MAX_RESTRICTED} factors with coverage at least "
-            f"{pct(PRIM_MIN_COVERAGE)}."
+            "box; density: the share of the box's points that reverse; the reported box, among "
+            f"those restricting at most {PRIM_MAX_RESTRICTED} factors, has the largest "
+            "coverage x density."
         )
         for i, ((lever, outcome), box) in enumerate(analysis.boxes.items()):
             limits = "; ".join(
