@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.params import ParameterError, Params, check_value, group_fields, resolve_key
+from sim.params import ParameterError, check_value, group_fields, resolve_key
 
 METHODS = ("morris", "sobol", "latin")
 SIGNS = {"positive": 1, "negative": -1}
@@ -114,7 +114,7 @@ def outcomes(spec: DesignConfig) -> list[str]:
     return [TEST_FUNCTIONS[spec.model][2]] if spec.model != "abm" else list(spec.outcomes)
 
 
-def check(spec, params: Params | None = None) -> DesignConfig:
+def check(spec) -> DesignConfig:
     """Check a design before anything runs; raise ParameterError naming key, value, allowed."""
     spec = as_spec(spec)
     if spec.method not in METHODS:

@@ -180,7 +180,7 @@ def params_from_config(config: dict) -> tuple[Params, RunConfig]:
     timeline = [Event(**event) for event in config.get("timeline", [])]
     params = validate(Params(**groups, timeline=timeline))
     if config.get("uncertainty") is not None:
-        design.check(config["uncertainty"], params)
+        design.check(config["uncertainty"])
     return params, run
 
 
