@@ -39,6 +39,8 @@ PACKAGES = (  # the model, what its numbers depend on, and what ran it
     "hydra-ray-launcher",
     "ray",
     "tqdm",
+    "SALib",  # draws uncertainty designs and computes Sobol indices
+    "ema-workbench",  # PRIM in uncertainty analyses
 )
 CODE_DIR = Path(__file__).resolve().parent.parent
 

@@ -121,6 +121,10 @@ def run_job(cfg: DictConfig, context: JobContext) -> str:
         exit_with_parent(also_watch=command)  # a launcher's worker here: end with the command
     out = Path(context.output_dir)
     with lock.hold(out, lock.JOB_LOCK):
+        if cfg.get("uncertainty") is not None:  # a share of an uncertainty design's points
+            from .design_job import run_chunk
+
+            return run_chunk(cfg, context)
         return run_locked_job(cfg, context, out)
 
 

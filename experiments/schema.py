@@ -1,7 +1,9 @@
 """The typed Hydra schema, derived from the model's parameter dataclasses in `sim.params`.
 
 `ExperimentConfig` is `sim.params.Params` with its `run` group extended by the settings of a
-batch of replicates (`replicates`, `seed`, `workers`, `resume`, `checkpoint_seconds`).
+batch of replicates (`replicates`, `seed`, `workers`, `resume`, `checkpoint_seconds`), plus an
+optional `uncertainty` design (`experiments/design.py`; None for an ordinary job, and then left
+out of the config hash).
 Registered with Hydra's ConfigStore as `schema`, it types every key of `configs/`: an unknown key
 or a value of the wrong type fails while Hydra composes the config. Ranges are checked by
 `sim.params.validate`, through `params_from_config`, before any replicate runs. Nothing here
@@ -14,6 +16,7 @@ import hashlib
 import json
 import typing
 from dataclasses import dataclass, field
+from typing import Optional
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
@@ -30,6 +33,8 @@ from sim.params import (
     resolve_key,
     validate,
 )
+
+from . import design
 
 # The levers written as columns of every replicates.csv, by dotted name.
 MAIN_LEVERS = (
@@ -86,17 +91,24 @@ def model_params() -> type:
 
 
 def experiment_config() -> type:
-    """Every model parameter (typed as in sim.params) plus the batch settings under `run`."""
+    """Every model parameter (typed as in sim.params) plus the batch settings under `run` and
+    an optional uncertainty design (experiments/design.py; when set, the job runs a share of
+    its points)."""
     return _experiment_config(model_params())
 
 
 @functools.cache
 def _experiment_config(params_type: type) -> type:
-    run = ("run", RunConfig, field(default_factory=RunConfig))
-    return dataclasses.make_dataclass("ExperimentConfig", [run], bases=(params_type,))
+    extra = [
+        ("run", RunConfig, field(default_factory=RunConfig)),
+        ("uncertainty", Optional[design.DesignConfig], None),  # noqa: UP045 (OmegaConf needs it)
+    ]
+    return dataclasses.make_dataclass("ExperimentConfig", extra, bases=(params_type,))
 
 
 ExperimentConfig = experiment_config()  # of the built-in mechanisms
+# Top-level keys that are not groups of the model's parameters.
+NOT_GROUPS = ("timeline", "uncertainty")
 
 
 def register() -> None:
@@ -151,6 +163,8 @@ def check_keys(config: dict) -> None:
                     if name not in field_names(Event):
                         raise ParameterError(unknown_key(name, in_event=True))
             continue
+        if key == "uncertainty":  # typed by Hydra, checked by design.check
+            continue
         allowed = field_names(group_class(key))
         for name in value:
             if name not in allowed:
@@ -171,11 +185,14 @@ def params_from_config(config: dict) -> tuple[Params, RunConfig]:
     groups = {
         name: group_class(name)(**values)
         for name, values in config.items()
-        if name not in ("run", "timeline")
+        if name not in ("run", *NOT_GROUPS)
     }
     groups["run"] = RunParams(start_year=run.start_year, years=run.years)
     timeline = [Event(**event) for event in config.get("timeline", [])]
-    return validate(model_params()(**groups, timeline=timeline)), run
+    params = validate(model_params()(**groups, timeline=timeline))
+    if config.get("uncertainty") is not None:
+        design.check(config["uncertainty"])
+    return params, run
 
 
 def to_params(cfg: DictConfig) -> tuple[Params, RunConfig]:
@@ -191,6 +208,7 @@ def resolved(cfg: DictConfig) -> dict:
 def config_hash(config: dict) -> str:
     """SHA-256 of the config without the execution settings that leave the numbers unchanged."""
     run = {k: v for k, v in config.get("run", {}).items() if f"run.{k}" not in EXECUTION_KEYS}
+    config = {k: v for k, v in config.items() if k != "uncertainty" or v is not None}
     canonical = json.dumps({**config, "run": run}, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 

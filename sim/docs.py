@@ -39,6 +39,23 @@ def render_parameter_table() -> str:
             row["source"],
         ]
         lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return "\n".join(lines) + "\n\n" + render_plausible_table()
+
+
+def render_plausible_table() -> str:
+    """The plausible ranges that the uncertainty analysis samples (docs/sensitivity.md)."""
+    lines = [
+        "Plausible ranges, sampled by the uncertainty analysis (docs/sensitivity.md); "
+        "narrower than the allowed ranges above:",
+        "",
+        "| parameter | default | plausible range | source of the range |",
+        "|---|---|---|---|",
+    ]
+    for row in parameter_table():
+        if row.get("plausible"):
+            lo, hi = row["plausible"]
+            cells = [f"`{row['name']}`", row["default"], f"[{lo}, {hi}]", row["plausible_source"]]
+            lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     return "\n".join(lines)
 
 

@@ -63,6 +63,20 @@ HAN = "Han Xueying's account (seed article, 2024)"
 ARES = "Anna Ares's account of MERICS research (seed article, 2024)"
 SEED_EXPORT = "October 7, 2022 US export controls (seed article, 2024)"
 SEED_TECHNOCRATS = "Technocrat shares of the Central Committee (seed article, 2022; Li 2001)"
+# Sources of plausible ranges (sampled by the uncertainty analysis, docs/sensitivity.md).
+PROVISIONAL = "Provisional: a judgement around the default, until calibration fits it"
+REDNER = (
+    "Redner 1998: papers with x citations fall off as x^-3, a Pareto tail index near 2; "
+    "provisional range around it"
+)
+WVS = (
+    "Wang, Veugelers & Stephan 2017: novel papers' advantage shows only in citation windows "
+    "longer than 3 years (delayed recognition); provisional"
+)
+ROYLE = (
+    "Royle, Coles, Williams & Evans 2007: almost 20% of Chinese articles (2004) were "
+    "internationally co-authored, more since; provisional"
+)
 
 
 @dataclass
@@ -108,9 +122,17 @@ class PopulationParams:
         unit="log-units",
         doc="Spread of log-normal (heavy-tailed) ability",
         source="Heavy-tailed productivity; Smaldino & McElreath 2016",
+        plausible=(0.3, 1.0),
+        plausible_source=PROVISIONAL,
     )
     institution_wealth_sigma: float = param(
-        0.5, 0.0, 3.0, unit="log-units", doc="Spread of institutions' log-normal funding pools"
+        0.5,
+        0.0,
+        3.0,
+        unit="log-units",
+        doc="Spread of institutions' log-normal funding pools",
+        plausible=(0.2, 1.0),
+        plausible_source=PROVISIONAL,
     )
     initial_exploratory_share: float = param(
         0.35,
@@ -118,9 +140,17 @@ class PopulationParams:
         1.0,
         unit="share of research time",
         doc="Mean initial share of time on exploratory work",
+        plausible=(0.15, 0.55),
+        plausible_source=PROVISIONAL,
     )
     initial_exploratory_spread: float = param(
-        0.15, 0.0, 1.0, unit="share", doc="Spread of initial exploratory shares"
+        0.15,
+        0.0,
+        1.0,
+        unit="share",
+        doc="Spread of initial exploratory shares",
+        plausible=(0.05, 0.3),
+        plausible_source=PROVISIONAL,
     )
 
 
@@ -188,7 +218,14 @@ class IncentivesParams:
         short="window",
     )
     evaluation_interval_years: float = param(
-        1.0, 0.25, 10.0, unit="years", doc="Time between evaluations (funding, exit)", source=HAN
+        1.0,
+        0.25,
+        10.0,
+        unit="years",
+        doc="Time between evaluations (funding, exit)",
+        source=HAN,
+        plausible=(0.5, 2.0),
+        plausible_source=PROVISIONAL,
     )
     funding_steepness: float = param(
         1.0,
@@ -198,6 +235,8 @@ class IncentivesParams:
         doc="Funding grows by exp(steepness x score)",
         source=f"{HAN}; cash-per-paper rewards: Quan, Chen & Shu 2017; "
         "Franzoni, Scellato & Stephan 2011",
+        plausible=(0.5, 2.0),
+        plausible_source=PROVISIONAL,
     )
     paper_splitting: float = param(
         0.4,
@@ -207,6 +246,8 @@ class IncentivesParams:
         doc="Extra papers from the same incremental work when counts carry all the weight; "
         "impact per paper falls in proportion (salami slicing)",
         source=f"{HAN}; Quan, Chen & Shu 2017",
+        plausible=(0.1, 0.8),
+        plausible_source=PROVISIONAL,
     )
     failure_tolerance: float = param(
         0.0,
@@ -240,6 +281,8 @@ class GuanxiParams:
         unit="0..1",
         doc="Favoritism under technocratic leadership, relative to political leadership",
         source=HAN,
+        plausible=(0.1, 0.6),
+        plausible_source=PROVISIONAL,
     )
     tie_concentration: float = param(
         1.0,
@@ -247,6 +290,8 @@ class GuanxiParams:
         50.0,
         unit="Beta b",
         doc="Ties are Beta(1, b): uniform at 1, larger b fewer strong ties",
+        plausible=(0.5, 4.0),
+        plausible_source=PROVISIONAL,
     )
 
 
@@ -270,6 +315,8 @@ class LeadershipParams:
         doc="Chance an institution's leadership changes in a year; "
         "ties are redrawn around the new leaders",
         source=HAN,
+        plausible=(0.1, 0.35),
+        plausible_source=PROVISIONAL,
     )
     merged_share: float = param(
         0.0,
@@ -302,6 +349,8 @@ class OversightParams:
         unit="share of working time",
         doc="Time taken by training and procedures at intensity 1",
         source=ARES,
+        plausible=(0.1, 0.4),
+        plausible_source=PROVISIONAL,
     )
     merged_amplification: float = param(
         0.5,
@@ -310,6 +359,8 @@ class OversightParams:
         unit="x intensity",
         doc="Extra intensity where leadership is merged",
         source=ARES,
+        plausible=(0.2, 1.0),
+        plausible_source=PROVISIONAL,
     )
     max_rejection: float = param(
         0.6,
@@ -318,6 +369,8 @@ class OversightParams:
         unit="probability",
         doc="Chance an exploratory proposal is refused at intensity 1",
         source=ARES,
+        plausible=(0.3, 0.8),
+        plausible_source=PROVISIONAL,
     )
     priority_favor: float = param(
         0.7,
@@ -326,6 +379,8 @@ class OversightParams:
         unit="0..1",
         doc="Cut in refusals for proposals in priority fields",
         source=ARES,
+        plausible=(0.4, 0.9),
+        plausible_source=PROVISIONAL,
     )
     loyalty_favor: float = param(
         0.5,
@@ -334,6 +389,8 @@ class OversightParams:
         unit="0..1",
         doc="Cut in refusals per unit tie, under political leadership",
         source=ARES,
+        plausible=(0.2, 0.8),
+        plausible_source=PROVISIONAL,
     )
     centralization: float = param(
         0.6,
@@ -342,6 +399,8 @@ class OversightParams:
         unit="funding multiple at intensity 1",
         doc="Extra funding weight of priority fields per unit intensity",
         source=ARES,
+        plausible=(0.2, 1.2),
+        plausible_source=PROVISIONAL,
     )
     distrust: float = param(
         0.6,
@@ -350,6 +409,8 @@ class OversightParams:
         unit="0..1",
         doc="Cut in foreign partners' willingness at intensity 1",
         source=ARES,
+        plausible=(0.3, 0.9),
+        plausible_source=PROVISIONAL,
     )
 
 
@@ -381,10 +442,22 @@ class ExportControlsParams:
         short="severity",
     )
     success_dependence: float = param(
-        0.8, 0.0, 1.0, unit="0..1", doc="How much exploratory success depends on foreign inputs"
+        0.8,
+        0.0,
+        1.0,
+        unit="0..1",
+        doc="How much exploratory success depends on foreign inputs",
+        plausible=(0.5, 1.0),
+        plausible_source=PROVISIONAL,
     )
     paper_dependence: float = param(
-        0.3, 0.0, 1.0, unit="0..1", doc="How much incremental output depends on foreign inputs"
+        0.3,
+        0.0,
+        1.0,
+        unit="0..1",
+        doc="How much incremental output depends on foreign inputs",
+        plausible=(0.1, 0.5),
+        plausible_source=PROVISIONAL,
     )
     self_reliance_funding: float = param(
         0.5,
@@ -397,10 +470,22 @@ class ExportControlsParams:
         short="self-reliance",
     )
     substitution_years: float = param(
-        4.0, 0.25, 50.0, unit="years", doc="Years for domestic substitutes to restore inputs"
+        4.0,
+        0.25,
+        50.0,
+        unit="years",
+        doc="Years for domestic substitutes to restore inputs",
+        plausible=(2.0, 8.0),
+        plausible_source=PROVISIONAL,
     )
     max_recovery: float = param(
-        0.5, 0.0, 1.0, unit="0..1", doc="Share of lost inputs that self-reliance can restore"
+        0.5,
+        0.0,
+        1.0,
+        unit="0..1",
+        doc="Share of lost inputs that self-reliance can restore",
+        plausible=(0.25, 0.75),
+        plausible_source=PROVISIONAL,
     )
 
 
@@ -413,9 +498,17 @@ class ProductionParams:
         unit="papers per FTE-year",
         doc="Incremental papers of a full-time researcher of ability 1",
         source="Han & Appelbaum 2018",
+        plausible=(2.0, 4.5),
+        plausible_source=PROVISIONAL,
     )
     funding_elasticity: float = param(
-        0.3, 0.0, 2.0, unit="elasticity", doc="Output grows as (funding / mean funding)^elasticity"
+        0.3,
+        0.0,
+        2.0,
+        unit="elasticity",
+        doc="Output grows as (funding / mean funding)^elasticity",
+        plausible=(0.1, 0.6),
+        plausible_source=PROVISIONAL,
     )
     incremental_impact_sigma: float = param(
         1.0,
@@ -424,6 +517,8 @@ class ProductionParams:
         unit="log-units",
         doc="Spread of incremental papers' log impact",
         source="Wang, Veugelers & Stephan 2017",
+        plausible=(0.7, 1.3),
+        plausible_source=PROVISIONAL,
     )
     project_effort_years: float = param(
         1.5,
@@ -432,6 +527,8 @@ class ProductionParams:
         unit="FTE-years",
         doc="Mean effort an exploratory project needs (exponential)",
         source="Foster, Rzhetsky & Evans 2015",
+        plausible=(0.75, 3.0),
+        plausible_source=PROVISIONAL,
     )
     project_success: float = param(
         0.25,
@@ -440,6 +537,8 @@ class ProductionParams:
         unit="probability",
         doc="Chance a finished exploratory project succeeds",
         source="Foster, Rzhetsky & Evans 2015",
+        plausible=(0.1, 0.4),
+        plausible_source=PROVISIONAL,
     )
     project_impact_scale: float = param(
         12.0,
@@ -448,12 +547,26 @@ class ProductionParams:
         unit="impact units",
         doc="Minimum impact of a successful project (Pareto scale)",
         source="Wang, Veugelers & Stephan 2017",
+        plausible=(8.0, 18.0),
+        plausible_source=PROVISIONAL,
     )
     project_impact_alpha: float = param(
-        1.5, 1.01, 10.0, unit="Pareto index", doc="Tail index of successful projects' impact"
+        1.5,
+        1.01,
+        10.0,
+        unit="Pareto index",
+        doc="Tail index of successful projects' impact",
+        plausible=(1.2, 2.5),
+        plausible_source=REDNER,
     )
     project_papers: float = param(
-        3.0, 0.0, 50.0, unit="papers", doc="Papers from a successful project (a flop yields half)"
+        3.0,
+        0.0,
+        50.0,
+        unit="papers",
+        doc="Papers from a successful project (a flop yields half)",
+        plausible=(2.0, 4.0),
+        plausible_source=PROVISIONAL,
     )
     recognition_delay_years: float = param(
         4.0,
@@ -462,6 +575,8 @@ class ProductionParams:
         unit="years",
         doc="Mean delay before a project's impact is recognized (exponential)",
         source="Wang, Veugelers & Stephan 2017",
+        plausible=(2.0, 8.0),
+        plausible_source=WVS,
     )
     breakthrough_threshold: float = param(
         45.0,
@@ -470,6 +585,8 @@ class ProductionParams:
         unit="impact units",
         doc="Impact above which an output is a breakthrough "
         "(about the top 1% of papers with neutral levers)",
+        plausible=(35.0, 60.0),
+        plausible_source=PROVISIONAL,
     )
 
 
@@ -481,15 +598,35 @@ class CollaborationParams:
         1.0,
         unit="share of researchers",
         doc="Researchers with a foreign collaborator at the start",
+        plausible=(0.15, 0.4),
+        plausible_source=ROYLE,
     )
     formation_per_year: float = param(
-        0.15, 0.0, 1.0, unit="per year", doc="Chance per year of gaining a foreign collaborator"
+        0.15,
+        0.0,
+        1.0,
+        unit="per year",
+        doc="Chance per year of gaining a foreign collaborator",
+        plausible=(0.08, 0.25),
+        plausible_source=PROVISIONAL,
     )
     dissolution_per_year: float = param(
-        0.15, 0.0, 1.0, unit="per year", doc="Chance per year of losing one"
+        0.15,
+        0.0,
+        1.0,
+        unit="per year",
+        doc="Chance per year of losing one",
+        plausible=(0.08, 0.25),
+        plausible_source=PROVISIONAL,
     )
     paper_boost: float = param(
-        0.2, 0.0, 5.0, unit="x output", doc="Extra output with a foreign collaborator"
+        0.2,
+        0.0,
+        5.0,
+        unit="x output",
+        doc="Extra output with a foreign collaborator",
+        plausible=(0.05, 0.4),
+        plausible_source=PROVISIONAL,
     )
     success_boost: float = param(
         0.3,
@@ -497,6 +634,8 @@ class CollaborationParams:
         5.0,
         unit="x success chance",
         doc="Extra exploratory success with a foreign collaborator",
+        plausible=(0.1, 0.6),
+        plausible_source=PROVISIONAL,
     )
 
 
@@ -509,6 +648,8 @@ class CareersParams:
         unit="share per evaluation",
         doc="Lowest-scoring share who leave and are replaced",
         source="Smaldino & McElreath 2016",
+        plausible=(0.02, 0.1),
+        plausible_source=PROVISIONAL,
     )
     imitation_rate: float = param(
         0.2,
@@ -518,9 +659,17 @@ class CareersParams:
         doc="Chance an incumbent compares with a random peer and copies "
         "a better-scoring peer's strategy",
         source="Smaldino & McElreath 2016",
+        plausible=(0.05, 0.4),
+        plausible_source=PROVISIONAL,
     )
     imitation_noise: float = param(
-        0.05, 0.0, 1.0, unit="share", doc="Noise (s.d.) added to a copied exploratory share"
+        0.05,
+        0.0,
+        1.0,
+        unit="share",
+        doc="Noise (s.d.) added to a copied exploratory share",
+        plausible=(0.02, 0.1),
+        plausible_source=PROVISIONAL,
     )
 
 

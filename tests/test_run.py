@@ -114,10 +114,15 @@ def test_submitit_local_launcher_gives_the_same_numbers(basic_sweep, tmp_path):
     assert tables(out / "1") == tables(basic_sweep / "3")
 
 
-def test_ray_launcher_gives_the_same_numbers(basic_sweep, tmp_path):
+def test_ray_launcher_gives_the_same_numbers(basic_sweep, tmp_path, ray_cluster):
     pytest.importorskip("hydra_plugins.hydra_ray_launcher", reason="pip install -e '.[ray]'")
     out = tmp_path / "ray"
-    sweep(out, "hydra/launcher=ray", "+hydra.launcher.ray.init.num_cpus=2")
+    address, env = ray_cluster  # a cluster of this test's own, joined as on a real cluster
+    command = [sys.executable, "-m", "experiments.run", "-m", *GRID, *SMALL]
+    command += [f"hydra.sweep.dir={out}", "hydra/launcher=ray_cluster"]
+    command.append(f"hydra.launcher.ray.init.address={address}")
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr
     for j in "0123":
         assert tables(out / j) == tables(basic_sweep / j)
 

@@ -1,0 +1,223 @@
+"""One Hydra job of an uncertainty design: its share of the design's points, every arm, every seed.
+
+`experiments/job.py` hands a job here when its config has an `uncertainty` design. Outputs, each
+written atomically into the job's folder:
+- `design_runs.csv`: one row per point, arm and replicate: `point` (row of the full design),
+  `arm` (`base`, or `LEVER:low` / `LEVER:high`), `replicate`, `seed`, the factors' values, then
+  every run metric (or `y` for a test function);
+- `provenance.json`, written last: status, config and its hash, the design (method, seed,
+  factors and ranges, number of points, this job's points), the replicate seeds, package
+  versions, git commit, timing and the table's checksum.
+
+Resume works as for sweep jobs: a job whose provenance says complete for the same config hash,
+with its table intact, returns at once ("skipped"). Inside a job, finished points are saved to
+`.partial/` once `run.checkpoint_seconds` have passed since the last save and whenever the job
+stops, so a rerun redoes only the points in progress.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim import ResearchModel, with_overrides
+
+from . import design, io, schema
+from .replicates import replicate_seed, sigterm_as_exit, worker_context
+
+log = logging.getLogger(__name__)
+
+RUNS = "design_runs.csv"
+PROVENANCE = "provenance.json"
+FAILURE = "failure.json"
+PARTIAL_DIR = ".partial"
+
+
+def completed_hash(job_dir: Path) -> str | None:
+    """The config hash of the complete, intact outputs of a design job in `job_dir`, or None."""
+    record = io.read_json(Path(job_dir) / PROVENANCE)
+    if not record or record.get("status") != "complete" or "design" not in record:
+        return None
+    path = Path(job_dir) / RUNS
+    if not path.is_file() or record["outputs"][RUNS]["sha256"] != io.sha256(path):
+        return None
+    return record.get("config_hash")
+
+
+def run_point(base, spec: design.DesignConfig, point: int, row, seeds: list[int]) -> list[dict]:
+    """Every arm and replicate of one design point, as table rows."""
+    values = design.point_overrides(spec, row)
+    out = []
+    if spec.model != "abm":
+        function, _, outcome = design.TEST_FUNCTIONS[spec.model]
+        y = float(function(np.asarray(row, dtype=float)[None, :])[0])
+        for i, seed in enumerate(seeds):
+            out.append(
+                {"point": point, "arm": design.BASE_ARM, "replicate": i, "seed": seed}
+                | values
+                | {outcome: y}
+            )
+        return out
+    at_point = with_overrides(base, **values)
+    for arm, levers in design.arms(spec):
+        params = with_overrides(at_point, **levers) if levers else at_point
+        for i, seed in enumerate(seeds):
+            metrics = ResearchModel(params=params, seed=seed).run().run_metrics()
+            out.append(
+                {"point": point, "arm": arm, "replicate": i, "seed": seed} | values | metrics
+            )
+    return out
+
+
+class PointCheckpoint:
+    """Finished points of one config, saved in chunks under `job_dir/.partial/`."""
+
+    def __init__(self, job_dir: Path, config_hash: str, flush_seconds: float):
+        self.dir = Path(job_dir) / PARTIAL_DIR
+        self.config_hash = config_hash
+        self.flush_seconds = flush_seconds
+        self.unsaved: list[dict] = []
+        self.last_flush = time.monotonic()
+
+    def load(self) -> dict[int, list[dict]]:
+        """Points saved by an earlier, unfinished run of the same config (others are deleted)."""
+        marker = self.dir / "config_hash"
+        if not (marker.is_file() and marker.read_text().strip() == self.config_hash):
+            self.clear()
+            return {}
+        done: dict[int, list[dict]] = {}
+        for path in sorted(self.dir.glob("points-*.csv")):
+            for row in io.read_csv(path).to_dict("records"):
+                done.setdefault(int(row["point"]), []).append(row)
+        return done
+
+    def add(self, rows: list[dict]) -> None:
+        self.unsaved += rows
+        if time.monotonic() - self.last_flush >= self.flush_seconds:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.unsaved:
+            return
+        if not (self.dir / "config_hash").is_file():
+            io.write_atomic(self.dir / "config_hash", lambda f: f.write(self.config_hash))
+        tag = f"{int(self.unsaved[0]['point']):07d}-{time.time_ns()}"
+        io.write_csv(self.dir / f"points-{tag}.csv", pd.DataFrame(self.unsaved))
+        self.unsaved = []
+        self.last_flush = time.monotonic()
+
+    def clear(self) -> None:
+        if self.dir.is_dir():
+            for path in self.dir.iterdir():
+                path.unlink()
+            self.dir.rmdir()
+
+
+def run_chunk(cfg, context) -> str:
+    """Run (or skip, if complete) this job's share of the design: 'complete' or 'skipped'."""
+    out = Path(context.output_dir)
+    config = schema.resolved(cfg)
+    base, run = schema.params_from_config(config)  # checks the design too
+    spec = design.as_spec(config["uncertainty"])
+    digest = schema.config_hash(config)
+    finished = completed_hash(out)
+    if finished is not None and finished != digest:
+        raise schema.ParameterError(
+            f"{out} holds finished results of a different config; "
+            "use another output folder or delete that one"
+        )
+    if run.resume and finished == digest:
+        log.info("complete for this config already: skipped (%s)", out)
+        return "skipped"
+    for stale in (FAILURE, PROVENANCE):
+        (out / stale).unlink(missing_ok=True)
+    try:
+        return write_chunk(base, run, spec, config, digest, context)
+    except BaseException as err:
+        io.write_json(
+            out / FAILURE,
+            {
+                "error": f"{type(err).__name__}: {err}",
+                "traceback": traceback.format_exc(),
+                "config_hash": digest,
+                "finished": datetime.now(UTC).isoformat(),
+            },
+        )
+        raise
+
+
+def write_chunk(base, run, spec, config: dict, digest: str, context) -> str:
+    out = Path(context.output_dir)
+    started, clock = datetime.now(UTC), time.perf_counter()
+    seeds = [replicate_seed(run.seed, i) for i in range(run.replicates)]
+    points = design.sample(spec)
+    mine = design.chunk(len(points), spec.jobs, spec.job)
+    checkpoint = PointCheckpoint(out, digest, run.checkpoint_seconds)
+    done = checkpoint.load() if run.resume else {}
+    if not run.resume:
+        checkpoint.clear()
+    if done:
+        log.info("reusing %d finished points from an interrupted run", len(done))
+    results = {p: rows for p, rows in done.items() if p in mine}
+    todo = [p for p in mine if p not in results]
+    with sigterm_as_exit():
+        try:
+            if run.workers <= 1 or len(todo) <= 1:
+                for p in todo:
+                    results[p] = run_point(base, spec, p, points[p], seeds)
+                    checkpoint.add(results[p])
+            else:
+                pool = ProcessPoolExecutor(min(run.workers, len(todo)), mp_context=worker_context())
+                try:
+                    futures = {
+                        pool.submit(run_point, base, spec, p, points[p], seeds): p for p in todo
+                    }
+                    for future in as_completed(futures):
+                        results[futures[future]] = future.result()
+                        checkpoint.add(results[futures[future]])
+                finally:
+                    pool.shutdown(wait=False, cancel_futures=True)
+        finally:
+            checkpoint.flush()
+
+    table = pd.DataFrame([row for p in mine for row in results[p]])
+    io.write_csv(out / RUNS, table)
+    ranges = design.factors(spec)
+    record = {
+        "status": "complete",
+        "config_hash": digest,
+        "config": config,
+        "design": {
+            "method": spec.method,
+            "seed": spec.seed,
+            "model": spec.model,
+            "factors": {name: list(bounds) for name, bounds in ranges.items()},
+            "points": len(points),
+            "job_points": [mine.start, mine.stop],
+            "arms": [name for name, _ in design.arms(spec)],
+        },
+        "seeds": seeds,
+        "overrides": list(context.overrides),
+        "choices": dict(context.choices),
+        "job": {"num": context.num, "launcher": context.launcher},
+        "environment": io.environment(),
+        "timing": {
+            "started": started.isoformat(),
+            "finished": datetime.now(UTC).isoformat(),
+            "seconds": time.perf_counter() - clock,
+            "points_reused": len(mine) - len(todo),
+            "workers": run.workers,
+        },
+        "outputs": {RUNS: {"sha256": io.sha256(out / RUNS), "rows": len(table)}},
+    }
+    io.write_json(out / PROVENANCE, record)
+    checkpoint.clear()
+    log.info("%d design points written to %s", len(mine), out)
+    return "complete"
