@@ -12,6 +12,7 @@ full description and docs/extending.md for adding a mechanism.
 """
 
 import functools
+import numbers
 
 import mesa
 import numpy as np
@@ -28,7 +29,7 @@ from .leadership import Leadership
 from .mechanism import STEP_YEARS, steps_for
 from .metrics import Catalog
 from .oversight import Oversight
-from .params import Params, params_class, with_overrides
+from .params import ParameterError, Params, params_class, with_overrides
 from .population import Arrays, Fields, Population
 from .production import Production
 from .streams import Streams
@@ -78,6 +79,15 @@ METRICS = catalog()  # of the built-in mechanisms
 STEP_METRICS = ("year", *METRICS.step_columns)
 
 
+def whole_seed(seed) -> int | None:
+    """The seed as a Python int (numpy integers too: Python's `random.seed` refuses them)."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ParameterError(f"seed = {seed!r} must be a whole number >= 0 (or None)")
+    return int(seed)
+
+
 class ResearchModel(mesa.Model):
     """Researchers (array-backed Mesa agents) under publication rewards, oversight and controls.
 
@@ -95,6 +105,7 @@ class ResearchModel(mesa.Model):
         mechanisms=None,
         **overrides,
     ):
+        seed = whole_seed(seed)
         super().__init__(rng=seed)
         mechanisms = MECHANISMS if mechanisms is None else tuple(mechanisms)
         params_type = params_class_of(mechanisms)

@@ -276,7 +276,7 @@ def test_a_job_on_another_host_does_not_watch_the_command(monkeypatch):
 
 def test_ctrl_c_says_how_to_resume(tmp_path):
     out = tmp_path / "job"
-    command = [sys.executable, "-m", "experiments.run", "run.replicates=400", "run.years=2"]
+    command = [sys.executable, "-m", "experiments.run", "run.replicates=20000", "run.years=2"]
     command += ["population.n_researchers=200", "run.checkpoint_seconds=0", f"hydra.run.dir={out}"]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
@@ -288,7 +288,7 @@ def test_ctrl_c_says_how_to_resume(tmp_path):
     assert "Traceback" not in stderr.decode()
     last = stderr.decode().strip().splitlines()[-1]
     assert last.startswith("interrupted: finished jobs and replicates are kept")
-    assert "to resume, run: python -m experiments.run run.replicates=400" in last
+    assert "to resume, run: python -m experiments.run run.replicates=20000" in last
     assert str(out) in last
 
 

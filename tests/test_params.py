@@ -60,3 +60,12 @@ def test_timeline_events_are_validated_before_the_run():
     bad = [{"year": 2020, "key": "oversight.intensity", "value": 2.0}]
     with pytest.raises(ParameterError, match=r"timeline\[0\] oversight.intensity = 2.0"):
         ResearchModel(seed=1, timeline=bad)
+
+
+def test_a_numpy_integer_seed_is_a_seed():
+    import numpy as np
+
+    a = ResearchModel(seed=np.int64(3), n_researchers=50, years=0.5).run().run_metrics()
+    assert a == ResearchModel(seed=3, n_researchers=50, years=0.5).run().run_metrics()
+    with pytest.raises(ParameterError, match="seed = 2.5 must be a whole number"):
+        ResearchModel(seed=2.5)
