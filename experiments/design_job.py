@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import time
-import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +29,7 @@ import pandas as pd
 from sim import ResearchModel, with_overrides
 
 from . import design, io, schema
+from .job import record_failure
 from .replicates import replicate_seed, sigterm_as_exit, worker_context
 
 log = logging.getLogger(__name__)
@@ -41,9 +41,12 @@ PARTIAL_DIR = ".partial"
 
 
 def completed_hash(job_dir: Path) -> str | None:
-    """The config hash of the complete, intact outputs of a design job in `job_dir`, or None."""
+    """The config hash of the complete, intact outputs of a design job in `job_dir` made by the
+    model code of now (`io.code_version`, part of the resume key), or None."""
     record = io.read_json(Path(job_dir) / PROVENANCE)
     if not record or record.get("status") != "complete" or "design" not in record:
+        return None
+    if record.get("environment", {}).get("code_version") != io.code_version():
         return None
     path = Path(job_dir) / RUNS
     if not path.is_file() or record["outputs"][RUNS]["sha256"] != io.sha256(path):
@@ -141,15 +144,7 @@ def run_chunk(cfg, context) -> str:
     try:
         return write_chunk(base, run, spec, config, digest, context)
     except BaseException as err:
-        io.write_json(
-            out / FAILURE,
-            {
-                "error": f"{type(err).__name__}: {err}",
-                "traceback": traceback.format_exc(),
-                "config_hash": digest,
-                "finished": datetime.now(UTC).isoformat(),
-            },
-        )
+        record_failure(out, err, digest)
         raise
 
 

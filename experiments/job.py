@@ -114,6 +114,19 @@ def command_process() -> int | None:
     return int(pid)
 
 
+def record_failure(out: Path, err: BaseException, digest: str) -> None:
+    """`failure.json`: the error, its traceback and the config hash of the job that failed."""
+    io.write_json(
+        out / FAILURE,
+        {
+            "error": f"{type(err).__name__}: {err}",
+            "traceback": traceback.format_exc(),
+            "config_hash": digest,
+            "finished": datetime.now(UTC).isoformat(),
+        },
+    )
+
+
 def run_job(cfg: DictConfig, context: JobContext) -> str:
     """Run (or skip, if already complete) the job; return 'complete' or 'skipped'."""
     command = command_process()
@@ -154,15 +167,7 @@ def run_locked_job(cfg: DictConfig, context: JobContext, out: Path) -> str:
     try:
         return write_outputs(params, run, config, digest, context)
     except BaseException as err:
-        io.write_json(
-            out / FAILURE,
-            {
-                "error": f"{type(err).__name__}: {err}",
-                "traceback": traceback.format_exc(),
-                "config_hash": digest,
-                "finished": datetime.now(UTC).isoformat(),
-            },
-        )
+        record_failure(out, err, digest)
         raise
     finally:
         (out / PROGRESS).unlink(missing_ok=True)

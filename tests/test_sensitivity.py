@@ -231,3 +231,16 @@ def test_chunks_cover_every_point_once():
     for n, jobs in ((10, 3), (400, 8), (5, 5), (3, 4)):
         covered = [p for j in range(jobs) for p in design.chunk(n, jobs, j)]
         assert covered == list(range(n))
+
+
+def test_a_design_job_of_other_model_code_is_not_reused(basic, tmp_path, monkeypatch):
+    """The model's code version is part of a design job's resume key, as for other jobs."""
+    import shutil
+
+    from experiments import design_job, io
+
+    job = tmp_path / "0"
+    shutil.copytree(basic / "0", job)
+    assert design_job.completed_hash(job) is not None
+    monkeypatch.setattr(io, "code_version", lambda: "other model code")
+    assert design_job.completed_hash(job) is None
