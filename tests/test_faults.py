@@ -278,7 +278,15 @@ def test_ctrl_c_says_how_to_resume(tmp_path):
     out = tmp_path / "job"
     command = [sys.executable, "-m", "experiments.run", "run.replicates=20000", "run.years=2"]
     command += ["population.n_researchers=200", "run.checkpoint_seconds=0", f"hydra.run.dir={out}"]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        # as in a terminal: a shell without job control (a CI script, `make ... &`) starts its
+        # children with Ctrl-C ignored, and Python then never raises KeyboardInterrupt
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     deadline = time.monotonic() + 180  # generous: start-up is slow on a loaded machine
     while not list(out.glob(".partial/chunk-*.json")) and time.monotonic() < deadline:
         time.sleep(0.02)
