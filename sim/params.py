@@ -58,7 +58,7 @@ def param(
     return field(default=default, metadata=meta)
 
 
-ASSUMPTION = "Modelling assumption, calibrated (docs/ODD.md, section 7)"
+ASSUMPTION = "Modelling assumption, set by hand, not fitted to data (docs/ODD.md, section 7)"
 HAN = "Han Xueying's account (seed article, 2024)"
 ARES = "Anna Ares's account of MERICS research (seed article, 2024)"
 SEED_EXPORT = "October 7, 2022 US export controls (seed article, 2024)"
