@@ -1,6 +1,7 @@
 """Researchers are Mesa agents to the user; Mesa's tools work; models do not leak."""
 
 import gc
+import inspect
 import weakref
 
 import mesa
@@ -73,9 +74,15 @@ def test_batch_run_numbers_mean_what_run_metrics_say():
     from sim import METRICS
 
     steps = {"n_researchers": 200, "years": 2, "publication_weight": 0.9}
+    # Mesa 3.5 seeds through batch_run's `rng` argument, Mesa 3.3 through the parameters
+    if "rng" in inspect.signature(mesa.batch_run).parameters:
+        parameters, seeding = steps, {"rng": [11]}
+    else:
+        parameters, seeding = {**steps, "seed": 11}, {}
     rows = mesa.batch_run(
         ResearchModel,
-        parameters={**steps, "seed": 11},
+        parameters=parameters,
+        **seeding,
         max_steps=100,
         data_collection_period=1,
         number_processes=1,
@@ -83,7 +90,7 @@ def test_batch_run_numbers_mean_what_run_metrics_say():
     )
     expected = ResearchModel(seed=11, **steps).run().run_metrics()
     series = {name: [row[name] for row in rows] for name in rows[0]}
-    collected = set(series) - {*steps, "seed", "RunId", "iteration", "Step"}
+    collected = set(series) - {*steps, "seed", "rng", "RunId", "iteration", "Step"}
     assert collected and not set(METRICS.run_names) & collected
     runs = {r.name: r for r in METRICS.runs}
     assert sum(series["breakthroughs"]) == expected[runs["total_breakthroughs"].name]
