@@ -29,7 +29,7 @@ import pandas as pd
 from sim import ResearchModel, with_overrides
 
 from . import design, io, schema
-from .job import record_failure
+from .job import provenance, record_failure
 from .replicates import replicate_seed, sigterm_as_exit, worker_context
 
 log = logging.getLogger(__name__)
@@ -185,11 +185,15 @@ def write_chunk(base, run, spec, config: dict, digest: str, context) -> str:
     table = pd.DataFrame([row for p in mine for row in results[p]])
     io.write_csv(out / RUNS, table)
     ranges = design.factors(spec)
-    record = {
-        "status": "complete",
-        "config_hash": digest,
-        "config": config,
-        "design": {
+    record = provenance(
+        config,
+        digest,
+        seeds,
+        context,
+        (started, clock),
+        {"points_reused": len(mine) - len(todo), "workers": run.workers},
+        {RUNS: {"sha256": io.sha256(out / RUNS), "rows": len(table)}},
+        design={
             "method": spec.method,
             "seed": spec.seed,
             "model": spec.model,
@@ -198,20 +202,7 @@ def write_chunk(base, run, spec, config: dict, digest: str, context) -> str:
             "job_points": [mine.start, mine.stop],
             "arms": [name for name, _ in design.arms(spec)],
         },
-        "seeds": seeds,
-        "overrides": list(context.overrides),
-        "choices": dict(context.choices),
-        "job": {"num": context.num, "launcher": context.launcher},
-        "environment": io.environment(),
-        "timing": {
-            "started": started.isoformat(),
-            "finished": datetime.now(UTC).isoformat(),
-            "seconds": time.perf_counter() - clock,
-            "points_reused": len(mine) - len(todo),
-            "workers": run.workers,
-        },
-        "outputs": {RUNS: {"sha256": io.sha256(out / RUNS), "rows": len(table)}},
-    }
+    )
     io.write_json(out / PROVENANCE, record)
     checkpoint.clear()
     log.info("%d design points written to %s", len(mine), out)

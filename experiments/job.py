@@ -114,6 +114,31 @@ def command_process() -> int | None:
     return int(pid)
 
 
+def provenance(config, digest, seeds, context, began, timing, outputs, **extra) -> dict:
+    """The record of a finished job: its config and hash, seeds, overrides, launcher, versions
+    and code (`io.environment`), timing (`began` is the start's datetime and perf_counter) and
+    the checksums of its outputs; `extra` entries follow the config."""
+    started, clock = began
+    return {
+        "status": "complete",
+        "config_hash": digest,
+        "config": config,
+        **extra,
+        "seeds": seeds,
+        "overrides": list(context.overrides),
+        "choices": dict(context.choices),
+        "job": {"num": context.num, "launcher": context.launcher},
+        "environment": io.environment(),
+        "timing": {
+            "started": started.isoformat(),
+            "finished": datetime.now(UTC).isoformat(),
+            "seconds": time.perf_counter() - clock,
+            **timing,
+        },
+        "outputs": outputs,
+    }
+
+
 def record_failure(out: Path, err: BaseException, digest: str) -> None:
     """`failure.json`: the error, its traceback and the config hash of the job that failed."""
     io.write_json(
@@ -215,28 +240,9 @@ def write_outputs(params, run, config: dict, digest: str, context: JobContext) -
     }
     for name, table in tables.items():
         io.write_csv(out / name, table)
-    record = {
-        "status": "complete",
-        "config_hash": digest,
-        "config": config,
-        "seeds": seeds,
-        "overrides": list(context.overrides),
-        "choices": dict(context.choices),
-        "job": {"num": context.num, "launcher": context.launcher},
-        "environment": io.environment(),
-        "timing": {
-            "started": started.isoformat(),
-            "finished": datetime.now(UTC).isoformat(),
-            "seconds": time.perf_counter() - clock,
-            "replicate_seconds": seconds,
-            "replicates_reused": len(done),
-            "workers": run.workers,
-        },
-        "outputs": {
-            name: {"sha256": io.sha256(out / name), "rows": len(table)}
-            for name, table in tables.items()
-        },
-    }
+    timing = {"replicate_seconds": seconds, "replicates_reused": len(done), "workers": run.workers}
+    outputs = {n: {"sha256": io.sha256(out / n), "rows": len(t)} for n, t in tables.items()}
+    record = provenance(config, digest, seeds, context, (started, clock), timing, outputs)
     io.write_json(out / PROVENANCE, record)
     checkpoint.clear()
     log.info("%d replicates written to %s", run.replicates, out)
