@@ -4,20 +4,25 @@ Source: Smaldino & McElreath 2016 ("the natural selection of bad science": labs 
 win under the incentives are copied, the others die out); Han Xueying's account of "enormous
 performance pressure" (2024 seed article).
 
-Rules, at each evaluation:
-- the `exit_fraction` of researchers with the lowest scores leave; each is replaced in the same
-  post (field and institution) by a newcomer, whose state every mechanism sets (`replace`):
-  fresh ability and ties, no record, no project and no foreign collaborator;
+Rules, at each evaluation, dt years after the last (rates are per year, so the evaluation
+interval changes when things happen, not how often):
+- the share 1 - (1 - exit_per_year)^dt of researchers with the lowest scores leave;
+- every researcher retires with chance 1 - (1 - 1 / career_years)^dt, whatever the score: careers
+  end, so the population reaches a selection equilibrium instead of drifting toward ever higher
+  ability (docs/ODD.md, section 7);
+- each leaver is replaced in the same post (field and institution) by a newcomer, whose state
+  every mechanism sets (`replace`): fresh ability and ties, no record, no project and no foreign
+  collaborator;
 - a newcomer takes the exploratory share of a mentor chosen with chance proportional to funding
   (the visible, rewarded researchers), plus noise;
-- each incumbent, with chance `imitation_rate`, looks at a peer chosen the same way and copies the
-  peer's exploratory share, plus noise, if the peer scored higher;
+- each incumbent, with chance 1 - (1 - imitation_per_year)^dt, looks at a peer chosen the same
+  way and copies the peer's exploratory share, plus noise, if the peer scored higher;
 - noise is normal with s.d. `imitation_noise`; shares are kept in [0, 1].
 At the start, exploratory shares are normal around `population.initial_exploratory_share` with
 s.d. `population.initial_exploratory_spread`, clipped to [0, 1].
 
 Draws: three words of this mechanism's stream per researcher and evaluation (streams.py), whose
-uniforms are, in order: try, peer, copy noise, mentor, mentor noise (and one spare). Normal noise
+uniforms are, in order: try, peer, copy noise, mentor, mentor noise, retire. Normal noise
 is the inverse normal CDF of a uniform, taken only where it is used.
 """
 
@@ -30,7 +35,12 @@ from .metrics import Run, Step
 from .params import CareersParams
 
 WORDS = 3
-TRY, PEER, COPY_NOISE, MENTOR, MENTOR_NOISE = range(5)
+TRY, PEER, COPY_NOISE, MENTOR, MENTOR_NOISE, RETIRE = range(6)
+
+
+def per_interval(rate_per_year: float, years: float) -> float:
+    """The chance over `years` of an event with chance `rate_per_year` in each year."""
+    return 1.0 - (1.0 - rate_per_year) ** years
 
 
 def lowest(score: np.ndarray, fraction: float) -> np.ndarray:
@@ -64,13 +74,21 @@ def copied_share(model_share: np.ndarray, u_noise: np.ndarray, p) -> np.ndarray:
     return np.clip(model_share + p.careers.imitation_noise * ndtri(u_noise), 0.0, 1.0)
 
 
-def imitate(share, score, funding, u_try, u_pick, u_noise, p, cumulative=None) -> np.ndarray:
+def leaving(score, u_retire, p, dt) -> np.ndarray:
+    """Posts whose researcher leaves: the lowest scores and those who retire (sorted)."""
+    c = p.careers
+    dismissed = lowest(score, per_interval(c.exit_per_year, dt))
+    retiring = np.flatnonzero(u_retire < per_interval(1.0 / c.career_years, dt))
+    return np.union1d(dismissed, retiring)
+
+
+def imitate(share, score, funding, u_try, u_pick, u_noise, p, dt, cumulative=None) -> np.ndarray:
     """New exploratory shares after incumbents copy better-scoring, funding-weighted peers.
 
-    Only those who try (u_try < imitation_rate) pick a peer, so the search for peers runs on
-    that subset; every researcher still owns its uniforms, whatever the rate.
+    Only those who try (u_try < the chance over dt years) pick a peer, so the search for peers
+    runs on that subset; every researcher still owns its uniforms, whatever the rate.
     """
-    tries = np.flatnonzero(u_try < p.careers.imitation_rate)
+    tries = np.flatnonzero(u_try < per_interval(p.careers.imitation_per_year, dt))
     peer = choose_by_funding(funding, u_pick[tries], cumulative)
     better = score[peer] > score[tries]
     copies, peer = tries[better], peer[better]
@@ -122,17 +140,18 @@ class Careers(Mechanism):
         if opening:
             return
         m, r, p = self.model, self.model.researchers, self.p
+        dt = p.incentives.evaluation_interval_years
         words = streams.words(self.rng, WORDS, m.n)
-        leavers = lowest(r.score, p.careers.exit_fraction)
-        u_try, u_pick, u_copy_noise = (
-            streams.uniform(words, which) for which in (TRY, PEER, COPY_NOISE)
+        u_try, u_pick, u_copy_noise, u_retire = (
+            streams.uniform(words, which) for which in (TRY, PEER, COPY_NOISE, RETIRE)
         )
+        leavers = leaving(r.score, u_retire, p, dt)
         u_mentor, u_mentor_noise = (
             streams.uniform(words, which, leavers) for which in (MENTOR, MENTOR_NOISE)
         )
         cumulative = np.cumsum(r.funding)
         share = imitate(
-            r.exploratory_share, r.score, r.funding, u_try, u_pick, u_copy_noise, p, cumulative
+            r.exploratory_share, r.score, r.funding, u_try, u_pick, u_copy_noise, p, dt, cumulative
         )
         mentors = choose_by_funding(r.funding, u_mentor, cumulative)
         self._newcomer_share = copied_share(r.exploratory_share[mentors], u_mentor_noise, p)

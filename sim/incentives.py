@@ -9,11 +9,14 @@ research"; cash-per-paper policies (Quan, Chen & Shu 2017); long-term, failure-t
 Rules, at each evaluation:
 - counting papers invites splitting work into more, smaller papers: incremental work yields
   1 + paper_splitting x w times the papers, each with that much less impact ("salami slicing");
-- the record counts papers and recognized impact of the last `evaluation_window_years`;
+- the record counts papers and recognized impact of the last `evaluation_window_years`, as
+  rates per year in post: a researcher in post for less than a window is judged on the years it
+  has held the post, so newcomers are neither penalised for a short record nor excused;
   credited papers add failure_tolerance x the incremental papers that exploratory time forwent;
-- score = w x z(credited papers) + (1 - w) x z(log(1 + recognized impact)) + guanxi favour,
-  with w = publication_weight and z the standardization over all researchers, clipped to +-3;
-- a newcomer has no record yet: its first score is the favour of its own ties.
+- merit = w x z(credited papers per year) + (1 - w) x z(log(1 + recognized impact per year)),
+  with w = publication_weight and z the standardization over all researchers;
+- score = merit + guanxi favour, clipped to +-3;
+- a newcomer has no record yet: its first merit is 0 (average) and its score its favour.
 Each step this mechanism opens the record's row for the quarter, which the compiled pass
 (production.py, kernels.py) fills with credited papers and recognized impact.
 """
@@ -21,7 +24,7 @@ Each step this mechanism opens the record's row for the quarter, which the compi
 import numpy as np
 
 from . import kernels
-from .mechanism import Mechanism, steps_for
+from .mechanism import STEP_YEARS, Mechanism, steps_for
 from .params import IncentivesParams
 
 SCORE_CLIP = 3.0
@@ -67,6 +70,14 @@ class Record:
         )
         return totals[0], totals[1]
 
+    def rates(self) -> tuple[np.ndarray, np.ndarray]:
+        """(credited papers, recognized impact) per year in post within the window; 0 for a
+        researcher with no step in post yet."""
+        years = np.clip(self.steps - self.first_step, 0, self.window) * STEP_YEARS
+        per_year = np.divide(1.0, years, out=np.zeros(years.size), where=years > 0)
+        papers, impact = self.totals()
+        return papers * per_year, impact * per_year
+
 
 def splitting_factor(p) -> float:
     """Papers per unit of incremental work, relative to an evaluation blind to counts."""
@@ -78,16 +89,20 @@ def standardize(x: np.ndarray) -> np.ndarray:
     return (x - x.mean()) / sd if sd > 0 else np.zeros_like(x)
 
 
-def scores(papers, impact, bonus, p) -> np.ndarray:
+def merits(papers_per_year, impact_per_year, p) -> np.ndarray:
+    """The record's part of the score, in standard deviations over all researchers."""
     w = p.incentives.publication_weight
-    merit = w * standardize(papers) + (1.0 - w) * standardize(np.log1p(impact))
+    return w * standardize(papers_per_year) + (1.0 - w) * standardize(np.log1p(impact_per_year))
+
+
+def scores(merit, bonus) -> np.ndarray:
     return np.clip(merit + bonus, -SCORE_CLIP, SCORE_CLIP)
 
 
 class Incentives(Mechanism):
     name = "incentives"
     parameters = {"incentives": IncentivesParams}
-    researcher_state = {"score": np.float64}
+    researcher_state = {"merit": np.float64, "score": np.float64}
 
     def initialize(self):
         m, years = self.model, self.p.incentives.evaluation_window_years
@@ -103,9 +118,11 @@ class Incentives(Mechanism):
 
     def evaluate(self, opening):
         r = self.model.researchers
-        r.score[:] = scores(*self.record.totals(), r.favour, self.p)
+        r.merit[:] = merits(*self.record.rates(), self.p)
+        r.score[:] = scores(r.merit, r.favour)
 
     def replace(self, leavers):
         r = self.model.researchers
         self.record.clear(leavers)
-        r.score[leavers] = np.clip(r.favour[leavers], -SCORE_CLIP, SCORE_CLIP)
+        r.merit[leavers] = 0.0
+        r.score[leavers] = scores(r.merit[leavers], r.favour[leavers])

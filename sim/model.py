@@ -1,6 +1,8 @@
 """The research-incentives model: researchers under evaluation rules, oversight and export controls.
 
-One step is a quarter of a year. The model runs its mechanisms (one module each, listed in
+One step is a quarter of a year. Before the first recorded year, the model runs a burn-in of
+`run.burn_in_years` under the same parameters, left out of every output (docs/ODD.md, section
+7). The model runs its mechanisms (one module each, listed in
 `MECHANISMS`, in this order) through the hooks of `sim.mechanism.Mechanism` and reads none of
 their internals: each step, dated events apply (timeline.py), then every mechanism's `step`
 (export controls set each field's input loss, collaborations' chances are set, the evaluation
@@ -117,6 +119,8 @@ class ResearchModel(mesa.Model):
         self.timeline = Timeline(self.p.timeline, params_type)
         self.n = self.p.population.n_researchers
         self.total_steps = steps_for(self.p.run.years)
+        self.burn_in_steps = round(self.p.run.burn_in_years / STEP_YEARS)
+        self.quarter = 0  # quarters begun since the burn-in started
         self.catalog = catalog_of(mechanisms)
         self.fields = Fields.from_params(self.p)
         self.institutions = Arrays(self.p.population.n_institutions)
@@ -129,6 +133,8 @@ class ResearchModel(mesa.Model):
         self._run_hook("initialize")
         self._run_hook("refresh")
         self._evaluate(opening=True)
+        for _ in range(self.burn_in_steps):
+            self._quarter()
         self.running = True
         self._agent_views_built = False
         self.history: dict[str, list] = {name: [] for name in ("year", *self.catalog.step_columns)}
@@ -158,25 +164,34 @@ class ResearchModel(mesa.Model):
 
     @property
     def year(self) -> float:
-        """Calendar year at the start of the current step."""
-        return self.p.run.start_year + max(self.steps - 1, 0) * STEP_YEARS
+        """Calendar year at the start of the current step (before any, of the first)."""
+        return self._burn_in_start + max(self.quarter - 1, 0) * STEP_YEARS
 
     @property
     def year_end(self) -> float:
-        """Calendar year at the end of the current step (at the start, the start year)."""
-        return self.p.run.start_year + self.steps * STEP_YEARS
+        """Calendar year at the end of the current step (before any, of the first)."""
+        return self._burn_in_start + self.quarter * STEP_YEARS
+
+    @property
+    def _burn_in_start(self) -> float:
+        return self.p.run.start_year - self.burn_in_steps * STEP_YEARS
 
     # --- one quarter -----------------------------------------------------------------------
     def step(self):
-        if self.timeline.apply_due(self.year, self.p):
-            self._run_hook("refresh")
-        self._run_hook("step")
-        if self.steps % steps_for(self.p.incentives.evaluation_interval_years) == 0:
-            self._evaluate(opening=False)
+        """One recorded quarter (the burn-in's quarters ran when the model was built)."""
+        self._quarter()
         self._record_metrics()
         self.datacollector.collect(self)
         if self.steps >= self.total_steps:
             self.running = False
+
+    def _quarter(self) -> None:
+        self.quarter += 1
+        if self.timeline.apply_due(self.year, self.p):
+            self._run_hook("refresh")
+        self._run_hook("step")
+        if self.quarter % steps_for(self.p.incentives.evaluation_interval_years) == 0:
+            self._evaluate(opening=False)
 
     def _evaluate(self, opening: bool) -> None:
         """Every mechanism's evaluation; `opening` is the one before the first step, which sets

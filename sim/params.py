@@ -99,6 +99,16 @@ class RunParams:
         label="run length",
         short="years",
     )
+    burn_in_years: float = param(
+        40.0,
+        0.0,
+        500.0,
+        unit="years",
+        doc="Years run before start_year and left out of every output, so that projects, "
+        "records and the population's selection reach their steady state",
+        label="burn-in",
+        short="burn-in",
+    )
 
 
 @dataclass
@@ -641,22 +651,33 @@ class CollaborationParams:
 
 @dataclass
 class CareersParams:
-    exit_fraction: float = param(
+    exit_per_year: float = param(
         0.05,
         0.0,
         0.5,
-        unit="share per evaluation",
-        doc="Lowest-scoring share who leave and are replaced",
+        unit="share per year",
+        doc="Lowest-scoring share of researchers who leave research in a year (an evaluation "
+        "interval of dt years removes 1 - (1 - share)^dt of them)",
         source="Smaldino & McElreath 2016",
         plausible=(0.02, 0.1),
         plausible_source=PROVISIONAL,
     )
-    imitation_rate: float = param(
+    career_years: float = param(
+        30.0,
+        1.0,
+        1e9,
+        unit="years",
+        doc="Mean length of a research career: each researcher retires with chance "
+        "1 / career_years a year, whatever the score",
+        plausible=(20.0, 40.0),
+        plausible_source=PROVISIONAL,
+    )
+    imitation_per_year: float = param(
         0.2,
         0.0,
         1.0,
-        unit="per evaluation",
-        doc="Chance an incumbent compares with a random peer and copies "
+        unit="per year",
+        doc="Chance in a year that an incumbent compares with a random peer and copies "
         "a better-scoring peer's strategy",
         source="Smaldino & McElreath 2016",
         plausible=(0.05, 0.4),
@@ -823,6 +844,7 @@ def check_value(dotted: str, f: dataclasses.Field, value) -> Any:
 FIXED_AT_START = (
     "run.start_year",
     "run.years",
+    "run.burn_in_years",
     "population.n_researchers",
     "population.n_institutions",
     "population.institution_wealth_sigma",

@@ -259,14 +259,14 @@ class Production(Mechanism):
         self.flops = int((~success).sum())
 
     def _schedule(self, slots, impact, delay_years):
-        due = self.model.steps + np.ceil(delay_years / STEP_YEARS).astype(np.int64)
+        due = self.model.quarter + np.ceil(delay_years / STEP_YEARS).astype(np.int64)
         self.pending.push(due, slots, self.model.researchers.person_id[slots], impact)
 
     def _recognize(self, impact_row: np.ndarray) -> None:
         """Add the impact whose recognition is due this step to researchers still in post: to
         their lifetime impact and to this step's row of the record."""
         r = self.model.researchers
-        slot, person, impact = self.pending.pop(self.model.steps)
+        slot, person, impact = self.pending.pop(self.model.quarter)
         present = person == r.person_id[slot]
         slot, impact = slot[present], impact[present]
         np.add.at(r.impact, slot, impact)

@@ -56,7 +56,7 @@ class ReferenceResearcher(mesa.Agent):
         self.ability = rand.lognormvariate(0.0, p.population.ability_sigma)
         self.ties = rand.betavariate(1.0, p.guanxi.tie_concentration)
         self.exploratory_share, self.foreign = share, foreign
-        self.funding, self.score = 1.0, 0.0
+        self.funding, self.merit, self.score = 1.0, 0.0, 0.0
         self.project_active, self.progress, self.effort_needed = False, 0.0, 0.0
         self.papers = self.impact = 0.0  # lifetime
         self.record = deque(maxlen=model.record_capacity)  # (credited, recognized) per step
@@ -116,12 +116,12 @@ class ReferenceResearcher(mesa.Agent):
                     breakthroughs += impact > pp.breakthrough_threshold
                     papers += pp.project_papers
                     delay = pp.recognition_delay_years * rand.expovariate(1.0)
-                    self.pending.append((m.steps + math.ceil(delay / dt), impact))
+                    self.pending.append((m.quarter + math.ceil(delay / dt), impact))
                 else:
                     papers += pp.project_papers / 2
                     m.flops += 1
-        recognized += sum(impact for due, impact in self.pending if due <= m.steps)
-        self.pending = [(due, impact) for due, impact in self.pending if due > m.steps]
+        recognized += sum(impact for due, impact in self.pending if due <= m.quarter)
+        self.pending = [(due, impact) for due, impact in self.pending if due > m.quarter]
 
         # an idle researcher who explores proposes a project; oversight may refuse it
         if not self.project_active and self.exploratory_share > 0:
@@ -139,9 +139,13 @@ class ReferenceResearcher(mesa.Agent):
         m.step_papers += papers
         m.step_breakthroughs[self.field] += breakthroughs
 
-    def window_totals(self, window: int) -> tuple[float, float]:
+    def window_rates(self, window: int) -> tuple[float, float]:
+        """Credited papers and recognized impact per year in post, within the window."""
         recent = list(self.record)[-window:]
-        return sum(x[0] for x in recent), sum(x[1] for x in recent)
+        if not recent:
+            return 0.0, 0.0
+        years = len(recent) * STEP_YEARS
+        return sum(x[0] for x in recent) / years, sum(x[1] for x in recent) / years
 
     def bonus(self) -> float:
         g = self.model.p.guanxi
@@ -204,7 +208,11 @@ class ReferenceModel(mesa.Model):
             g: sum(s for s, inside in zip(sizes, mask, strict=True) if inside)
             for g, mask in self.fields.group_masks().items()
         }
-        self.evaluate(p.run.start_year, with_careers=False)
+        self.quarter, burn_in = 0, round(p.run.burn_in_years / STEP_YEARS)
+        self.origin = p.run.start_year - burn_in * STEP_YEARS
+        self.evaluate(self.origin, with_careers=False)
+        for _ in range(burn_in):
+            self.quarter_step()
         self.metrics: dict[str, float] = {}
         self.history: dict[str, list] = {name: [] for name in STEP_METRICS}
         self.datacollector = mesa.DataCollector(
@@ -213,12 +221,22 @@ class ReferenceModel(mesa.Model):
 
     @property
     def year(self) -> float:
-        return self.p.run.start_year + max(self.steps - 1, 0) * STEP_YEARS
+        return self.origin + max(self.quarter - 1, 0) * STEP_YEARS
 
     def _set_intensity(self):
         self.intensity = [inst.intensity(self.p) for inst in self.institutions]
 
     def step(self):
+        year = self.quarter_step()
+        self.record_metrics(year)
+        self.datacollector.collect(self)
+        if self.steps >= self.total_steps:
+            self.running = False
+            getattr(mesa.Agent, "_ids", {}).pop(self, None)  # Mesa 3.3's id counter (a leak)
+
+    def quarter_step(self) -> float:
+        """One quarter, recorded or of the burn-in; returns its calendar year."""
+        self.quarter += 1
         p, year = self.p, self.year
         if self.timeline.apply_due(year, p):
             self.split = 1.0 + p.incentives.paper_splitting * p.incentives.publication_weight
@@ -234,13 +252,9 @@ class ReferenceModel(mesa.Model):
         self.step_papers, self.flops = 0.0, 0
         self.step_breakthroughs = [0] * len(p.fields.names)
         self.agents.shuffle_do("step")
-        if self.steps % steps_for(p.incentives.evaluation_interval_years) == 0:
+        if self.quarter % steps_for(p.incentives.evaluation_interval_years) == 0:
             self.evaluate(year + STEP_YEARS, with_careers=True)
-        self.record_metrics(year)
-        self.datacollector.collect(self)
-        if self.steps >= self.total_steps:
-            self.running = False
-            getattr(mesa.Agent, "_ids", {}).pop(self, None)  # Mesa 3.3's id counter (a leak)
+        return year
 
     def evaluate(self, year: float, with_careers: bool):
         """Leadership turnover, scores, exit and imitation, then funding (incentives.py)."""
@@ -261,13 +275,14 @@ class ReferenceModel(mesa.Model):
 
         agents = list(self.agents)
         window = min(steps_for(p.incentives.evaluation_window_years), self.record_capacity)
-        totals = [a.window_totals(window) for a in agents]
-        z_papers = standardized([t[0] for t in totals])
-        z_impact = standardized([math.log1p(t[1]) for t in totals])
+        rates = [a.window_rates(window) for a in agents]
+        z_papers = standardized([t[0] for t in rates])
+        z_impact = standardized([math.log1p(t[1]) for t in rates])
         w = p.incentives.publication_weight
         bonus = {a: a.bonus() for a in agents}
         for a, zp, zi in zip(agents, z_papers, z_impact, strict=True):
-            a.score = clip(w * zp + (1.0 - w) * zi + bonus[a], -SCORE_CLIP, SCORE_CLIP)
+            a.merit = w * zp + (1.0 - w) * zi
+            a.score = clip(a.merit + bonus[a], -SCORE_CLIP, SCORE_CLIP)
         if with_careers:
             agents = self.turn_over(agents)
 
@@ -290,7 +305,7 @@ class ReferenceModel(mesa.Model):
     def turn_over(self, agents):
         """The lowest scores leave; newcomers copy mentors, incumbents better peers (careers.py)."""
         p, rand = self.p, self.random
-        c = p.careers
+        c, dt = p.careers, p.incentives.evaluation_interval_years
         cumulative, total = [], 0.0
         for a in agents:
             total += a.funding
@@ -304,18 +319,21 @@ class ReferenceModel(mesa.Model):
 
         new_share = {}
         for a in agents:
-            if rand.random() < c.imitation_rate:
+            if rand.random() < 1.0 - (1.0 - c.imitation_per_year) ** dt:
                 peer = by_funding()
                 if peer.score > a.score:
                     new_share[a] = copied(peer.exploratory_share)
-        leavers = sorted(agents, key=lambda a: a.score)[: round(c.exit_fraction * len(agents))]
+        dismissed = round((1.0 - (1.0 - c.exit_per_year) ** dt) * len(agents))
+        leavers = sorted(agents, key=lambda a: a.score)[:dismissed]
+        retire = 1.0 - (1.0 - 1.0 / c.career_years) ** dt
+        leavers += [a for a in agents if rand.random() < retire and a not in leavers]
         newcomers = {a: copied(by_funding().exploratory_share) for a in leavers}
         for a, share in new_share.items():
             a.exploratory_share = share
         for old, share in newcomers.items():
             new = ReferenceResearcher(self, old.field, old.institution, share, foreign=False)
             # as in ResearchModel: a newcomer's first score is the favour of its own new ties
-            new.score = clip(new.bonus(), -SCORE_CLIP, SCORE_CLIP)
+            new.merit, new.score = 0.0, clip(new.bonus(), -SCORE_CLIP, SCORE_CLIP)
             old.remove()
         return list(self.agents)
 

@@ -20,8 +20,8 @@ levers = st.fixed_dictionaries(
         "guanxi.weight": st.floats(0.0, 5.0),
         "technocrat_share": share,
         "merged_share": share,
-        "exit_fraction": st.floats(0.0, 0.5),
-        "imitation_rate": share,
+        "exit_per_year": st.floats(0.0, 0.5),
+        "imitation_per_year": share,
         "funding_steepness": st.floats(0.0, 5.0),
         "ability_sigma": st.floats(0.0, 3.0),
     }

@@ -71,8 +71,9 @@ def test_expected_paper_counts_in_the_model():
         "oversight.intensity": 0.0,
         "funding_steepness": 0.0,
         "paper_boost": 0.0,
-        "imitation_rate": 0.0,
-        "exit_fraction": 0.0,
+        "imitation_per_year": 0.0,
+        "imitation_noise": 0.0,  # newcomers (retirement) copy a mentor's share of exactly 0
+        "exit_per_year": 0.0,
         "publication_weight": 0.5,
         "paper_splitting": 0.4,
         "papers_per_year": 3.0,
@@ -87,9 +88,9 @@ def test_evaluation_scores_weigh_counts_against_impact():
     papers = np.array([1.0, 2.0, 3.0])
     impact = np.array([30.0, 2.0, 1.0])
     p = with_overrides(publication_weight=1.0)
-    assert np.argmax(incentives.scores(papers, impact, 0.0, p)) == 2
+    assert np.argmax(incentives.scores(incentives.merits(papers, impact, p), 0.0)) == 2
     p = with_overrides(publication_weight=0.0)
-    assert np.argmax(incentives.scores(papers, impact, 0.0, p)) == 0
+    assert np.argmax(incentives.scores(incentives.merits(papers, impact, p), 0.0)) == 0
 
 
 def test_record_counts_only_the_last_window_of_steps():
@@ -101,6 +102,20 @@ def test_record_counts_only_the_last_window_of_steps():
     assert impact.tolist() == [0, 10 * (3 + 4 + 5)]
     record.set_window(5)
     assert record.totals()[0][0] == 15
+
+
+def test_records_are_rates_per_year_in_post():
+    """A newcomer in post for one year is judged on that year, not on a three-year window."""
+    record = incentives.Record(n=2, capacity=12, window=12)
+    for step in range(12):
+        if step == 8:
+            record.clear(np.array([1]))  # a newcomer takes post 1 for the last four quarters
+        record.add(np.array([1.0, 1.0]), np.array([2.0, 2.0]))
+    papers, impact = record.rates()
+    assert papers.tolist() == [4.0, 4.0]  # one paper a quarter: four a year, for both
+    assert impact.tolist() == [8.0, 8.0]
+    record.clear(np.array([0]))
+    assert record.rates()[0][0] == 0.0  # nothing in post yet: no rate, no division by zero
 
 
 def test_funding_has_mean_one_and_follows_score_and_weight():
@@ -119,10 +134,31 @@ def test_exit_takes_exactly_the_lowest_fraction():
     assert score[leavers].max() < np.sort(score)[50]
 
 
-def test_exit_fraction_in_the_model_replaces_that_share_each_evaluation():
-    model = ResearchModel(seed=1, n_researchers=1000, exit_fraction=0.1, years=1)
+def test_exit_per_year_in_the_model_replaces_that_share_each_evaluation():
+    no_retirement = {"career_years": 1e9, "burn_in_years": 0}
+    model = ResearchModel(seed=1, n_researchers=1000, exit_per_year=0.1, years=1, **no_retirement)
     model.run()  # one evaluation
     assert (model.researchers.person_id >= 1000).sum() == 100
+    # two evaluations half a year apart remove the same share in the year
+    model = ResearchModel(
+        seed=1,
+        n_researchers=1000,
+        exit_per_year=0.1,
+        years=1,
+        evaluation_interval_years=0.5,
+        **no_retirement,
+    )
+    model.run()
+    assert model.people_hired - 1000 == 2 * round(1000 * (1 - 0.9**0.5))
+
+
+def test_careers_end_at_the_configured_mean_length():
+    """With no exit by score, a share 1 - (1 - 1/career_years)^t retire within t years."""
+    model = ResearchModel(
+        seed=2, n_researchers=5000, exit_per_year=0.0, career_years=10.0, years=5, burn_in_years=0
+    ).run()
+    left = (model.researchers.person_id >= 5000).mean()
+    assert left == pytest.approx(1 - 0.9**5, abs=0.02)
 
 
 def test_choice_by_funding_is_proportional_to_funding():
@@ -132,12 +168,12 @@ def test_choice_by_funding_is_proportional_to_funding():
 
 
 def test_imitation_copies_only_better_scoring_peers():
-    p = with_overrides(imitation_rate=1.0, imitation_noise=0.0)
+    p = with_overrides(imitation_per_year=1.0, imitation_noise=0.0)
     share = np.array([0.1, 0.9])
     score = np.array([0.0, 1.0])
     funding = np.array([1.0, 1.0])
     new = careers.imitate(
-        share, score, funding, np.zeros(2), np.array([0.9, 0.1]), np.full(2, 0.5), p
+        share, score, funding, np.zeros(2), np.array([0.9, 0.1]), np.full(2, 0.5), p, 1.0
     )
     assert new.tolist() == [0.9, 0.9]  # the worse copies the better; the better keeps its own
 
@@ -243,10 +279,11 @@ def test_delayed_recognition():
         "initial_exploratory_spread": 0.0,
         "project_success": 1.0,
         "oversight.intensity": 0.0,
-        "exit_fraction": 0.0,
-        "imitation_rate": 0.0,
+        "exit_per_year": 0.0,
+        "imitation_per_year": 0.0,
         "funding_steepness": 0.0,
         "years": 6,
+        "burn_in_years": 0,
     }
     late = ResearchModel(seed=4, n_researchers=500, recognition_delay_years=20.0, **base).run()
     soon = ResearchModel(seed=4, n_researchers=500, recognition_delay_years=0.0, **base).run()

@@ -91,7 +91,7 @@ def test_more_guanxi_funding_tracks_ability_less_and_fewer_breakthroughs():
 
 def test_turnover_and_imitation_under_count_heavy_evaluation_erode_exploration():
     count_heavy = {"publication_weight": 0.9}
-    frozen = {"publication_weight": 0.9, "exit_fraction": 0.0, "imitation_rate": 0.0}
+    frozen = {"publication_weight": 0.9, "exit_per_year": 0.0, "imitation_per_year": 0.0}
     runs = arm(tuple(count_heavy.items()))
     assert (runs["final_exploratory_share"] < runs["initial_exploratory_share"]).all()
     assert_decreases(frozen, count_heavy, "final_exploratory_share")

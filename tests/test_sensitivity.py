@@ -21,7 +21,7 @@ SMALL = [
     "experiment=screening",
     "uncertainty.samples=4",
     "uncertainty.factors=[production.project_success,population.ability_sigma,"
-    "careers.exit_fraction]",
+    "careers.exit_per_year]",
     "uncertainty.jobs=4",
     "uncertainty.job=range(0,4)",
     "run.replicates=2",
@@ -119,7 +119,7 @@ def test_each_point_runs_every_arm_on_the_same_seeds(basic):
         intensity=1.0,
         project_success=row["production.project_success"],
         ability_sigma=row["population.ability_sigma"],
-        exit_fraction=row["careers.exit_fraction"],
+        exit_per_year=row["careers.exit_per_year"],
     ).run()
     assert row["breakthrough_rate"] == model.run_metrics()["breakthrough_rate"]
     r = analysis.robustness.set_index(["lever", "outcome"])
