@@ -66,6 +66,7 @@ def render_metrics_table() -> str:
         "sum": "total",
         "mean": "mean over steps",
         "last": "last step",
+        "ratio": "ratio of totals",
     }
     lines = [
         "| run metric | meaning | unit | from step metric | aggregation | field groups |",
@@ -73,7 +74,8 @@ def render_metrics_table() -> str:
     ]
     for r in METRICS.runs:
         groups = "yes" if r.how == "rate" and METRICS.step(r.of).by_group else ""
-        cells = [f"`{r.name}`", r.label, r.unit, f"`{r.of}`", how[r.how], groups]
+        source = f"`{r.of}` / `{r.over}`" if r.over else f"`{r.of}`"
+        cells = [f"`{r.name}`", r.label, r.unit, source, how[r.how], groups]
         lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     return "\n".join(lines)
 

@@ -117,7 +117,7 @@ def step_researchers(s, c, out):
                 1.0, c.project_success * boost * (1.0 - c.success_dependence * s.input_loss[f])
             )
             success = _uniform(words, SUCCESS, i) < chance
-            n_papers += c.project_papers if success else c.project_papers / 2
+            n_papers += (c.project_papers if success else c.project_papers / 2) * c.split
             active = False
             out.done[n_done], out.succeeded[n_done] = i, success
             n_done += 1

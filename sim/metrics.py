@@ -8,7 +8,8 @@ table and figure of `experiments/` derive from these declarations.
   state at its end. A count `by_group` is made per field and also reported per field group
   (exposed or not to export controls, priority or not).
 - A `Run` metric sums a step metric up over a run: `rate` (its count per researcher-year, times
-  `per`), `sum`, `mean` (over the steps) or `last`. Its name differs from every step metric's, so
+  `per`), `sum`, `mean` (over the steps), `last`, or `ratio` (its sum over the sum of the step
+  metric `over`, times `per`; not a number when that sum is 0). Its name differs from every step metric's, so
   a name means one thing in the DataCollector, in `mesa.batch_run` and in `run_metrics()`.
 - Each rate also has a per-quarter column in the step table, `quarterly_<name>`, for plots over
   time.
@@ -33,7 +34,7 @@ GROUP_LABELS = {
     "nonpriority": "non-priority fields",
 }
 QUARTERLY = "quarterly_"
-AGGREGATIONS = ("rate", "sum", "mean", "last")
+AGGREGATIONS = ("rate", "sum", "mean", "last", "ratio")
 
 
 @dataclass(frozen=True)
@@ -57,13 +58,16 @@ class Run:
     how: str  # one of AGGREGATIONS
     unit: str = ""
     short: str = ""  # a short column name for tables
-    per: float = 1000.0  # for rates: events per `per` researcher-years
+    per: float = 1000.0  # for rates: events per `per` researcher-years; for ratios, a factor
+    over: str = ""  # for ratios: the step metric whose sum divides
     answers: tuple[str, ...] = ()  # levers this metric speaks to (design section 3)
     group_answers: tuple[tuple[str, str], ...] = ()  # (field group, lever): a group's rate too
 
     def __post_init__(self):
         if self.how not in AGGREGATIONS:
             raise ValueError(f"Run metric {self.name}: how = {self.how!r}; allowed: {AGGREGATIONS}")
+        if (self.how == "ratio") != bool(self.over):
+            raise ValueError(f"Run metric {self.name}: `over` goes with how = 'ratio', and only")
 
 
 def grouped(name: str, group: str) -> str:
@@ -111,8 +115,9 @@ def check_names(steps: list[Step], runs: list[Run]) -> None:
         raise ValueError(f"run metrics named like step metrics: {sorted(shared)}")
     known = {s.name for s in steps}
     for r in runs:
-        if r.of not in known:
-            raise ValueError(f"run metric {r.name} aggregates unknown step metric {r.of}")
+        for name in (r.of, r.over or r.of):
+            if name not in known:
+                raise ValueError(f"run metric {r.name} aggregates unknown step metric {name}")
 
 
 @dataclass(frozen=True)
@@ -191,6 +196,9 @@ class Catalog:
                 out[r.name] = series.sum()
             elif r.how == "mean":
                 out[r.name] = series.mean() if series.size else float("nan")
+            elif r.how == "ratio":
+                below = np.sum(history[r.over])
+                out[r.name] = r.per * series.sum() / below if below else float("nan")
             else:
                 out[r.name] = series[-1] if series.size else float("nan")
         return {k: float(v) for k, v in out.items()}

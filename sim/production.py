@@ -18,10 +18,16 @@ exploratory share s (counted only while a project is running) and input loss L o
   needs an effort of project_effort_years x Exp(1) FTE-years and progresses by s x r x q x dt per
   step;
 - a finished project succeeds with chance project_success x (1 + success_boost if foreign) x
-  (1 - success_dependence x L); success gives project_papers papers and impact
-  scale x a x Pareto(alpha) (a breakthrough if above the threshold), recognized after an
-  Exp(recognition_delay_years) delay; failure (a "flop") gives half the papers and no impact.
-- Breakthroughs are counted when the output is made; recognition delay matters for evaluation.
+  (1 - success_dependence x L); success gives project_papers x k papers and impact
+  scale x a x Pareto(alpha), recognized after an Exp(recognition_delay_years) delay; failure (a
+  "flop") gives half the papers and no impact. Splitting multiplies every kind of output's
+  papers by the same k, so paper counts penalise exploration only through the evaluation's
+  weight; a project's discovery keeps its impact in one lead paper (splitting slices routine
+  results into more papers, not the discovery);
+- a breakthrough is a paper whose impact passes the threshold: an incremental paper, or the
+  lead paper of a successful project. It is counted when the paper is made (recognition delay
+  matters for evaluation only); the share of breakthroughs among papers, and the share of
+  breakthroughs that came from exploratory projects, are reported.
 Each step runs one compiled pass over the researchers (kernels.py) that applies these rules,
 the collaboration rules (collaboration.py) and approval (oversight.py) from their arrays; what
 follows the projects that ended or started, and delayed recognition, is done here in numpy.
@@ -69,6 +75,12 @@ def success_chance(foreign, loss, p) -> np.ndarray:
     boost = 1.0 + p.collaboration.success_boost * foreign
     inputs = 1.0 - p.export_controls.success_dependence * loss
     return np.minimum(1.0, p.production.project_success * boost * inputs)
+
+
+def project_paper_count(succeeded, p) -> np.ndarray:
+    """Papers from a finished project: project_papers if it succeeded, half if not, times k."""
+    pp = p.production
+    return np.where(succeeded, pp.project_papers, pp.project_papers / 2) * splitting_factor(p)
 
 
 def project_impact(ability, u, p) -> np.ndarray:
@@ -126,6 +138,25 @@ PAPER_RATE = Run(
     short="papers per researcher-year",
     answers=("incentives.publication_weight",),
 )
+BREAKTHROUGH_SHARE = Run(
+    "breakthroughs_per_thousand_papers",
+    "Breakthrough papers",
+    of="breakthroughs",
+    how="ratio",
+    over="papers",
+    unit="per 1,000 papers",
+    short="breakthroughs per 1,000 papers",
+)
+EXPLORATORY_BREAKTHROUGH_SHARE = Run(
+    "exploratory_breakthrough_share",
+    "Breakthroughs from exploratory projects",
+    of="exploratory_breakthroughs",
+    how="ratio",
+    over="breakthroughs",
+    per=1.0,
+    unit="share of breakthroughs",
+    short="exploratory share of breakthroughs",
+)
 FLOP_RATE = Run(
     "flop_rate",
     "Failed exploratory projects",
@@ -150,6 +181,12 @@ class Production(Mechanism):
     }
     metrics = (
         BREAKTHROUGHS,
+        Step(
+            "exploratory_breakthroughs",
+            "Breakthroughs from exploratory projects",
+            "count",
+            count=True,
+        ),
         Step("papers", "Papers", "count", count=True),
         Step("flops", "Failed exploratory projects", "count", count=True),
         Step("exploring_share", "Researchers with a project under way", "share"),
@@ -162,6 +199,8 @@ class Production(Mechanism):
             unit="breakthroughs",
         ),
         PAPER_RATE,
+        BREAKTHROUGH_SHARE,
+        EXPLORATORY_BREAKTHROUGH_SHARE,
         FLOP_RATE,
         Run(
             "total_flops",
@@ -256,6 +295,7 @@ class Production(Mechanism):
         r.project_progress[start] = 0.0
         r.project_effort[start] = project_effort(streams.uniform(words, kernels.EFFORT, start), p)
         self.by_field += np.bincount(r.field[done[big]], minlength=self.by_field.size)
+        self.exploratory_breakthroughs = int(big.sum())
         self.flops = int((~success).sum())
 
     def _schedule(self, slots, impact, delay_years):
@@ -282,6 +322,7 @@ class Production(Mechanism):
 
     def observe(self, values):
         values["breakthroughs"] = self.by_field
+        values["exploratory_breakthroughs"] = self.exploratory_breakthroughs
         values["papers"] = self.papers
         values["flops"] = self.flops
         values["exploring_share"] = np.count_nonzero(self.model.researchers.project_active) / (

@@ -113,12 +113,14 @@ class ReferenceResearcher(mesa.Agent):
                 if rand.random() < chance:
                     impact = pp.project_impact_scale * self.ability
                     impact *= rand.paretovariate(pp.project_impact_alpha)
-                    breakthroughs += impact > pp.breakthrough_threshold
-                    papers += pp.project_papers
+                    big = impact > pp.breakthrough_threshold
+                    breakthroughs += big
+                    m.step_exploratory_breakthroughs += big
+                    papers += pp.project_papers * m.split
                     delay = pp.recognition_delay_years * rand.expovariate(1.0)
                     self.pending.append((m.quarter + math.ceil(delay / dt), impact))
                 else:
-                    papers += pp.project_papers / 2
+                    papers += pp.project_papers / 2 * m.split
                     m.flops += 1
         recognized += sum(impact for due, impact in self.pending if due <= m.quarter)
         self.pending = [(due, impact) for due, impact in self.pending if due > m.quarter]
@@ -249,7 +251,7 @@ class ReferenceModel(mesa.Model):
             self.field_loss = [e.severity * x * (1.0 - recovery) for x in p.fields.export_exposure]
         else:
             self.field_loss = [0.0] * len(p.fields.names)
-        self.step_papers, self.flops = 0.0, 0
+        self.step_papers, self.flops, self.step_exploratory_breakthroughs = 0.0, 0, 0
         self.step_breakthroughs = [0] * len(p.fields.names)
         self.agents.shuffle_do("step")
         if self.quarter % steps_for(p.incentives.evaluation_interval_years) == 0:
@@ -352,6 +354,7 @@ class ReferenceModel(mesa.Model):
             "funding_gini": self.funding_gini,
             "allocation_efficiency": self.allocation_efficiency,
             "breakthroughs": np.array(self.step_breakthroughs),
+            "exploratory_breakthroughs": self.step_exploratory_breakthroughs,
             "papers": self.step_papers,
             "flops": self.flops,
             "exploring_share": sum(a.project_active for a in agents) / n,

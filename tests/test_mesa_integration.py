@@ -101,6 +101,9 @@ def test_batch_run_numbers_mean_what_run_metrics_say():
             assert np.mean(series[r.of]) == pytest.approx(expected[r.name], rel=1e-12), r.name
         if r.how == "last":
             assert series[r.of][-1] == expected[r.name], r.name
+        if r.how == "ratio":
+            ratio = r.per * sum(series[r.of]) / sum(series[r.over])
+            assert ratio == pytest.approx(expected[r.name], rel=1e-12), r.name
 
 
 def test_a_replaced_datacollector_leaves_run_metrics_intact():
