@@ -9,8 +9,9 @@ table and figure of `experiments/` derive from these declarations.
   (exposed or not to export controls, priority or not).
 - A `Run` metric sums a step metric up over a run: `rate` (its count per researcher-year, times
   `per`), `sum`, `mean` (over the steps), `last`, or `ratio` (its sum over the sum of the step
-  metric `over`, times `per`; not a number when that sum is 0). Its name differs from every step metric's, so
-  a name means one thing in the DataCollector, in `mesa.batch_run` and in `run_metrics()`.
+  metric `over`, times `per`; not a number when that sum is 0). Its name differs from every
+  step metric's, so a name means one thing in the DataCollector, in `mesa.batch_run` and in
+  `run_metrics()`.
 - Each rate also has a per-quarter column in the step table, `quarterly_<name>`, for plots over
   time.
 
