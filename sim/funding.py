@@ -5,9 +5,10 @@ Source: Han Xueying's account (2024 seed article): funding, promotion and exit f
 Scellato & Stephan 2011). Its parameter is `incentives.funding_steepness`.
 
 Rules, at each evaluation, after scores and careers:
-- funding (mean 1) is proportional to institution wealth x field weight x
-  exp(funding_steepness x score); the field weight is 1 times what other mechanisms multiply in
-  (centralization: oversight.py; self-reliance: export_controls.py);
+- funding (mean 1) is proportional to institution wealth x field weight x (the institution's
+  priority weight, for posts in priority fields) x exp(funding_steepness x score); the weights
+  are 1 times what other mechanisms multiply in (self-reliance per field: export_controls.py;
+  centralization per institution: oversight.py);
 - reported: funding inequality (Gini) and allocation efficiency (the correlation of log funding
   with log ability: how well funding tracks ability).
 """
@@ -56,7 +57,9 @@ class Funding(Mechanism):
 
     def evaluate(self, opening):
         m, r = self.model, self.model.researchers
-        post_weight = m.institutions.wealth[r.institution] * m.fields.funding_weight[r.field]
+        inst, fields = m.institutions, m.fields
+        post_weight = inst.wealth[r.institution] * fields.funding_weight[r.field]
+        post_weight *= np.where(fields.priority[r.field], inst.priority_weight[r.institution], 1.0)
         r.funding[:] = funding(r.score, post_weight, self.p)
         self.gini = gini(r.funding)
         self.efficiency = allocation_efficiency(r.funding, r.ability)

@@ -12,7 +12,10 @@ Rules:
 - when an institution's leadership changes, its researchers' ties are drawn anew; a newcomer
   draws its own;
 - the evaluation bonus (favour) is weight x tie under political leadership, and
-  weight x technocratic_damping x tie under technocratic leadership.
+  weight x technocratic_damping x tie under technocratic leadership (where
+  `leadership.favoritism_differs`; otherwise weight x tie as well). The damping is a parameter,
+  not zero: the 2022 seed notes that technical elites rose "partly because of their
+  non-technocratic political or family connections".
 """
 
 import numpy as np
@@ -27,7 +30,8 @@ def draw_ties(u: np.ndarray, tie_concentration: float) -> np.ndarray:
 
 def favoritism(ties, technocratic_of_researcher, p) -> np.ndarray:
     """Score bonus (in score standard deviations) from ties to the leadership."""
-    strength = np.where(technocratic_of_researcher, p.guanxi.technocratic_damping, 1.0)
+    damped = technocratic_of_researcher & p.leadership.favoritism_differs
+    strength = np.where(damped, p.guanxi.technocratic_damping, 1.0)
     return p.guanxi.weight * strength * ties
 
 

@@ -23,7 +23,7 @@ from .streams import HALF_WORD, LOW_HALF, UNIT
 
 # the production stream's words per researcher and step, and the uniform each half gives
 PRODUCTION_WORDS = 4
-PAPERS, BREAKTHROUGH, APPROVAL, EFFORT, SUCCESS, IMPACT, DELAY = range(7)  # the 8th is spare
+PAPERS, BREAKTHROUGH, APPROVAL, EFFORT, SUCCESS, IMPACT, DELAY, RESHAPE = range(8)
 
 
 class StepInputs(NamedTuple):
@@ -41,7 +41,11 @@ class StepInputs(NamedTuple):
     project_effort: np.ndarray
     breakthrough_chance: np.ndarray  # per incremental paper
     ability: np.ndarray
-    refusal_chance: np.ndarray  # of an exploratory proposal (oversight.py)
+    refusal_chance: np.ndarray  # of an exploratory proposal at a round (oversight.py)
+    refusal_chance_aligned: np.ndarray  # of one reshaped toward a priority
+    proposal_reshaped: np.ndarray  # bool, updated: the waiting proposal was reshaped
+    project_reshaped: np.ndarray  # bool, updated: the running project was
+    approval_round: bool  # proposals are judged this step
     input_loss: np.ndarray  # per field (export_controls.py)
     words: np.ndarray  # the production stream's words, PRODUCTION_WORDS x n
 
@@ -56,6 +60,7 @@ class StepConstants(NamedTuple):
     success_boost: float
     project_success: float
     project_papers: float
+    reshape_chance: float
     success_dependence: float
     paper_dependence: float
     failure_tolerance: float
@@ -74,6 +79,16 @@ class StepOutputs(NamedTuple):
     breakthroughs_by_field: np.ndarray  # added to
 
 
+class StepCounts(NamedTuple):
+    """What one step's pass counted."""
+
+    papers: float  # made this step
+    done: int  # projects ended (entries of `StepOutputs.done`)
+    started: int  # proposals approved (entries of `StepOutputs.start`)
+    judged: int  # proposals judged at this step's round
+    waiting: int  # researchers whose proposal waits for a round at the step's end
+
+
 @njit(inline="always")
 def _uniform(words, which, i):
     """Uniform number `which` of researcher i, from its words: `streams.uniform` for one value."""
@@ -85,8 +100,8 @@ def _uniform(words, which, i):
 @njit(cache=True)
 def step_researchers(s, c, out):
     """One step for every researcher, in one pass: inputs `s` (StepInputs), constants `c`
-    (StepConstants), outputs `out` (StepOutputs). Returns (papers made, n_done, n_start)."""
-    n_done = n_start = 0
+    (StepConstants), outputs `out` (StepOutputs). Returns the StepCounts."""
+    n_done = n_start = n_judged = n_waiting = 0
     papers_made = 0.0
     words = s.words
     for i in range(s.field.size):
@@ -121,11 +136,21 @@ def step_researchers(s, c, out):
             active = False
             out.done[n_done], out.succeeded[n_done] = i, success
             n_done += 1
-        if not active and s.exploratory_share[i] > 0:  # proposes a project
-            if _uniform(words, APPROVAL, i) >= s.refusal_chance[i]:
-                active = True
-                out.start[n_start] = i
-                n_start += 1
+        if not active and s.exploratory_share[i] > 0:  # has a proposal, judged at a round
+            if s.approval_round:
+                n_judged += 1
+                reshaped = s.proposal_reshaped[i]
+                refusal = s.refusal_chance_aligned[i] if reshaped else s.refusal_chance[i]
+                if _uniform(words, APPROVAL, i) >= refusal:
+                    active = True
+                    s.project_reshaped[i] = reshaped
+                    s.proposal_reshaped[i] = False
+                    out.start[n_start] = i
+                    n_start += 1
+                else:  # reshaped toward a priority, or dropped for a new one
+                    s.proposal_reshaped[i] = _uniform(words, RESHAPE, i) < c.reshape_chance
+            if not active:
+                n_waiting += 1
         s.project_active[i] = active
         credited = n_papers
         if c.failure_tolerance > 0:
@@ -133,7 +158,7 @@ def step_researchers(s, c, out):
         out.credited_papers[i] = credited
         out.total_papers[i] += n_papers
         papers_made += n_papers
-    return papers_made, n_done, n_start
+    return StepCounts(papers_made, n_done, n_start, n_judged, n_waiting)
 
 
 @njit(cache=True)

@@ -338,6 +338,40 @@ class LeadershipParams:
         label="merged leaderships",
         short="merged",
     )
+    approval_differs: bool = param(
+        True,
+        doc="Technocratic leaderships approve proposals on merit, political ones on ties "
+        "(false: all on ties)",
+        source=SEED_TECHNOCRATS,
+        label="leaderships differ in approval",
+        short="approval channel",
+    )
+    favoritism_differs: bool = param(
+        True,
+        doc="Technocratic leaderships favour ties less in evaluations "
+        "(guanxi.technocratic_damping; false: as much as political ones)",
+        source=HAN,
+        label="leaderships differ in favoritism",
+        short="favoritism channel",
+    )
+    funding_differs: bool = param(
+        True,
+        doc="Technocratic leaderships concentrate funding on priority fields less "
+        "(technocratic_concentration; false: as much as political ones)",
+        source=ARES,
+        label="leaderships differ in funding",
+        short="funding channel",
+    )
+    technocratic_concentration: float = param(
+        0.5,
+        0.0,
+        2.0,
+        unit="x the political concentration",
+        doc="A technocratic leadership's extra funding for priority fields, relative to a "
+        "political leadership's (oversight.centralization)",
+        plausible=(0.0, 1.0),
+        plausible_source=PROVISIONAL,
+    )
 
 
 @dataclass
@@ -397,9 +431,53 @@ class OversightParams:
         0.0,
         1.0,
         unit="0..1",
-        doc="Cut in refusals per unit tie, under political leadership",
+        doc="How far a political leadership's approval follows ties: refusal x "
+        "(1 - favor x (2 x the proposer's tie rank - 1)), the same on average, shifted "
+        "toward the well connected",
         source=ARES,
         plausible=(0.2, 0.8),
+        plausible_source=PROVISIONAL,
+    )
+    merit_favor: float = param(
+        0.5,
+        0.0,
+        1.0,
+        unit="0..1",
+        doc="How far a technocratic leadership's approval follows merit: refusal x "
+        "(1 - favor x (2 x the proposer's merit rank - 1))",
+        source=SEED_TECHNOCRATS,
+        plausible=(0.2, 0.8),
+        plausible_source=PROVISIONAL,
+    )
+    round_interval_years: float = param(
+        0.5,
+        0.25,
+        5.0,
+        unit="years",
+        doc="Time between rounds in which exploratory proposals are judged; a proposal "
+        "waits for the next round, a refused one for the round after",
+        plausible=(0.25, 1.0),
+        plausible_source=PROVISIONAL,
+    )
+    reshape_chance: float = param(
+        0.5,
+        0.0,
+        1.0,
+        unit="probability",
+        doc="Chance a refused proposal is reshaped toward national priorities (judged as a "
+        "priority proposal next round); otherwise it is dropped and a new one is put forward",
+        source=ARES,
+        plausible=(0.2, 0.8),
+        plausible_source=PROVISIONAL,
+    )
+    reshape_cost: float = param(
+        0.3,
+        0.0,
+        1.0,
+        unit="share of impact",
+        doc="Impact a reshaped project loses: its aims follow priorities, not the "
+        "researcher's idea",
+        plausible=(0.1, 0.5),
         plausible_source=PROVISIONAL,
     )
     centralization: float = param(
@@ -407,7 +485,8 @@ class OversightParams:
         0.0,
         5.0,
         unit="funding multiple at intensity 1",
-        doc="Extra funding weight of priority fields per unit intensity",
+        doc="Extra funding weight of priority fields per unit intensity, under political "
+        "leadership",
         source=ARES,
         plausible=(0.2, 1.2),
         plausible_source=PROVISIONAL,

@@ -9,8 +9,9 @@ so the population size is constant and arrays never grow. `person_id` tells peop
 Rules (DESIGN section 2): ability is log-normal with mean-log 0 and s.d. `ability_sigma`
 (heavy-tailed), at the start and for every newcomer; fields are drawn by `fields.shares`;
 institutions uniformly, each with a log-normal funding pool (`institution_wealth_sigma`, mean 1).
-At each evaluation every field's funding weight starts at 1; other mechanisms multiply it
-(centralization, self-reliance) before funding is allocated.
+At each evaluation every field's funding weight, and every institution's weight for its
+priority-field posts, start at 1; other mechanisms multiply them (self-reliance per field,
+centralization per institution) before funding is allocated.
 """
 
 from __future__ import annotations
@@ -106,6 +107,7 @@ class Population(Mechanism):
 
     def evaluate(self, opening):
         self.model.fields.funding_weight[:] = 1.0
+        self.model.institutions.priority_weight = np.ones(self.p.population.n_institutions)
         if not opening:  # one draw per post and evaluation, whoever leaves
             self._newcomer_words = streams.words(self.rng, 1, self.model.n)
 

@@ -14,7 +14,8 @@ exploratory share s (counted only while a project is running) and input loss L o
 - each incremental paper has log-normal impact with mean a / k and log-s.d. sigma, recognized at
   once; it is a breakthrough with chance P(impact > threshold) = 1 - Phi((ln T - ln(a / k) +
   sigma^2 / 2) / sigma);
-- a researcher with s > 0 and no project proposes one; once approved (oversight.py), the project
+- a researcher with s > 0 and no project proposes one; once approved (oversight.py: at the next
+  round), the project
   needs an effort of project_effort_years x Exp(1) FTE-years and progresses by s x r x q x dt per
   step;
 - a finished project succeeds with chance project_success x (1 + success_boost if foreign) x
@@ -28,8 +29,10 @@ exploratory share s (counted only while a project is running) and input loss L o
   lead paper of a successful project. It is counted when the paper is made (recognition delay
   matters for evaluation only); the share of breakthroughs among papers, and the share of
   breakthroughs that came from exploratory projects, are reported.
+- a reshaped project (oversight.py) loses reshape_cost of its impact.
 Each step runs one compiled pass over the researchers (kernels.py) that applies these rules,
-the collaboration rules (collaboration.py) and approval (oversight.py) from their arrays; what
+the collaboration rules (collaboration.py) and approval in rounds (oversight.py) from their
+arrays, and counts the proposals judged, approved and waiting; what
 follows the projects that ended or started, and delayed recognition, is done here in numpy.
 """
 
@@ -39,7 +42,7 @@ from scipy.special import ndtr
 from . import kernels, streams
 from .incentives import splitting_factor
 from .kernels import merge_by_due
-from .mechanism import STEP_YEARS, Mechanism
+from .mechanism import STEP_YEARS, Mechanism, steps_for
 from .metrics import Run, Step
 from .params import ProductionParams
 
@@ -189,6 +192,9 @@ class Production(Mechanism):
         ),
         Step("papers", "Papers", "count", count=True),
         Step("flops", "Failed exploratory projects", "count", count=True),
+        Step("proposals_judged", "Proposals judged", "count", count=True),
+        Step("proposals_approved", "Proposals approved", "count", count=True),
+        Step("proposals_waiting", "Proposals waiting for a round", "researchers", count=True),
         Step("exploring_share", "Researchers with a project under way", "share"),
         BREAKTHROUGH_RATE,
         Run(
@@ -202,6 +208,28 @@ class Production(Mechanism):
         BREAKTHROUGH_SHARE,
         EXPLORATORY_BREAKTHROUGH_SHARE,
         FLOP_RATE,
+        Run(
+            "approval_rate",
+            "Approval rate",
+            of="proposals_approved",
+            how="ratio",
+            over="proposals_judged",
+            per=1.0,
+            unit="share of proposals judged",
+            short="approval rate",
+            answers=("oversight.intensity",),
+        ),
+        Run(
+            "waiting_years_per_project",
+            "Wait for approval",
+            of="proposals_waiting",
+            how="ratio",
+            over="proposals_approved",
+            per=STEP_YEARS,
+            unit="researcher-years waited per approved project",
+            short="wait per project (years)",
+            answers=("oversight.intensity",),
+        ),
         Run(
             "total_flops",
             "Failed exploratory projects per run",
@@ -231,6 +259,7 @@ class Production(Mechanism):
             success_boost=p.collaboration.success_boost,
             project_success=pp.project_success,
             project_papers=pp.project_papers,
+            reshape_chance=p.oversight.reshape_chance,
             success_dependence=x.success_dependence,
             paper_dependence=x.paper_dependence,
             failure_tolerance=p.incentives.failure_tolerance,
@@ -262,6 +291,10 @@ class Production(Mechanism):
             breakthrough_chance=r.breakthrough_chance,
             ability=r.ability,
             refusal_chance=r.refusal_chance,
+            refusal_chance_aligned=r.refusal_chance_aligned,
+            proposal_reshaped=r.proposal_reshaped,
+            project_reshaped=r.project_reshaped,
+            approval_round=m.quarter % steps_for(self.p.oversight.round_interval_years) == 0,
             input_loss=m.fields.input_loss,
             words=words,
         )
@@ -280,18 +313,18 @@ class Production(Mechanism):
             start=self._start,
             breakthroughs_by_field=self.by_field,
         )
-        self.papers, ended, started = kernels.step_researchers(
-            self.step_inputs(words), self.constants, out
-        )
-        done, success = self._done[:ended], self._succeeded[:ended]
+        counts = kernels.step_researchers(self.step_inputs(words), self.constants, out)
+        self.counts = counts
+        done, success = self._done[: counts.done], self._succeeded[: counts.done]
         impact = project_impact(r.ability[done], streams.uniform(words, kernels.IMPACT, done), p)
+        impact *= 1.0 - p.oversight.reshape_cost * r.project_reshaped[done]
         big = success & (impact > p.production.breakthrough_threshold)
         winners = done[success]
         delay = recognition_delay(streams.uniform(words, kernels.DELAY, winners), p)
         self._schedule(winners, impact[success], delay)
         self._recognize(r.recognized_impact)
 
-        start = self._start[:started]
+        start = self._start[: counts.started]
         r.project_progress[start] = 0.0
         r.project_effort[start] = project_effort(streams.uniform(words, kernels.EFFORT, start), p)
         self.by_field += np.bincount(r.field[done[big]], minlength=self.by_field.size)
@@ -323,7 +356,10 @@ class Production(Mechanism):
     def observe(self, values):
         values["breakthroughs"] = self.by_field
         values["exploratory_breakthroughs"] = self.exploratory_breakthroughs
-        values["papers"] = self.papers
+        values["papers"] = self.counts.papers
+        values["proposals_judged"] = self.counts.judged
+        values["proposals_approved"] = self.counts.started
+        values["proposals_waiting"] = self.counts.waiting
         values["flops"] = self.flops
         values["exploring_share"] = np.count_nonzero(self.model.researchers.project_active) / (
             self.model.n

@@ -15,6 +15,7 @@ use `ResearchModel` for real work. Its random numbers differ from `ResearchModel
 the two agree in distribution, not draw by draw.
 """
 
+import bisect
 import math
 from collections import deque
 
@@ -56,7 +57,8 @@ class ReferenceResearcher(mesa.Agent):
         self.ability = rand.lognormvariate(0.0, p.population.ability_sigma)
         self.ties = rand.betavariate(1.0, p.guanxi.tie_concentration)
         self.exploratory_share, self.foreign = share, foreign
-        self.funding, self.merit, self.score = 1.0, 0.0, 0.0
+        self.funding, self.merit, self.score, self.merit_rank = 1.0, 0.0, 0.0, 0.5
+        self.proposal_reshaped = self.project_reshaped = False
         self.project_active, self.progress, self.effort_needed = False, 0.0, 0.0
         self.papers = self.impact = 0.0  # lifetime
         self.record = deque(maxlen=model.record_capacity)  # (credited, recognized) per step
@@ -113,6 +115,7 @@ class ReferenceResearcher(mesa.Agent):
                 if rand.random() < chance:
                     impact = pp.project_impact_scale * self.ability
                     impact *= rand.paretovariate(pp.project_impact_alpha)
+                    impact *= 1.0 - p.oversight.reshape_cost * self.project_reshaped
                     big = impact > pp.breakthrough_threshold
                     breakthroughs += big
                     m.step_exploratory_breakthroughs += big
@@ -125,14 +128,18 @@ class ReferenceResearcher(mesa.Agent):
         recognized += sum(impact for due, impact in self.pending if due <= m.quarter)
         self.pending = [(due, impact) for due, impact in self.pending if due > m.quarter]
 
-        # an idle researcher who explores proposes a project; oversight may refuse it
+        # an idle researcher who explores has a proposal, judged at the next round
         if not self.project_active and self.exploratory_share > 0:
-            ov = p.oversight
-            refusal = o * ov.max_rejection * (1.0 - ov.priority_favor * m.priority[self.field])
-            refusal *= 1.0 - ov.loyalty_favor * self.ties * (not technocratic)
-            if rand.random() >= refusal:
-                self.project_active, self.progress = True, 0.0
-                self.effort_needed = pp.project_effort_years * rand.expovariate(1.0)
+            if m.approval_round:
+                m.judged += 1
+                if rand.random() >= self.refusal_chance(o, technocratic):
+                    self.project_active, self.progress = True, 0.0
+                    self.effort_needed = pp.project_effort_years * rand.expovariate(1.0)
+                    self.project_reshaped, self.proposal_reshaped = self.proposal_reshaped, False
+                    m.approved += 1
+                else:  # reshaped toward a priority, or dropped for a new one
+                    self.proposal_reshaped = rand.random() < p.oversight.reshape_chance
+            m.waiting += not self.project_active
 
         forgone = pp.papers_per_year * effort * share * inputs * m.split
         self.record.append((papers + p.incentives.failure_tolerance * forgone, recognized))
@@ -149,10 +156,24 @@ class ReferenceResearcher(mesa.Agent):
         years = len(recent) * STEP_YEARS
         return sum(x[0] for x in recent) / years, sum(x[1] for x in recent) / years
 
+    def refusal_chance(self, intensity: float, technocratic: bool) -> float:
+        """At a round: technocratic leaders rank proposers by merit, political ones by ties."""
+        p = self.model.p
+        ov = p.oversight
+        if technocratic and p.leadership.approval_differs:
+            favor, standing = ov.merit_favor, self.merit_rank
+        else:
+            favor = ov.loyalty_favor
+            standing = 1.0 - (1.0 - self.ties) ** p.guanxi.tie_concentration
+        aligned = self.proposal_reshaped or self.model.priority[self.field]
+        refusal = intensity * ov.max_rejection * (1.0 - ov.priority_favor * aligned)
+        return refusal * (1.0 - favor * (2.0 * standing - 1.0))
+
     def bonus(self) -> float:
-        g = self.model.p.guanxi
+        p = self.model.p
         technocratic = self.model.institutions[self.institution].technocratic
-        return g.weight * (g.technocratic_damping if technocratic else 1.0) * self.ties
+        damped = technocratic and p.leadership.favoritism_differs
+        return p.guanxi.weight * (p.guanxi.technocratic_damping if damped else 1.0) * self.ties
 
 
 def standardized(values: list[float]) -> list[float]:
@@ -252,6 +273,8 @@ class ReferenceModel(mesa.Model):
         else:
             self.field_loss = [0.0] * len(p.fields.names)
         self.step_papers, self.flops, self.step_exploratory_breakthroughs = 0.0, 0, 0
+        self.judged = self.approved = self.waiting = 0
+        self.approval_round = self.quarter % steps_for(p.oversight.round_interval_years) == 0
         self.step_breakthroughs = [0] * len(p.fields.names)
         self.agents.shuffle_do("step")
         if self.quarter % steps_for(p.incentives.evaluation_interval_years) == 0:
@@ -287,12 +310,20 @@ class ReferenceModel(mesa.Model):
             a.score = clip(a.merit + bonus[a], -SCORE_CLIP, SCORE_CLIP)
         if with_careers:
             agents = self.turn_over(agents)
+        merits = sorted(a.merit for a in agents)
+        for a in agents:  # average rank among equal merits, from 0 to 1
+            below, equal = bisect.bisect_left(merits, a.merit), merits.count(a.merit)
+            a.merit_rank = (below + (equal - 1) / 2) / max(len(agents) - 1, 1)
 
         raw = []
         for a in agents:
-            weight = self.institutions[a.institution].wealth
+            institution = self.institutions[a.institution]
+            weight = institution.wealth
             if self.priority[a.field]:
-                weight *= 1.0 + p.oversight.centralization * p.oversight.intensity
+                concentration = 1.0
+                if institution.technocratic and p.leadership.funding_differs:
+                    concentration = p.leadership.technocratic_concentration
+                weight *= 1.0 + p.oversight.centralization * p.oversight.intensity * concentration
             e = p.export_controls
             if e.enabled and year >= e.start_year and self.exposed[a.field]:
                 weight *= 1.0 + e.self_reliance_funding * self.priority[a.field]
@@ -357,6 +388,9 @@ class ReferenceModel(mesa.Model):
             "exploratory_breakthroughs": self.step_exploratory_breakthroughs,
             "papers": self.step_papers,
             "flops": self.flops,
+            "proposals_judged": self.judged,
+            "proposals_approved": self.approved,
+            "proposals_waiting": self.waiting,
             "exploring_share": sum(a.project_active for a in agents) / n,
         }
         assert set(observed) == {m.name for m in METRICS.steps}, "a step metric is not computed"

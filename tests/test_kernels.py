@@ -37,8 +37,10 @@ def test_one_compiled_step_follows_each_mechanisms_rule():
     model.fields.breaking_chance[:] = collaboration.dissolution_chance(loss, p, dt)
     u_collaboration = r.collaboration_draw = rng.random(n)
     words = streams.words(rng, kernels.PRODUCTION_WORDS, n)
-    u = {k: streams.uniform(words, k) for k in range(7)}
-    before = {k: getattr(r, k).copy() for k in ("foreign", "project_active", "project_progress")}
+    u = {k: streams.uniform(words, k) for k in range(8)}
+    r.proposal_reshaped[:] = rng.random(n) < 0.3  # some proposals were reshaped before
+    state = ("foreign", "project_active", "project_progress", "proposal_reshaped")
+    before = {k: getattr(r, k).copy() for k in state}
     papers_total, impact_total = r.papers.copy(), r.impact.copy()
 
     inputs = 1.0 - p.export_controls.paper_dependence * loss
@@ -50,8 +52,9 @@ def test_one_compiled_step_follows_each_mechanisms_rule():
     out = kernels.StepOutputs(
         credited, recognized, r.papers, r.impact, done, succeeded, start, by_field
     )
-    papers, ended, started = kernels.step_researchers(
-        producer.step_inputs(words), producer.constants, out
+    at_round = producer.step_inputs(words)._replace(approval_round=True)
+    papers, ended, started, judged, waiting = kernels.step_researchers(
+        at_round, producer.constants, out
     )
     done, succeeded, start = done[:ended], succeeded[:ended], start[:started]
     assert ended > 0 and succeeded.any() and not succeeded.all() and started > 0
@@ -89,18 +92,47 @@ def test_one_compiled_step_follows_each_mechanisms_rule():
     )
 
     idle = np.flatnonzero((~before["project_active"] | ends) & (r.exploratory_share > 0))
+    assert judged == idle.size and waiting == idle.size - started
+    on_merit = oversight.judged_on_merit(model.institutions.technocratic[r.institution], p)
+    standing = np.where(on_merit, oversight.merit_rank(r.merit), oversight.tie_rank(r.ties, p))
+    reshaped = before["proposal_reshaped"][idle]
+    aligned = model.fields.priority[r.field[idle]] | reshaped
     refusal = oversight.refusal_probability(
-        intensity[idle],
-        model.fields.priority[r.field[idle]],
-        r.ties[idle],
-        model.institutions.technocratic[r.institution[idle]],
-        p,
+        intensity[idle], aligned, standing[idle], on_merit[idle], p
     )
-    np.testing.assert_array_equal(r.refusal_chance[idle], refusal)
-    np.testing.assert_array_equal(start, idle[u[kernels.APPROVAL][idle] >= refusal])
+    approved = u[kernels.APPROVAL][idle] >= refusal
+    np.testing.assert_array_equal(start, idle[approved])
+    np.testing.assert_array_equal(r.project_reshaped[start], reshaped[approved])
+    refused = idle[~approved]
+    np.testing.assert_array_equal(
+        r.proposal_reshaped[refused], u[kernels.RESHAPE][refused] < p.oversight.reshape_chance
+    )
+    assert not r.proposal_reshaped[start].any()
     np.testing.assert_array_equal(
         r.project_active, (before["project_active"] & ~ends) | np.isin(np.arange(n), start)
     )
+
+
+def test_proposals_wait_between_rounds():
+    model = ResearchModel(seed=3, n_researchers=500, burn_in_years=1)
+    producer = model.mechanism("production")
+    n = model.n
+    words = streams.words(np.random.default_rng(1), kernels.PRODUCTION_WORDS, n)
+    out = kernels.StepOutputs(
+        np.empty(n, np.float32),
+        np.empty(n, np.float32),
+        np.zeros(n),
+        np.zeros(n),
+        np.empty(n, np.intp),
+        np.empty(n, bool),
+        np.empty(n, np.intp),
+        np.zeros(len(model.fields.names), np.int64),
+    )
+    between = producer.step_inputs(words)._replace(approval_round=False)
+    waiting_before = ~model.researchers.project_active & (model.researchers.exploratory_share > 0)
+    counts = kernels.step_researchers(between, producer.constants, out)
+    assert counts.judged == counts.started == 0
+    assert counts.waiting >= waiting_before.sum() > 0
 
 
 def test_uniforms_are_strictly_inside_zero_one_and_uniform():

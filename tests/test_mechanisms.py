@@ -179,30 +179,84 @@ def test_imitation_copies_only_better_scoring_peers():
 
 
 def test_refusal_probability_formula_and_favours():
-    p = with_overrides(max_rejection=0.6, priority_favor=0.5, loyalty_favor=1.0)
-    o = np.array([1.0, 1.0, 1.0, 0.0])
-    priority = np.array([False, True, False, False])
-    ties = np.array([0.0, 0.0, 0.5, 0.0])
-    technocratic = np.array([False, False, False, False])
-    refusal = oversight.refusal_probability(o, priority, ties, technocratic, p)
-    np.testing.assert_allclose(refusal, [0.6, 0.3, 0.3, 0.0])
-    refusal_tech = oversight.refusal_probability(o, priority, ties, ~technocratic, p)
-    assert refusal_tech[2] == pytest.approx(0.6)  # loyalty counts only under political leaders
+    p = with_overrides(max_rejection=0.6, priority_favor=0.5, loyalty_favor=1.0, merit_favor=0.5)
+    o = np.array([1.0, 1.0, 1.0, 1.0, 0.0])
+    aligned = np.array([False, True, False, False, False])
+    standing = np.array([0.5, 0.5, 1.0, 1.0, 0.0])
+    on_merit = np.array([False, False, False, True, False])
+    refusal = oversight.refusal_probability(o, aligned, standing, on_merit, p)
+    # the average rank leaves the chance as it is; the top rank cuts it by the criterion's favour
+    np.testing.assert_allclose(refusal, [0.6, 0.3, 0.0, 0.3, 0.0])
 
 
-def test_approval_rate_in_the_model_matches_the_refusal_formula():
+def test_approval_criteria_move_who_is_approved_not_how_many():
+    """Ranks are uniform, so the mean refusal is the same under either criterion."""
+    p = with_overrides(max_rejection=0.6, loyalty_favor=0.8, merit_favor=0.8)
+    ties = guanxi.draw_ties(RNG.random(100_000), 3.0)
+    tie_rank = oversight.tie_rank(ties, with_overrides(tie_concentration=3.0))
+    merit_rank = oversight.merit_rank(RNG.standard_normal(100_000))
+    on_ties = oversight.refusal_probability(1.0, False, tie_rank, False, p)
+    on_merit = oversight.refusal_probability(1.0, False, merit_rank, True, p)
+    assert on_ties.mean() == pytest.approx(0.6, abs=0.005)
+    assert on_merit.mean() == pytest.approx(0.6, abs=0.001)
+
+
+def test_approval_in_rounds_matches_the_refusal_formula_and_costs_a_wait():
+    """All want to explore; at intensity 1 half the proposals are refused at each round."""
     p = {
         "oversight.intensity": 1.0,
         "max_rejection": 0.5,
         "priority_favor": 0.0,
         "loyalty_favor": 0.0,
+        "merit_favor": 0.0,
         "merged_share": 0.0,
         "initial_exploratory_share": 1.0,
         "initial_exploratory_spread": 0.0,
+        "round_interval_years": 0.5,
+        "burn_in_years": 0,
         "years": 0.25,
     }
     model = ResearchModel(seed=2, n_researchers=20_000, **p).run()
+    assert model.researchers.project_active.mean() == 0.0  # the first round is after 2 quarters
+    model = ResearchModel(seed=2, n_researchers=20_000, **{**p, "years": 0.5}).run()
     assert model.researchers.project_active.mean() == pytest.approx(0.5, abs=0.015)
+    assert model.run_metrics()["approval_rate"] == pytest.approx(0.5, abs=0.015)
+
+
+def test_a_reshaped_project_loses_impact():
+    """Every proposal refused once and reshaped, then approved: impact x (1 - reshape_cost)."""
+    base = {
+        "papers_per_year": 0.0,
+        "initial_exploratory_share": 1.0,
+        "initial_exploratory_spread": 0.0,
+        "project_success": 1.0,
+        "recognition_delay_years": 0.0,
+        "exit_per_year": 0.0,
+        "career_years": 1e9,
+        "imitation_per_year": 0.0,
+        "funding_steepness": 0.0,
+        "burn_in_years": 0,
+        "years": 4,
+        "reshape_chance": 1.0,
+    }
+    free = ResearchModel(seed=4, n_researchers=500, **{"oversight.intensity": 0.0}, **base)
+    free.run()
+    # refused at every round unless aligned with a priority: then always approved
+    strict = {"oversight.intensity": 1.0, "max_rejection": 1.0, "priority_favor": 1.0}
+    strict |= {"loyalty_favor": 0.0, "merit_favor": 0.0, "max_time_cost": 0.0}
+    for cost in (0.0, 0.5):
+        model = ResearchModel(seed=4, n_researchers=500, reshape_cost=cost, **strict, **base)
+        model.run()
+        r = model.researchers
+        nonpriority = ~model.fields.priority[r.field]
+        assert r.project_reshaped[nonpriority & r.project_active].all()
+        if cost == 0.0:
+            unreshaped = r.impact[nonpriority].sum()
+    assert r.impact[nonpriority].sum() < 0.75 * unreshaped
+    assert (
+        free.run_metrics()["waiting_years_per_project"]
+        < (model.run_metrics()["waiting_years_per_project"])
+    )
 
 
 def test_oversight_takes_research_time_and_merging_amplifies_it():
@@ -214,11 +268,14 @@ def test_oversight_takes_research_time_and_merging_amplifies_it():
     np.testing.assert_allclose(oversight.research_time(intensity, p), [0.9, 0.8])
 
 
-def test_centralization_favours_priority_fields():
-    p = with_overrides(**{"oversight.intensity": 0.5, "centralization": 1.0})
-    np.testing.assert_allclose(
-        oversight.centralization_weight(np.array([True, False]), p), [1.5, 1.0]
+def test_centralization_favours_priority_fields_less_under_technocrats():
+    p = with_overrides(
+        **{"oversight.intensity": 0.5, "centralization": 1.0, "technocratic_concentration": 0.4}
     )
+    weight = oversight.priority_funding_weight(np.array([False, True]), p)
+    np.testing.assert_allclose(weight, [1.5, 1.2])
+    same = with_overrides(funding_differs=False, **{"oversight.intensity": 0.5})
+    assert len(set(oversight.priority_funding_weight(np.array([False, True]), same))) == 1
 
 
 def test_export_controls_hit_exposed_fields_from_the_start_date_and_recover_partly():
