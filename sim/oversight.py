@@ -11,7 +11,8 @@ merged)):
 - time: the share of working time left for research is 1 - max_time_cost x o;
 - approval, in rounds every `round_interval_years`: a researcher who wants to explore and has no
   project waits for the next round; there the proposal is refused with chance
-  o x max_rejection x (1 - priority_favor if aligned with a priority) x (1 - favor x (2 x rank - 1)).
+  o x max_rejection x (1 - priority_favor if aligned with a priority)
+    x (1 - favor x (2 x rank - 1)).
   The leadership sets the criterion: a political one ranks proposers by their ties
   (favor = loyalty_favor), a technocratic one by merit, the record-based part of the last score
   (favor = merit_favor); ranks are uniform in [0, 1], so the criterion moves who is approved, not
