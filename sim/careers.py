@@ -30,7 +30,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from . import kernels, streams
-from .mechanism import Mechanism
+from .mechanism import STEP_YEARS, Mechanism
 from .metrics import Run, Step
 from .params import CareersParams
 
@@ -116,9 +116,18 @@ FINAL_EXPLORATORY_SHARE = Run(
 class Careers(Mechanism):
     name = "careers"
     parameters = {"careers": CareersParams}
-    researcher_state = {"exploratory_share": np.float64}
+    researcher_state = {"exploratory_share": np.float64, "hired_quarter": np.int64}
     metrics = (
         EXPLORATORY_SHARE,
+        Step("years_in_post", "Years in post", "years, mean over researchers"),
+        Run(
+            "mean_years_in_post",
+            "Years in post",
+            of="years_in_post",
+            how="mean",
+            unit="years, mean over researchers",
+            short="years in post",
+        ),
         Run(
             "mean_exploratory_share",
             "Exploratory share",
@@ -159,9 +168,11 @@ class Careers(Mechanism):
         m.replace(leavers)
 
     def replace(self, leavers):
-        self.model.researchers.exploratory_share[leavers] = self._newcomer_share
+        r = self.model.researchers
+        r.exploratory_share[leavers] = self._newcomer_share
+        r.hired_quarter[leavers] = self.model.quarter
 
     def observe(self, values):
-        values["exploratory_share"] = float(self.model.researchers.exploratory_share.sum()) / (
-            self.model.n
-        )
+        m, r = self.model, self.model.researchers
+        values["exploratory_share"] = float(r.exploratory_share.sum()) / m.n
+        values["years_in_post"] = (m.quarter - r.hired_quarter.mean()) * STEP_YEARS

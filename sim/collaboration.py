@@ -9,8 +9,11 @@ share `loss` of its foreign inputs:
 - a researcher without a foreign collaborator gains one with chance
   formation_per_year x dt x (1 - distrust x o) x (1 - loss);
 - one with a collaborator loses it with chance dissolution_per_year x dt x (1 + loss);
-- a collaborator multiplies output by 1 + paper_boost and exploratory success by
-  1 + success_boost (production.py).
+- a collaborator multiplies output by 1 + paper_boost x (1 - loss) and exploratory success by
+  1 + success_boost x (1 - loss) (production.py): what a foreign partner contributes (shared
+  equipment, code, data, know-how) is what export controls cut, so researchers whose work
+  depends on a foreign collaborator lose more than the field as a whole, as Aghion et al. 2023
+  found for researchers with prior US co-authors after the China Initiative.
 Each step the chances are set here and applied in the compiled pass over researchers
 (kernels.py), which draws on this mechanism's uniforms.
 """

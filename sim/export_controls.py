@@ -11,15 +11,43 @@ Rules, from `start_year` when enabled, for a field of exposure e:
   loss over time, only where self-reliance is funded;
 - exploratory success is multiplied by 1 - success_dependence x loss, incremental output by
   1 - paper_dependence x loss;
-- foreign collaborations of the field form less and break more by the loss (collaboration.py);
+- a foreign collaborator's contribution is cut by the loss, so those who work with one lose
+  more (collaboration.py); foreign collaborations of the field form less and break more;
 - self-reliance funding: exposed priority fields' funding weight is multiplied by
   1 + self_reliance_funding.
+Cohorts, to compare with Aghion et al. 2023: at `start_year` (whether or not the shock is
+enabled, so that a run without it has the same cohorts on the same seed) the researchers in post
+are split into those with a foreign collaborator and those without. Each cohort's recognized
+impact per member-year from then on is reported; a member who leaves leaves the cohort.
 """
 
 import numpy as np
 
-from .mechanism import Mechanism
+from .mechanism import STEP_YEARS, Mechanism
+from .metrics import Run, Step
 from .params import ExportControlsParams
+
+NO_COHORT, DOMESTIC, FOREIGN = -1, 0, 1
+COHORTS = {"foreign": FOREIGN, "domestic": DOMESTIC}
+
+
+def cohort_metrics(cohort: str, label: str):
+    """A cohort's impact and members per step, and its impact per member-year over the run."""
+    return (
+        Step(f"{cohort}_cohort_impact", f"Impact recognized, {label}", "impact units", count=True),
+        Step(f"{cohort}_cohort_members", f"Members in post, {label}", "researchers", count=True),
+        Run(
+            f"{cohort}_cohort_impact_per_year",
+            f"Impact per researcher-year, {label}",
+            of=f"{cohort}_cohort_impact",
+            how="ratio",
+            over=f"{cohort}_cohort_members",
+            per=1.0 / STEP_YEARS,
+            unit="impact units per researcher-year, from the shock date",
+            short=f"impact per year, {label}",
+            answers=("export_controls.enabled",),
+        ),
+    )
 
 
 def input_loss(year: float, exposure: np.ndarray, p) -> np.ndarray:
@@ -44,10 +72,33 @@ def self_reliance_weight(year: float, exposed: np.ndarray, priority: np.ndarray,
 class ExportControls(Mechanism):
     name = "export_controls"
     parameters = {"export_controls": ExportControlsParams}
+    researcher_state = {"cohort": np.int8}
+    metrics = (
+        *cohort_metrics("foreign", "foreign collaborator at the shock"),
+        *cohort_metrics("domestic", "no foreign collaborator at the shock"),
+    )
+
+    def initialize(self):
+        self.model.researchers.cohort[:] = NO_COHORT
+        self.cohorts_drawn = False
 
     def step(self):
-        fields = self.model.fields
-        fields.input_loss[:] = input_loss(self.model.year, fields.exposure, self.p)
+        m, fields = self.model, self.model.fields
+        fields.input_loss[:] = input_loss(m.year, fields.exposure, self.p)
+        if not self.cohorts_drawn and m.year >= self.p.export_controls.start_year:
+            r = m.researchers
+            r.cohort[:] = np.where(r.foreign, FOREIGN, DOMESTIC)
+            self.cohorts_drawn = True
+
+    def replace(self, leavers):
+        self.model.researchers.cohort[leavers] = NO_COHORT
+
+    def observe(self, values):
+        r = self.model.researchers
+        for name, code in COHORTS.items():
+            members = r.cohort == code
+            values[f"{name}_cohort_impact"] = float(r.recognized_impact[members].sum())
+            values[f"{name}_cohort_members"] = int(np.count_nonzero(members))
 
     def evaluate(self, opening):
         fields = self.model.fields

@@ -111,11 +111,12 @@ def step_researchers(s, c, out):
         else:
             has_foreign = s.u_collaboration[i] < s.forming_chance[i]
         s.foreign[i] = has_foreign
-        boost = 1.0 + c.paper_boost if has_foreign else 1.0
+        loss = s.input_loss[f]  # a collaborator's contribution is lost with the inputs
+        boost = 1.0 + c.paper_boost * (1.0 - loss) if has_foreign else 1.0
         effort = s.time_productivity[i] * boost * c.dt
         capacity = effort * c.papers_per_year
         share = s.exploratory_share[i] if active else 0.0
-        inputs = 1.0 - c.paper_dependence * s.input_loss[f]
+        inputs = 1.0 - c.paper_dependence * loss
         expected = (1.0 - share) * capacity * inputs * c.split
         whole = np.floor(expected)
         n_papers = whole + (1.0 if _uniform(words, PAPERS, i) < expected - whole else 0.0)
@@ -127,10 +128,8 @@ def step_researchers(s, c, out):
         progress = s.project_progress[i] + share * effort
         s.project_progress[i] = progress
         if active and progress >= s.project_effort[i]:  # the project ends
-            boost = 1.0 + c.success_boost * (1.0 if has_foreign else 0.0)
-            chance = min(
-                1.0, c.project_success * boost * (1.0 - c.success_dependence * s.input_loss[f])
-            )
+            boost = 1.0 + c.success_boost * (1.0 - loss) if has_foreign else 1.0
+            chance = min(1.0, c.project_success * boost * (1.0 - c.success_dependence * loss))
             success = _uniform(words, SUCCESS, i) < chance
             n_papers += (c.project_papers if success else c.project_papers / 2) * c.split
             active = False

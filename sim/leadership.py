@@ -15,7 +15,7 @@ Rules, one evaluation period `dt` apart:
 import numpy as np
 
 from .mechanism import Mechanism
-from .metrics import Step
+from .metrics import Run, Step
 from .params import LeadershipParams
 
 
@@ -39,7 +39,17 @@ def merged(u_merge: np.ndarray, merged_share: float) -> np.ndarray:
 class Leadership(Mechanism):
     name = "leadership"
     parameters = {"leadership": LeadershipParams}
-    metrics = (Step("technocrat_share", "Technocratic leaderships", "share of institutions"),)
+    metrics = (
+        Step("technocrat_share", "Technocratic leaderships", "share of institutions"),
+        Run(
+            "mean_technocrat_share",
+            "Technocratic leaderships",
+            of="technocrat_share",
+            how="mean",
+            unit="share of institutions",
+            short="technocratic leaderships",
+        ),
+    )
 
     def initialize(self):
         inst, k = self.model.institutions, self.p.population.n_institutions

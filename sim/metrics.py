@@ -9,9 +9,9 @@ table and figure of `experiments/` derive from these declarations.
   (exposed or not to export controls, priority or not).
 - A `Run` metric sums a step metric up over a run: `rate` (its count per researcher-year, times
   `per`), `sum`, `mean` (over the steps), `last`, or `ratio` (its sum over the sum of the step
-  metric `over`, times `per`; not a number when that sum is 0). Its name differs from every
-  step metric's, so a name means one thing in the DataCollector, in `mesa.batch_run` and in
-  `run_metrics()`.
+  metric `over`, times `per`; 0 when that sum is 0, as a rate is 0 over no exposure). Its name
+  differs from every step metric's, so a name means one thing in the DataCollector, in
+  `mesa.batch_run` and in `run_metrics()`.
 - Each rate also has a per-quarter column in the step table, `quarterly_<name>`, for plots over
   time.
 
@@ -199,7 +199,7 @@ class Catalog:
                 out[r.name] = series.mean() if series.size else float("nan")
             elif r.how == "ratio":
                 below = np.sum(history[r.over])
-                out[r.name] = r.per * series.sum() / below if below else float("nan")
+                out[r.name] = r.per * series.sum() / below if below else 0.0
             else:
                 out[r.name] = series[-1] if series.size else float("nan")
         return {k: float(v) for k, v in out.items()}

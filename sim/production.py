@@ -7,7 +7,8 @@ is recognized later); Azoulay, Graff Zivin & Manso 2011.
 
 Rules, per step of dt years, for a researcher with ability a, research time r, funding f (mean 1),
 exploratory share s (counted only while a project is running) and input loss L of the field:
-- productivity q = a x f^funding_elasticity x (1 + paper_boost if foreign collaborator);
+- productivity q = a x f^funding_elasticity x (1 + paper_boost x (1 - L) if foreign
+  collaborator): export controls cut what a foreign collaborator contributes (collaboration.py);
 - incremental papers: expected papers_per_year x dt x r x (1 - s) x q x (1 - paper_dependence x L)
   x k, with k the splitting factor of incentives.py, rounded stochastically (floor plus one with
   chance of the remainder), so the mean is exact;
@@ -18,7 +19,8 @@ exploratory share s (counted only while a project is running) and input loss L o
   round), the project
   needs an effort of project_effort_years x Exp(1) FTE-years and progresses by s x r x q x dt per
   step;
-- a finished project succeeds with chance project_success x (1 + success_boost if foreign) x
+- a finished project succeeds with chance project_success x (1 + success_boost x (1 - L) if
+  foreign) x
   (1 - success_dependence x L); success gives project_papers x k papers and impact
   scale x a x Pareto(alpha), recognized after an Exp(recognition_delay_years) delay; failure (a
   "flop") gives half the papers and no impact. Splitting multiplies every kind of output's
@@ -74,8 +76,13 @@ def project_effort(u: np.ndarray, p) -> np.ndarray:
     return -p.production.project_effort_years * np.log1p(-u)
 
 
+def output_boost(foreign, loss, p) -> np.ndarray:
+    """Output multiplier from a foreign collaborator, cut by the field's input loss."""
+    return 1.0 + p.collaboration.paper_boost * (1.0 - loss) * foreign
+
+
 def success_chance(foreign, loss, p) -> np.ndarray:
-    boost = 1.0 + p.collaboration.success_boost * foreign
+    boost = 1.0 + p.collaboration.success_boost * (1.0 - loss) * foreign
     inputs = 1.0 - p.export_controls.success_dependence * loss
     return np.minimum(1.0, p.production.project_success * boost * inputs)
 
@@ -191,6 +198,7 @@ class Production(Mechanism):
             count=True,
         ),
         Step("papers", "Papers", "count", count=True),
+        Step("impact", "Impact recognized", "impact units", count=True),
         Step("flops", "Failed exploratory projects", "count", count=True),
         Step("proposals_judged", "Proposals judged", "count", count=True),
         Step("proposals_approved", "Proposals approved", "count", count=True),
@@ -205,6 +213,15 @@ class Production(Mechanism):
             unit="breakthroughs",
         ),
         PAPER_RATE,
+        Run(
+            "impact_per_researcher_year",
+            "Impact recognized per researcher-year",
+            of="impact",
+            how="rate",
+            per=1.0,
+            unit="impact units per researcher-year",
+            short="impact per researcher-year",
+        ),
         BREAKTHROUGH_SHARE,
         EXPLORATORY_BREAKTHROUGH_SHARE,
         FLOP_RATE,
@@ -357,6 +374,7 @@ class Production(Mechanism):
         values["breakthroughs"] = self.by_field
         values["exploratory_breakthroughs"] = self.exploratory_breakthroughs
         values["papers"] = self.counts.papers
+        values["impact"] = float(self.model.researchers.recognized_impact.sum())
         values["proposals_judged"] = self.counts.judged
         values["proposals_approved"] = self.counts.started
         values["proposals_waiting"] = self.counts.waiting

@@ -59,6 +59,11 @@ class ReferenceResearcher(mesa.Agent):
         self.exploratory_share, self.foreign = share, foreign
         self.funding, self.merit, self.score, self.merit_rank = 1.0, 0.0, 0.0, 0.5
         self.proposal_reshaped = self.project_reshaped = False
+        self.cohort = (
+            None  # at the export-control shock: "foreign", "domestic" (None: joined later)
+        )
+        self.recognized = 0.0  # impact recognized this step
+        self.hired_quarter = model.quarter
         self.project_active, self.progress, self.effort_needed = False, 0.0, 0.0
         self.papers = self.impact = 0.0  # lifetime
         self.record = deque(maxlen=model.record_capacity)  # (credited, recognized) per step
@@ -95,7 +100,7 @@ class ReferenceResearcher(mesa.Agent):
 
         # incremental papers
         pp = p.production
-        boost = 1.0 + c.paper_boost if self.foreign else 1.0
+        boost = 1.0 + c.paper_boost * (1.0 - loss) if self.foreign else 1.0
         productivity = self.ability * self.funding**pp.funding_elasticity * boost
         effort = (1.0 - p.oversight.max_time_cost * o) * productivity * dt
         share = self.exploratory_share if self.project_active else 0.0
@@ -110,7 +115,7 @@ class ReferenceResearcher(mesa.Agent):
             self.progress += share * effort
             if self.progress >= self.effort_needed:
                 self.project_active = False
-                chance = pp.project_success * (1.0 + c.success_boost * self.foreign)
+                chance = pp.project_success * (1.0 + c.success_boost * (1.0 - loss) * self.foreign)
                 chance *= 1.0 - p.export_controls.success_dependence * loss
                 if rand.random() < chance:
                     impact = pp.project_impact_scale * self.ability
@@ -145,6 +150,7 @@ class ReferenceResearcher(mesa.Agent):
         self.record.append((papers + p.incentives.failure_tolerance * forgone, recognized))
         self.papers += papers
         self.impact += recognized
+        self.recognized = recognized
         m.step_papers += papers
         m.step_breakthroughs[self.field] += breakthroughs
 
@@ -191,6 +197,7 @@ class ReferenceModel(mesa.Model):
         self.timeline = Timeline(p.timeline)
         self.n = p.population.n_researchers
         self.total_steps = steps_for(p.run.years)
+        self.quarter = 0  # quarters begun since the burn-in started
         window = self.timeline.max_value(
             "incentives.evaluation_window_years", p.incentives.evaluation_window_years
         )
@@ -231,7 +238,8 @@ class ReferenceModel(mesa.Model):
             g: sum(s for s, inside in zip(sizes, mask, strict=True) if inside)
             for g, mask in self.fields.group_masks().items()
         }
-        self.quarter, burn_in = 0, round(p.run.burn_in_years / STEP_YEARS)
+        self.cohorts_drawn = False
+        burn_in = round(p.run.burn_in_years / STEP_YEARS)
         self.origin = p.run.start_year - burn_in * STEP_YEARS
         self.evaluate(self.origin, with_careers=False)
         for _ in range(burn_in):
@@ -272,6 +280,10 @@ class ReferenceModel(mesa.Model):
             self.field_loss = [e.severity * x * (1.0 - recovery) for x in p.fields.export_exposure]
         else:
             self.field_loss = [0.0] * len(p.fields.names)
+        if not self.cohorts_drawn and year >= e.start_year:  # status at the shock date
+            for a in self.agents:
+                a.cohort = "foreign" if a.foreign else "domestic"
+            self.cohorts_drawn = True
         self.step_papers, self.flops, self.step_exploratory_breakthroughs = 0.0, 0, 0
         self.judged = self.approved = self.waiting = 0
         self.approval_round = self.quarter % steps_for(p.oversight.round_interval_years) == 0
@@ -387,12 +399,18 @@ class ReferenceModel(mesa.Model):
             "breakthroughs": np.array(self.step_breakthroughs),
             "exploratory_breakthroughs": self.step_exploratory_breakthroughs,
             "papers": self.step_papers,
+            "impact": sum(a.recognized for a in agents),
+            "years_in_post": sum(self.quarter - a.hired_quarter for a in agents) / n * STEP_YEARS,
             "flops": self.flops,
             "proposals_judged": self.judged,
             "proposals_approved": self.approved,
             "proposals_waiting": self.waiting,
             "exploring_share": sum(a.project_active for a in agents) / n,
         }
+        for cohort in ("foreign", "domestic"):
+            members = [a for a in agents if a.cohort == cohort]
+            observed[f"{cohort}_cohort_impact"] = sum(a.recognized for a in members)
+            observed[f"{cohort}_cohort_members"] = len(members)
         assert set(observed) == {m.name for m in METRICS.steps}, "a step metric is not computed"
         self.metrics = METRICS.step_values(year, observed, self)
         for name, value in self.metrics.items():

@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SMALL = [
     "run.replicates=2",
     "run.years=2",
+    "run.burn_in_years=1",
     "population.n_researchers=200",
     "population.n_institutions=10",
 ]

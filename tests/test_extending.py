@@ -100,6 +100,7 @@ def test_the_new_mechanism_runs_through_the_cli_and_the_report(with_talent, tmp_
             "talent.recruits_per_year=0,0.4",
             "run.replicates=2",
             "run.years=2",
+            "run.burn_in_years=1",
             "population.n_researchers=200",
             "population.n_institutions=10",
             f"hydra.sweep.dir={sweep}",

@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SMALL = [
     "run.replicates=2",
     "run.years=2",
+    "run.burn_in_years=1",
     "population.n_researchers=200",
     "population.n_institutions=10",
 ]
@@ -244,7 +245,14 @@ def processes_of(command_pid: int) -> list[int]:
 @pytest.mark.parametrize("launcher", ["basic", "joblib"])
 def test_kill_9_of_a_sweep_with_workers_leaves_no_process(tmp_path, launcher):
     out = tmp_path / "sweep"
-    arguments = ["-m", *GRID, "run.replicates=400", "run.years=2", "run.workers=2"]
+    arguments = [
+        "-m",
+        *GRID,
+        "run.replicates=400",
+        "run.years=2",
+        "run.burn_in_years=1",
+        "run.workers=2",
+    ]
     arguments += ["population.n_researchers=200", f"hydra.sweep.dir={out}"]
     if launcher == "joblib":
         arguments += ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
@@ -276,7 +284,14 @@ def test_a_job_on_another_host_does_not_watch_the_command(monkeypatch):
 
 def test_ctrl_c_says_how_to_resume(tmp_path):
     out = tmp_path / "job"
-    command = [sys.executable, "-m", "experiments.run", "run.replicates=20000", "run.years=2"]
+    command = [
+        sys.executable,
+        "-m",
+        "experiments.run",
+        "run.replicates=20000",
+        "run.years=2",
+        "run.burn_in_years=1",
+    ]
     command += ["population.n_researchers=200", "run.checkpoint_seconds=0", f"hydra.run.dir={out}"]
     process = subprocess.Popen(
         command,
@@ -442,7 +457,7 @@ def test_a_run_with_overrides_touches_no_tracked_file():
         return done.stdout
 
     before = status()
-    overrides = ["run.replicates=2", "run.years=1", "run.start_year=2020"]
+    overrides = ["run.replicates=2", "run.years=1", "run.burn_in_years=1", "run.start_year=2020"]
     overrides += ["population.n_researchers=200", "population.n_institutions=10"]
     out = ROOT / headline.output_dir("scenarios", overrides)
     try:

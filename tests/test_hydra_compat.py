@@ -101,7 +101,13 @@ finally:
 
 def test_a_sweep_composes_each_job_once(tmp_path):
     """End to end: Hydra composes each job for its launch only (the check composed it before)."""
-    arguments = ["-m", "oversight.intensity=0,1", "run.replicates=1", "run.years=0.25"]
+    arguments = [
+        "-m",
+        "oversight.intensity=0,1",
+        "run.replicates=1",
+        "run.years=0.25",
+        "run.burn_in_years=1",
+    ]
     arguments += ["population.n_researchers=10", f"hydra.sweep.dir={tmp_path}"]
     done = subprocess.run(
         [sys.executable, "-c", COUNTED_RUN, *arguments],

@@ -64,7 +64,7 @@ def test_one_compiled_step_follows_each_mechanisms_rule():
     )
     np.testing.assert_array_equal(r.foreign, foreign)
 
-    effort = producer.time_productivity * np.where(foreign, 1.0 + p.collaboration.paper_boost, 1.0)
+    effort = producer.time_productivity * production.output_boost(foreign, loss[r.field], p)
     effort = effort * dt
     exploring = np.where(before["project_active"], r.exploratory_share, 0.0)
     capacity = effort * pp.papers_per_year

@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SMALL = [
     "run.replicates=2",
     "run.years=2",
+    "run.burn_in_years=1",
     "population.n_researchers=200",
     "population.n_institutions=10",
 ]
@@ -128,7 +129,12 @@ def test_ray_launcher_gives_the_same_numbers(basic_sweep, tmp_path, ray_cluster)
 
 
 def test_worker_processes_give_the_same_numbers(tmp_path):
-    arguments = ["run.replicates=3", "run.years=2", "population.n_researchers=200"]
+    arguments = [
+        "run.replicates=3",
+        "run.years=2",
+        "run.burn_in_years=1",
+        "population.n_researchers=200",
+    ]
     run_cli(*arguments, "run.workers=1", f"hydra.run.dir={tmp_path / 'serial'}")
     run_cli(*arguments, "run.workers=3", f"hydra.run.dir={tmp_path / 'parallel'}")
     assert tables(tmp_path / "serial") == tables(tmp_path / "parallel")
@@ -234,7 +240,12 @@ def test_a_failing_job_records_its_error(tmp_path, small_params, monkeypatch):
 
 def test_a_job_stopped_by_sigterm_keeps_its_finished_replicates_for_the_rerun(tmp_path):
     n = 300
-    arguments = [f"run.replicates={n}", "run.years=2", "population.n_researchers=200"]
+    arguments = [
+        f"run.replicates={n}",
+        "run.years=2",
+        "run.burn_in_years=1",
+        "population.n_researchers=200",
+    ]
     command = [sys.executable, "-m", "experiments.run", *arguments, f"hydra.run.dir={tmp_path}"]
     command.append("run.checkpoint_seconds=0")  # save each replicate: see the job's progress
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -26,6 +26,7 @@ SMALL = [
     "uncertainty.job=range(0,4)",
     "run.replicates=2",
     "run.years=3",
+    "run.burn_in_years=1",
     "population.n_researchers=200",
     "population.n_institutions=10",
 ]
