@@ -40,6 +40,7 @@ import hashlib
 import json
 import logging
 import math
+import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -64,7 +65,7 @@ CONFIG_DIR = PROJECT_ROOT / "configs" / "calibration"
 PROVENANCE = "provenance.json"
 FITTED, DEFAULTS = -1, -2  # point numbers of the final measurements
 ARMS = {FITTED: "fitted", DEFAULTS: "defaults"}
-EXECUTION_KEYS = ("workers", "checkpoint_seconds")  # change how, not what, is computed
+EXECUTION_KEYS = ("workers", "jobs", "checkpoint_seconds")  # change how, not what, is computed
 
 
 @dataclass
@@ -81,7 +82,8 @@ class CalibrationConfig:
     validation_replicates: int = 20  # fresh seeds for the final measurements
     validation_seed: int = 1  # root of their seeds
     base: dict = field(default_factory=dict)  # model overrides applied everywhere
-    workers: int = 2
+    workers: int = 2  # processes per job
+    jobs: int = 0  # 0: run here; N: N Hydra jobs on the launcher given by hydra/... overrides
     checkpoint_seconds: float = 30.0
 
 
@@ -140,6 +142,7 @@ def check_config(data: dict) -> tuple[CalibrationConfig, calibration.TargetSet, 
         ("replicates", 1),
         ("validation_replicates", 2),
         ("workers", 1),
+        ("jobs", 0),
         ("design_seed", 0),
         ("seed", 0),
         ("validation_seed", 0),
@@ -244,8 +247,8 @@ def run_task(base, target_set, target_ids, values, point, replicate, seed) -> di
     return {"point": point, "replicate": replicate, "seed": seed} | values | stats_
 
 
-def run_tasks(tasks: list[tuple], cfg, checkpoint: PointCheckpoint, label: str) -> list[dict]:
-    """Run `tasks` (argument tuples of run_task) in `cfg.workers` processes, saving as they end."""
+def run_tasks(tasks: list[tuple], workers: int, checkpoint: PointCheckpoint, label: str) -> list:
+    """Run `tasks` (argument tuples of run_task) in `workers` processes, saving as they end."""
     rows, started, every = [], time.perf_counter(), max(1, len(tasks) // 10)
 
     def finished(row):
@@ -256,11 +259,11 @@ def run_tasks(tasks: list[tuple], cfg, checkpoint: PointCheckpoint, label: str) 
                 "%s: %d/%d (%.0f s)", label, len(rows), len(tasks), time.perf_counter() - started
             )
 
-    if cfg.workers <= 1 or len(tasks) <= 1:
+    if workers <= 1 or len(tasks) <= 1:
         for task in tasks:
             finished(run_task(*task))
         return rows
-    pool = ProcessPoolExecutor(min(cfg.workers, len(tasks)), mp_context=worker_context())
+    pool = ProcessPoolExecutor(min(workers, len(tasks)), mp_context=worker_context())
     try:
         futures = [pool.submit(run_task, *task) for task in tasks]
         for future in as_completed(futures):
@@ -268,6 +271,50 @@ def run_tasks(tasks: list[tuple], cfg, checkpoint: PointCheckpoint, label: str) 
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
     return rows
+
+
+def execute(tasks: list[tuple], cfg, checkpoint, target_set, hydra_args: list[str], label: str):
+    """Run `tasks` here (`jobs=0`) or as `cfg.jobs` Hydra jobs (experiments/calibrate_job.py)
+    on the launcher `hydra_args` choose; either way each finished pair lands in `checkpoint`."""
+    if not tasks:
+        return
+    if cfg.jobs == 0:
+        run_tasks(tasks, cfg.workers, checkpoint, label)
+        return
+    out = checkpoint.dir.parent
+    spec = {
+        "config_hash": checkpoint.config_hash,
+        "targets": target_set.data,
+        "base": cfg.base,
+        "workers": cfg.workers,
+        "checkpoint_seconds": cfg.checkpoint_seconds,
+        "tasks": [
+            {"targets": ids, "values": values, "point": p, "replicate": i, "seed": seed}
+            for _, _, ids, values, p, i, seed in tasks
+        ],
+    }
+    io.write_json(out / "tasks.json", spec)
+    command = [
+        sys.executable,
+        "-m",
+        "experiments.calibrate_job",
+        "-m",
+        f"tasks={(out / 'tasks.json').resolve()}",
+        f"jobs={cfg.jobs}",
+        f"job=range(0,{cfg.jobs})",
+        f"hydra.sweep.dir={(out / 'runs').resolve()}",
+        *hydra_args,
+    ]
+    log.info("%s: %d pairs in %d Hydra jobs", label, len(tasks), cfg.jobs)
+    done = subprocess.run(command, cwd=PROJECT_ROOT, check=False)
+    if done.returncode != 0:
+        raise CalibrationError(
+            f"the Hydra jobs exited with status {done.returncode}; rerun the same command to resume"
+        )
+
+
+class CalibrationError(Exception):
+    """A calibration could not finish (its saved work is kept for a rerun)."""
 
 
 # --- ABC rejection ------------------------------------------------------------------------
@@ -389,8 +436,12 @@ def _plain(value):
 # --- the command ----------------------------------------------------------------------------
 
 
-def calibrate(name: str, overrides: list[str], out: Path, fresh: bool = False) -> str:
-    """Run (or resume, or skip if complete) a calibration; 'complete' or 'skipped'."""
+def calibrate(
+    name: str, overrides: list[str], out: Path, fresh: bool = False, hydra_args: list | None = None
+) -> str:
+    """Run (or resume, or skip if complete) a calibration; 'complete' or 'skipped'.
+    `hydra_args` (hydra/launcher=..., hydra.launcher.KEY=...) choose the launcher of `jobs`."""
+    hydra_args = list(hydra_args or [])
     cfg, target_set, ranges, base = check_config(read_config(name, overrides))
     digest = config_hash(cfg, target_set, ranges)
     record = io.read_json(out / PROVENANCE)
@@ -424,9 +475,10 @@ def calibrate(name: str, overrides: list[str], out: Path, fresh: bool = False) -
                 for i, seed in enumerate(seeds)
                 if (p, i) not in done
             ]
-            run_tasks(tasks, cfg, checkpoint, "points")
+            execute(tasks, cfg, checkpoint, target_set, hydra_args, "points")
             checkpoint.flush()
             rows = _rows(checkpoint, fit_ids, set(points.index))
+            _check_complete(rows, len(points) * cfg.replicates, "points")
             means = point_means(rows, fit_ids)
             accepted, how = accept(means, target_set.fitting(), cfg.accept_fraction)
             dist = distances(means, target_set.fitting())
@@ -439,14 +491,17 @@ def calibrate(name: str, overrides: list[str], out: Path, fresh: bool = False) -
                 for i, seed in enumerate(fresh_seeds)
                 if (point, i) not in finished
             ]
-            run_tasks(tasks, cfg, checkpoint, "final measurements")
+            execute(tasks, cfg, checkpoint, target_set, hydra_args, "final measurements")
         finally:
             checkpoint.flush()
     validation = _rows(checkpoint, all_ids, set(ARMS))
+    _check_complete(validation, len(ARMS) * cfg.validation_replicates, "final measurements")
     table = result_table(validation, target_set)
     params = parameter_table(points, accepted, fitted_point, ranges)
     accepted_rows = points.loc[accepted].join(means).join(dist).reset_index(names="point")
-    command = " ".join(["python -m experiments.calibrate", f"calibration={name}", *overrides])
+    command = " ".join(
+        ["python -m experiments.calibrate", f"calibration={name}", *overrides, *hydra_args]
+    )
     fitted_plain = {k: _plain(v) for k, v in fitted.items()}
     files = {
         "points.csv": rows,
@@ -487,6 +542,7 @@ def calibrate(name: str, overrides: list[str], out: Path, fresh: bool = False) -
     }
     io.write_json(out / PROVENANCE, record)
     checkpoint.clear()
+    (out / "tasks.json").unlink(missing_ok=True)  # the Hydra jobs' work list, done with
     return "complete"
 
 
@@ -503,6 +559,14 @@ def _rows(checkpoint: PointCheckpoint, ids: list[str], points: set) -> pd.DataFr
     return rows[keep].reset_index(drop=True)
 
 
+def _check_complete(rows: pd.DataFrame, expected: int, what: str) -> None:
+    if len(rows) != expected:
+        raise CalibrationError(
+            f"{what}: {expected - len(rows)} of {expected} (point, seed) pairs did not finish; "
+            "rerun the same command to resume"
+        )
+
+
 def _done_pairs(checkpoint: PointCheckpoint) -> set:
     return {(p, int(r["replicate"])) for p, rs in checkpoint.load().items() for r in rs}
 
@@ -512,25 +576,33 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m experiments.calibrate",
         description="Fit the structural parameters to published targets (docs/calibration.md).",
     )
-    parser.add_argument("overrides", nargs="*", help="calibration=NAME and KEY=VALUE overrides")
+    parser.add_argument(
+        "overrides",
+        nargs="*",
+        help="calibration=NAME, KEY=VALUE overrides, and hydra/launcher=... for jobs > 0",
+    )
     parser.add_argument("--out", help="output folder (default: outputs/calibration/NAME)")
     parser.add_argument("--fresh", action="store_true", help="discard saved partial work")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    name = "default"
-    overrides = []
+    name, overrides, hydra_args = "default", [], []
     for item in args.overrides:
         if item.startswith("calibration="):
             name = item.partition("=")[2]
+        elif item.startswith(("hydra/", "hydra.", "+hydra")):
+            hydra_args.append(item)
         else:
             overrides.append(item)
     out = Path(args.out or f"outputs/calibration/{name}")
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     started = time.perf_counter()
     try:
-        status = calibrate(name, overrides, out, args.fresh)
+        status = calibrate(name, overrides, out, args.fresh, hydra_args)
     except ParameterError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except CalibrationError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     print(f"{out / 'table.md'} {status} ({time.perf_counter() - started:.0f} s)")
     return 0
 

@@ -246,6 +246,7 @@ class Target:
 class TargetSet:
     situations: dict[str, dict]
     targets: list[Target]
+    data: dict = field(default_factory=dict, repr=False)  # as read, for Hydra jobs to recheck
 
     def fitting(self) -> list[Target]:
         return [t for t in self.targets if t.use == "fit"]
@@ -334,7 +335,7 @@ def check_targets(data: dict) -> TargetSet:
         targets.append(target)
     if not any(t.use == "fit" for t in targets):
         raise ParameterError("targets: none has use: fit")
-    return TargetSet(situations, targets)
+    return TargetSet(situations, targets, data)
 
 
 def load_targets(path: Path) -> TargetSet:

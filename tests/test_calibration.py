@@ -171,3 +171,20 @@ def test_committed_targets_are_valid_and_hold_out_at_least_two():
     assert len(target_set.held_out()) >= 2 and len(target_set.fitting()) >= 5
     for name in ("default", "quick"):
         calibrate.check_config(calibrate.read_config(name, []))
+
+
+def test_hydra_jobs_give_the_same_numbers_as_one_process(tmp_path, generated):
+    """jobs=2 runs the pairs as a Hydra sweep (here on the basic launcher; joblib, submitit and
+    Ray take the same overrides as sweeps) and gives the same files as the in-process runner."""
+    values, tolerances = generated
+    targets = targets_file(tmp_path / "targets.yaml", values, tolerances)
+    args = overrides(targets, samples=4, replicates=1)
+    calibrate.calibrate("quick", args, tmp_path / "here")
+    launcher = ["hydra/launcher=basic"]
+    calibrate.calibrate("quick", [*args, "jobs=2"], tmp_path / "jobs", hydra_args=launcher)
+    assert sorted(p.name for p in (tmp_path / "jobs" / "runs").iterdir() if p.is_dir()) == [
+        "0",
+        "1",
+    ]
+    for name in ("points.csv", "validation.csv", "table.csv", "fitted_overrides.txt"):
+        assert (tmp_path / "here" / name).read_bytes() == (tmp_path / "jobs" / name).read_bytes()
