@@ -154,6 +154,10 @@ def check_config(data: dict) -> tuple[CalibrationConfig, calibration.TargetSet, 
     seconds = cfg.checkpoint_seconds
     if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
         raise ParameterError(f"checkpoint_seconds = {seconds!r} must be a number >= 0")
+    if not isinstance(cfg.targets, str):
+        raise ParameterError(f"targets = {cfg.targets!r} must be the path of a targets file")
+    if not isinstance(cfg.base, dict | None):
+        raise ParameterError(f"base = {cfg.base!r} must map parameter names to values")
     cfg.base, cfg.parameters = _flat(cfg.base), _flat_ranges(cfg.parameters)
     try:
         base = with_overrides(calibration.params_type()(), **cfg.base)
@@ -168,14 +172,7 @@ def check_config(data: dict) -> tuple[CalibrationConfig, calibration.TargetSet, 
 def _flat_ranges(parameters) -> dict:
     if not isinstance(parameters, dict) or not parameters:
         raise ParameterError(f"parameters = {parameters!r} must name at least one parameter")
-    out = {}
-    for key, value in parameters.items():  # keep [low, high] lists whole
-        if isinstance(value, dict):
-            for sub, inner in _flat(value, f"{key}.").items():
-                out[sub] = inner
-        else:
-            out[key] = value
-    return out
+    return _flat(parameters)  # [low, high] lists and nulls are the leaves
 
 
 def parameter_ranges(parameters: dict, target_set: calibration.TargetSet) -> dict:
