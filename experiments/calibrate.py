@@ -40,6 +40,7 @@ import hashlib
 import json
 import logging
 import math
+import signal
 import subprocess
 import sys
 import time
@@ -54,7 +55,7 @@ import yaml
 
 from sim.params import ParameterError, check_value, field_of, with_overrides
 
-from . import calibration, io, stats
+from . import calibration, io, lock, stats
 from .design_job import PointCheckpoint
 from .replicates import replicate_seed, sigterm_as_exit, worker_context
 
@@ -593,13 +594,22 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     started = time.perf_counter()
     try:
-        status = calibrate(name, overrides, out, args.fresh, hydra_args)
-    except ParameterError as err:
+        with lock.hold(out):  # one command per folder
+            status = calibrate(name, overrides, out, args.fresh, hydra_args)
+    except (ParameterError, lock.FolderBusy) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except CalibrationError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
+    except (KeyboardInterrupt, SystemExit) as stop:
+        if isinstance(stop, SystemExit) and stop.code != 128 + signal.SIGTERM:
+            raise
+        print(
+            f"stopped: finished pairs are kept in {out}; rerun the same command to resume",
+            file=sys.stderr,
+        )
+        return 130 if isinstance(stop, KeyboardInterrupt) else stop.code
     print(f"{out / 'table.md'} {status} ({time.perf_counter() - started:.0f} s)")
     return 0
 

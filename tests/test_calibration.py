@@ -1,6 +1,13 @@
 """The calibration pipeline (experiments/calibrate.py): it recovers parameters from targets the
 model itself produced, refuses bad input before running, and resumes after an interruption."""
 
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,6 +16,7 @@ import yaml
 from experiments import calibrate, calibration
 from sim.params import ParameterError, with_overrides
 
+ROOT = Path(__file__).resolve().parents[1]
 TRUTH = {"guanxi.weight": 1.5, "collaboration.formation_per_year": 0.1}
 RANGES = {"guanxi.weight": [0.0, 3.0], "collaboration.formation_per_year": [0.02, 0.25]}
 SMALL = {"population.n_researchers": 300, "run.years": 8.0}
@@ -188,3 +196,23 @@ def test_hydra_jobs_give_the_same_numbers_as_one_process(tmp_path, generated):
     ]
     for name in ("points.csv", "validation.csv", "table.csv", "fitted_overrides.txt"):
         assert (tmp_path / "here" / name).read_bytes() == (tmp_path / "jobs" / name).read_bytes()
+
+
+def test_killed_command_resumes(tmp_path, generated):
+    """A calibration killed outright (SIGKILL) resumes from the pairs it had saved."""
+    values, tolerances = generated
+    targets = targets_file(tmp_path / "targets.yaml", values, tolerances)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "experiments.calibrate", "calibration=quick"]
+    command += [*overrides(targets, samples=12, replicates=2), "--out", str(out)]
+    first = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not list((out / ".partial").glob("points-*.csv")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    saved = len(list((out / ".partial").glob("points-*.csv")))
+    assert saved >= 1 and not (out / "provenance.json").exists()
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
+    assert re.search(r"reusing (\d+) finished", done.stderr), done.stderr
+    assert "complete" in done.stdout and (out / "provenance.json").is_file()
