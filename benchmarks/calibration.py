@@ -2,8 +2,9 @@
 
 Times one (point, seed) pair of each config's search (the fitting targets' situations) and of its
 final measurement (every target's situations), counts the pairs each config runs, and divides
-the CPU time by 2 cores (model time only: starting the worker processes adds about 10 s). Also projects the committed run at 0.15 s per model run (the cost the
-brief assumes once a burn-in is added). `python -m benchmarks.calibration`
+the CPU time by 2 cores (model time only: starting the worker processes adds about 10 s). Also
+projects the committed run at 0.15 s per model run (the cost assumed once a burn-in is added).
+`python -m benchmarks.calibration`
 """
 
 from experiments import calibrate, calibration
