@@ -1,8 +1,9 @@
 """The research-incentives model: researchers under evaluation rules, oversight and export controls.
 
 One step is a quarter of a year. Before the first recorded year, the model runs a burn-in of
-`run.burn_in_years` under the same parameters, left out of every output (docs/ODD.md, section
-7). The model runs its mechanisms (one module each, listed in
+`run.burn_in_years` under the status quo (every policy lever at its default, no dated event),
+left out of every output; the run's own levers and events then take effect as a reform would
+(docs/ODD.md, section 7). The model runs its mechanisms (one module each, listed in
 `MECHANISMS`, in this order) through the hooks of `sim.mechanism.Mechanism` and reads none of
 their internals: each step, dated events apply (timeline.py), then every mechanism's `step`
 (export controls set each field's input loss, collaborations' chances are set, the evaluation
@@ -31,7 +32,7 @@ from .leadership import Leadership
 from .mechanism import STEP_YEARS, steps_for
 from .metrics import Catalog
 from .oversight import Oversight
-from .params import ParameterError, Params, params_class, with_overrides
+from .params import ParameterError, Params, params_class, status_quo, with_overrides
 from .population import Arrays, Fields, Population
 from .production import Production
 from .streams import Streams
@@ -116,10 +117,11 @@ class ResearchModel(mesa.Model):
         self.p = with_overrides(params or params_type(), **overrides)
         self.seed = seed
         self.streams = Streams(seed)
-        self.timeline = Timeline(self.p.timeline, params_type)
+        self.burn_in_steps = round(self.p.run.burn_in_years / STEP_YEARS)
+        reform = status_quo(self.p) if self.burn_in_steps else []
+        self.timeline = Timeline(reform + list(self.p.timeline), params_type)
         self.n = self.p.population.n_researchers
         self.total_steps = steps_for(self.p.run.years)
-        self.burn_in_steps = round(self.p.run.burn_in_years / STEP_YEARS)
         self.quarter = 0  # quarters begun since the burn-in started
         self.catalog = catalog_of(mechanisms)
         self.fields = Fields.from_params(self.p)
@@ -134,7 +136,7 @@ class ResearchModel(mesa.Model):
         self._run_hook("refresh")
         self._evaluate(opening=True)
         for _ in range(self.burn_in_steps):
-            self._quarter()
+            self._quarter(burning_in=True)
         self.running = True
         self._agent_views_built = False
         self.history: dict[str, list] = {name: [] for name in ("year", *self.catalog.step_columns)}
@@ -185,9 +187,9 @@ class ResearchModel(mesa.Model):
         if self.steps >= self.total_steps:
             self.running = False
 
-    def _quarter(self) -> None:
+    def _quarter(self, burning_in: bool = False) -> None:
         self.quarter += 1
-        if self.timeline.apply_due(self.year, self.p):
+        if not burning_in and self.timeline.apply_due(self.year, self.p):
             self._run_hook("refresh")
         self._run_hook("step")
         if self.quarter % steps_for(self.p.incentives.evaluation_interval_years) == 0:

@@ -35,12 +35,14 @@ def param(
     short: str = "",
     plausible: tuple[float, float] | None = None,
     plausible_source: str = "",
+    policy: bool = False,
 ):
     """A dataclass field carrying its allowed range [lo, hi], unit, meaning and source.
 
     `label` and `short` name a lever in tables and figures (derived from the name when empty);
     `plausible` is the range an uncertainty analysis samples, narrower than [lo, hi], with
-    `plausible_source` saying where it comes from.
+    `plausible_source` saying where it comes from. A `policy` parameter is one that a reform
+    changes: during the burn-in it keeps its default, the status quo (`status_quo`).
     """
     meta = {
         "lo": lo,
@@ -52,6 +54,7 @@ def param(
         "short": short,
         "plausible": plausible,
         "plausible_source": plausible_source,
+        "policy": policy,
     }
     if isinstance(default, list | tuple):
         return field(default_factory=lambda: list(default), metadata=meta)
@@ -216,6 +219,7 @@ class IncentivesParams:
         source=HAN,
         label="publication-count weight",
         short="count weight",
+        policy=True,
     )
     evaluation_window_years: float = param(
         3.0,
@@ -226,6 +230,7 @@ class IncentivesParams:
         source=HAN,
         label="evaluation window",
         short="window",
+        policy=True,
     )
     evaluation_interval_years: float = param(
         1.0,
@@ -236,6 +241,7 @@ class IncentivesParams:
         source=HAN,
         plausible=(0.5, 2.0),
         plausible_source=PROVISIONAL,
+        policy=True,
     )
     funding_steepness: float = param(
         1.0,
@@ -247,6 +253,7 @@ class IncentivesParams:
         "Franzoni, Scellato & Stephan 2011",
         plausible=(0.5, 2.0),
         plausible_source=PROVISIONAL,
+        policy=True,
     )
     paper_splitting: float = param(
         0.4,
@@ -269,6 +276,7 @@ class IncentivesParams:
         source="Azoulay, Graff Zivin & Manso 2011",
         label="failure tolerance",
         short="failure tolerance",
+        policy=True,
     )
 
 
@@ -283,6 +291,7 @@ class GuanxiParams:
         source=f"{HAN}; Fisman, Shi, Wang & Xu 2018",
         label="guanxi weight",
         short="guanxi",
+        policy=True,
     )
     technocratic_damping: float = param(
         0.3,
@@ -316,6 +325,7 @@ class LeadershipParams:
         source=SEED_TECHNOCRATS,
         label="technocrat share of leaderships",
         short="technocrats",
+        policy=True,
     )
     turnover_per_year: float = param(
         0.2,
@@ -337,6 +347,7 @@ class LeadershipParams:
         source=f"{ARES} (January 2024 mergers)",
         label="merged leaderships",
         short="merged",
+        policy=True,
     )
     approval_differs: bool = param(
         True,
@@ -385,6 +396,7 @@ class OversightParams:
         source=ARES,
         label="oversight intensity",
         short="oversight",
+        policy=True,
     )
     max_time_cost: float = param(
         0.25,
@@ -511,6 +523,7 @@ class ExportControlsParams:
         source=SEED_EXPORT,
         label="export-control shock",
         short="shock",
+        policy=True,
     )
     start_year: float = param(
         2022.75,
@@ -529,6 +542,7 @@ class ExportControlsParams:
         source=SEED_EXPORT,
         label="export-control severity",
         short="severity",
+        policy=True,
     )
     success_dependence: float = param(
         0.8,
@@ -557,6 +571,7 @@ class ExportControlsParams:
         source=ARES,
         label="self-reliance funding",
         short="self-reliance",
+        policy=True,
     )
     substitution_years: float = param(
         4.0,
@@ -832,6 +847,30 @@ def parameter_table(params_type: type = Params) -> list[dict]:
             default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
             rows.append({"name": f"{group}.{f.name}", "default": default, **f.metadata})
     return rows
+
+
+def policy_levers(params_type: type = Params) -> list[str]:
+    """The dotted names of the parameters that a reform changes (`param(policy=True)`)."""
+    return [
+        f"{group}.{f.name}"
+        for group in groups_of(params_type)
+        for f in group_fields(group, params_type)
+        if f.metadata.get("policy")
+    ]
+
+
+def status_quo(params: Params) -> list[Event]:
+    """Set every policy lever of `params` to its default, in place, and return the events that
+    set them back to the run's values (dated -inf: before any other event)."""
+    defaults, restore = type(params)(), []
+    for key in policy_levers(type(params)):
+        group, name = key.split(".")
+        value = getattr(getattr(params, group), name)
+        default = getattr(getattr(defaults, group), name)
+        if value != default:
+            restore.append(Event(year=-math.inf, key=key, value=value))
+            setattr(getattr(params, group), name, default)
+    return restore
 
 
 def _flat_names(params_type: type) -> dict[str, list[str]]:

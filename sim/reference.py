@@ -25,7 +25,7 @@ import numpy as np
 from .mechanism import STEP_YEARS, steps_for
 from .metrics import allocation_efficiency, gini
 from .model import METRICS, STEP_METRICS, ResearchModel
-from .params import Params, with_overrides
+from .params import Params, status_quo, with_overrides
 from .population import Fields
 from .timeline import Timeline
 
@@ -194,7 +194,8 @@ class ReferenceModel(mesa.Model):
     def __init__(self, params: Params | None = None, *, seed: int | None = None, **overrides):
         super().__init__(rng=seed)
         self.p = p = with_overrides(params, **overrides)
-        self.timeline = Timeline(p.timeline)
+        reform = status_quo(p) if p.run.burn_in_years > 0 else []  # the burn-in's levers
+        self.timeline = Timeline(reform + list(p.timeline))
         self.n = p.population.n_researchers
         self.total_steps = steps_for(p.run.years)
         self.quarter = 0  # quarters begun since the burn-in started
@@ -243,7 +244,7 @@ class ReferenceModel(mesa.Model):
         self.origin = p.run.start_year - burn_in * STEP_YEARS
         self.evaluate(self.origin, with_careers=False)
         for _ in range(burn_in):
-            self.quarter_step()
+            self.quarter_step(burning_in=True)
         self.metrics: dict[str, float] = {}
         self.history: dict[str, list] = {name: [] for name in STEP_METRICS}
         self.datacollector = mesa.DataCollector(
@@ -265,11 +266,11 @@ class ReferenceModel(mesa.Model):
             self.running = False
             getattr(mesa.Agent, "_ids", {}).pop(self, None)  # Mesa 3.3's id counter (a leak)
 
-    def quarter_step(self) -> float:
+    def quarter_step(self, burning_in: bool = False) -> float:
         """One quarter, recorded or of the burn-in; returns its calendar year."""
         self.quarter += 1
         p, year = self.p, self.year
-        if self.timeline.apply_due(year, p):
+        if not burning_in and self.timeline.apply_due(year, p):
             self.split = 1.0 + p.incentives.paper_splitting * p.incentives.publication_weight
             self._set_intensity()
         e = p.export_controls
