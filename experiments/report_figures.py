@@ -8,7 +8,9 @@
 - the export-control shock on and off: the time series around the shock date;
 - an incentive lever: the exploratory share over time per regime;
 - a named lever (a preset or scenario), up to eight arms: the breakthrough rate over time;
-- two or more arms: papers against breakthroughs, and paired vs unpaired contrast intervals.
+- two or more arms: papers against breakthroughs, and paired vs unpaired contrast intervals;
+- the technocrat share crossed with the leadership channels: the share's effect per channel
+  setting (`experiments.decomposition`).
 Levers not shown in a figure sit at the reference arm's values, which the caption names.
 """
 
@@ -23,7 +25,7 @@ import pandas as pd
 from sim.model import catalog
 from sim.production import BREAKTHROUGH_RATE
 
-from . import figures, stats
+from . import decomposition, figures, stats
 
 HEADLINE = BREAKTHROUGH_RATE.name
 
@@ -180,6 +182,19 @@ def make_figures(data, analysis: dict, out_dir: Path, shock_start: float) -> lis
                 f"{figures.metric_label(metric).split(' (')[0]}, {which} minus the reference "
                 f"({label}). Dark: {CI} of the per-seed differences; light: the unpaired "
                 "interval from the same replicates.",
+            )
+        )
+
+    if analysis.get("decomposition") is not None:
+        decomposition.figure(analysis["decomposition"], out_dir)
+        made.append(
+            Figure(
+                decomposition.FIGURE,
+                "Effect of the technocrat share per channel setting",
+                "Each row: the paired effect of raising the technocrat share under one setting "
+                "of the leadership channels, mean with its 95% CI over seed pairs (dark); the "
+                "last row (light) is the interaction, all on minus the sum of the singles. "
+                "A bar crossing the grey line at 0 is an effect not distinguishable from 0.",
             )
         )
     return made

@@ -1,0 +1,252 @@
+"""The technocrat decomposition: the technocrat share's paired effect under each setting of the
+leadership channels, and how the channels add up.
+
+Technocratic and political leaderships differ through three switchable channels
+(`leadership.approval_differs`, `favoritism_differs`, `funding_differs`). A sweep that crosses
+the technocrat share with some of these switches (`configs/experiment/technocrat_channels.yaml`)
+answers the first seed's question: does promoting technocrats raise breakthroughs, by how much,
+through which channel? For each channel setting the effect of the share (highest minus lowest
+value) is paired on seeds; with every channel off it is exactly zero by construction (the share
+then changes nothing), which the report checks. The interaction is, per seed, the all-on effect
+minus the sum of the single-channel effects (each net of the all-off effect), so it is zero when
+the channels add up.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib import pyplot as plt
+
+from . import figures, stats
+
+SHARE = "leadership.technocrat_share"
+CHANNELS = {
+    "leadership.approval_differs": "approval",
+    "leadership.favoritism_differs": "favoritism",
+    "leadership.funding_differs": "funding",
+}
+# What the share's effect is shown on: the headline first, then where each channel acts.
+METRICS = [
+    "breakthrough_rate",
+    "mean_allocation_efficiency",
+    "final_exploratory_share",
+    "approval_rate",
+    "waiting_years_per_project",
+    "papers_per_researcher_year",
+]
+FIGURE_METRICS = METRICS[:4]
+FIGURE = "technocrat_channels"
+INTERACTION = "interaction (all on − sum of singles)"
+
+
+def applies(levers: list[str]) -> bool:
+    """Whether a sweep is a decomposition: the share and at least one channel switch varied,
+    nothing else."""
+    varied = set(levers)
+    return SHARE in varied and bool(varied & set(CHANNELS)) and varied <= {SHARE, *CHANNELS}
+
+
+def setting_label(setting: tuple[bool, ...]) -> str:
+    on = [name for name, flag in zip(CHANNELS.values(), setting, strict=True) if flag]
+    if not on:
+        return "all channels off"
+    if len(on) == len(CHANNELS):
+        return "all channels on"
+    return " + ".join(on) + (" only" if len(on) == 1 else "")
+
+
+def _settings(replicates: pd.DataFrame, fixed: dict, defaults: dict) -> pd.DataFrame:
+    """The replicates with every channel switch as a column (fixed ones filled in)."""
+    frame = replicates.copy()
+    for channel in CHANNELS:
+        if channel not in frame.columns:
+            frame[channel] = fixed.get(channel, defaults.get(channel))
+        frame[channel] = frame[channel].astype(bool)
+    return frame
+
+
+def per_seed_effects(
+    replicates: pd.DataFrame, metric: str, fixed: dict, defaults: dict
+) -> dict[tuple, pd.Series]:
+    """Channel setting -> per-seed effect of the share (high minus low) on `metric`, ordered
+    by the number of channels on, then as the switches are declared."""
+    frame = _settings(replicates, fixed, defaults)
+    low, high = frame[SHARE].min(), frame[SHARE].max()
+    effects = {}
+    for setting, group in frame.groupby(list(CHANNELS), sort=True):
+        by_share = group.set_index([SHARE, "seed"])[metric]
+        if low not in by_share.index.get_level_values(
+            0
+        ) or high not in by_share.index.get_level_values(0):
+            continue
+        difference = (by_share.xs(high) - by_share.xs(low)).dropna()
+        effects[tuple(bool(s) for s in setting)] = difference
+    return dict(sorted(effects.items(), key=lambda kv: (sum(kv[0]), [not s for s in kv[0]])))
+
+
+def interaction(effects: dict[tuple, pd.Series]) -> pd.Series | None:
+    """Per seed: (all on − all off) − Σ (single − all off); None without those settings."""
+    n = len(CHANNELS)
+    off, on = (False,) * n, (True,) * n
+    singles = [tuple(i == j for j in range(n)) for i in range(n)]
+    if not all(s in effects for s in (off, on, *singles)):
+        return None
+    base = effects[off]
+    total = effects[on] - base
+    for single in singles:
+        total = total - (effects[single] - base)
+    return total.dropna()
+
+
+def decompose(data, defaults: dict) -> pd.DataFrame:
+    """One row per channel setting (and the interaction) and metric: setting, the channels'
+    switches, metric, share_low, share_high, difference, ci_low, ci_high, n_pairs, all_zero."""
+    reps = data.replicates
+    low, high = float(reps[SHARE].min()), float(reps[SHARE].max())
+    rows = []
+    for metric in (m for m in METRICS if m in reps.columns):
+        effects = per_seed_effects(reps, metric, data.fixed, defaults)
+        rows_of = [
+            (setting_label(s), dict(zip(CHANNELS, s, strict=True)), d) for s, d in effects.items()
+        ]
+        combined = interaction(effects)
+        if combined is not None:
+            rows_of.append((INTERACTION, {}, combined))
+        for label, switches, differences in rows_of:
+            estimate = stats.mean_ci(differences.to_numpy())
+            rows.append(
+                {
+                    "setting": label,
+                    **switches,
+                    "metric": metric,
+                    "share_low": low,
+                    "share_high": high,
+                    "difference": estimate.mean,
+                    "ci_low": estimate.ci_low,
+                    "ci_high": estimate.ci_high,
+                    "n_pairs": estimate.n,
+                    "all_zero": bool(len(differences) and (differences == 0).all()),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def table(decomposition: pd.DataFrame) -> pd.DataFrame:
+    """The report's table: one row per setting, 'difference [CI]' per metric, seed pairs."""
+    rows = []
+    for setting, group in decomposition.groupby("setting", sort=False):
+        row = {"channel setting": setting}
+        for _, r in group.iterrows():
+            row[figures.metric_short(r["metric"])] = (
+                f"{_signed(r['difference'])} [{figures.number(r['ci_low'])}, "
+                f"{figures.number(r['ci_high'])}]"
+            )
+        row["seed pairs"] = int(group["n_pairs"].min())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _signed(x) -> str:
+    text = figures.number(x)
+    return f"+{text}" if x is not None and x > 0 else text
+
+
+def _phrase(row) -> str:
+    ci = f"95% CI {figures.number(row['ci_low'])} to {figures.number(row['ci_high'])}"
+    excludes = row["ci_low"] > 0 or row["ci_high"] < 0
+    verdict = (
+        "distinguishable from 0" if excludes else "includes 0: no effect distinguishable from 0"
+    )
+    return f"{_signed(row['difference'])} ({ci}; {verdict})"
+
+
+def findings(decomposition: pd.DataFrame, metric: str = METRICS[0]) -> list[str]:
+    """Plain sentences on what the decomposition shows for `metric`, null results included."""
+    rows = decomposition[decomposition["metric"] == metric].set_index("setting")
+    if rows.empty:
+        return []
+    low, high = rows["share_low"].iloc[0], rows["share_high"].iloc[0]
+    name = figures.metric_short(metric)
+    out = []
+    off = setting_label((False,) * len(CHANNELS))
+    if off in rows.index:
+        zero = decomposition[decomposition["setting"] == off]["all_zero"].all()
+        out.append(
+            f"With {off}, raising the share from {low:g} to {high:g} changes "
+            + (
+                "nothing: every metric is identical in every seed pair, as it must be by "
+                "construction (the share then only relabels leaderships)."
+                if zero
+                else "some metric in some seed pair, although it should change nothing: "
+                "a channel acts outside its switch."
+            )
+        )
+    on = setting_label((True,) * len(CHANNELS))
+    if on in rows.index:
+        out.append(
+            f"With {on} (the model's default), the {name} changes by {_phrase(rows.loc[on])} "
+            f"when the share rises from {low:g} to {high:g}."
+        )
+    singles = [
+        setting_label(tuple(i == j for j in range(len(CHANNELS)))) for i in range(len(CHANNELS))
+    ]
+    present = [s for s in singles if s in rows.index]
+    if present:
+        out.append(
+            "Each channel alone: "
+            + "; ".join(f"{s.removesuffix(' only')} {_phrase(rows.loc[s])}" for s in present)
+            + "."
+        )
+        carrying = [s.removesuffix(" only") for s in present if _excludes(rows.loc[s])]
+        out.append(
+            "Channel(s) whose effect alone is distinguishable from 0: " + ", ".join(carrying) + "."
+            if carrying
+            else "No channel alone has an effect distinguishable from 0 at this number of seeds: "
+            "the decomposition cannot say which channel carries an effect, because none is "
+            "resolved. This is a null result, reported as such."
+        )
+    if INTERACTION in rows.index:
+        out.append(
+            f"Interaction (all on minus the sum of the singles): {_phrase(rows.loc[INTERACTION])}."
+        )
+    return out
+
+
+def _excludes(row) -> bool:
+    return bool(row["ci_low"] > 0 or row["ci_high"] < 0)
+
+
+def figure(decomposition: pd.DataFrame, out_dir: str | Path, name: str = FIGURE):
+    """Effect of the share with its paired CI, per channel setting, one panel per metric."""
+    metrics = [m for m in FIGURE_METRICS if m in set(decomposition["metric"])]
+    settings = list(dict.fromkeys(decomposition["setting"]))
+    fig, axes = plt.subplots(
+        1, len(metrics), figsize=(3.2 * len(metrics) + 2.2, 0.42 * len(settings) + 2.2),
+        sharey=True, squeeze=False,
+    )  # fmt: skip
+    positions = np.arange(len(settings))[::-1]
+    for ax, metric in zip(axes[0], metrics, strict=True):
+        rows = decomposition[decomposition["metric"] == metric].set_index("setting")
+        for y, setting in zip(positions, settings, strict=True):
+            r = rows.loc[setting]
+            colour = figures.OKABE_ITO[1] if setting == INTERACTION else figures.OKABE_ITO[0]
+            ax.plot([r["ci_low"], r["ci_high"]], [y, y], color=colour, linewidth=4,
+                    solid_capstyle="butt")  # fmt: skip
+            ax.plot(r["difference"], y, "o", color="black", markersize=3)
+        ax.axvline(0.0, color="grey", linewidth=0.8)
+        ax.set_xlabel(figures.wrapped(figures.metric_label(metric), 34), fontsize=8)
+        ax.tick_params(labelsize=8)
+    axes[0][0].set_yticks(positions, settings)
+    axes[0][0].set_ylim(-0.6, len(settings) - 0.4)
+    first = decomposition.iloc[0]
+    headline = (
+        f"Effect of raising the technocrat share from {first['share_low']:g} to "
+        f"{first['share_high']:g}, per channel setting"
+    )
+    counts = decomposition["n_pairs"]
+    fig.suptitle(f"{headline}\n{figures.caption(counts, 'seed pairs per row', 'bars')}", fontsize=9)
+    fig.tight_layout()
+    return figures.save(fig, out_dir, name)
