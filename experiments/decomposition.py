@@ -87,6 +87,14 @@ def per_seed_effects(
     return dict(sorted(effects.items(), key=lambda kv: (sum(kv[0]), [not s for s in kv[0]])))
 
 
+def low_share_means(replicates, metric, fixed, defaults) -> dict[tuple, float]:
+    """Channel setting -> mean of `metric` at the lowest share (the base of a relative effect)."""
+    frame = _settings(replicates, fixed, defaults)
+    low = frame[frame[SHARE] == frame[SHARE].min()]
+    means = low.groupby(list(CHANNELS))[metric].mean()
+    return {tuple(bool(s) for s in key): float(v) for key, v in means.items()}
+
+
 def interaction(effects: dict[tuple, pd.Series]) -> pd.Series | None:
     """Per seed: (all on − all off) − Σ (single − all off); None without those settings."""
     n = len(CHANNELS)
@@ -103,19 +111,22 @@ def interaction(effects: dict[tuple, pd.Series]) -> pd.Series | None:
 
 def decompose(data, defaults: dict) -> pd.DataFrame:
     """One row per channel setting (and the interaction) and metric: setting, the channels'
-    switches, metric, share_low, share_high, difference, ci_low, ci_high, n_pairs, all_zero."""
+    switches, metric, share_low, share_high, low_mean (the metric at the low share),
+    difference, ci_low, ci_high, n_pairs, all_zero."""
     reps = data.replicates
     low, high = float(reps[SHARE].min()), float(reps[SHARE].max())
     rows = []
     for metric in (m for m in METRICS if m in reps.columns):
         effects = per_seed_effects(reps, metric, data.fixed, defaults)
+        low_means = low_share_means(reps, metric, data.fixed, defaults)
         rows_of = [
-            (setting_label(s), dict(zip(CHANNELS, s, strict=True)), d) for s, d in effects.items()
+            (setting_label(s), dict(zip(CHANNELS, s, strict=True)), d, low_means[s])
+            for s, d in effects.items()
         ]
         combined = interaction(effects)
         if combined is not None:
-            rows_of.append((INTERACTION, {}, combined))
-        for label, switches, differences in rows_of:
+            rows_of.append((INTERACTION, {}, combined, np.nan))
+        for label, switches, differences, low_mean in rows_of:
             estimate = stats.mean_ci(differences.to_numpy())
             rows.append(
                 {
@@ -124,6 +135,7 @@ def decompose(data, defaults: dict) -> pd.DataFrame:
                     "metric": metric,
                     "share_low": low,
                     "share_high": high,
+                    "low_mean": low_mean,
                     "difference": estimate.mean,
                     "ci_low": estimate.ci_low,
                     "ci_high": estimate.ci_high,
@@ -154,6 +166,10 @@ def _signed(x) -> str:
     return f"+{text}" if x is not None and x > 0 else text
 
 
+def _percent(share) -> str:
+    return f"{100 * share:+.1f}%"
+
+
 def _phrase(row) -> str:
     ci = f"95% CI {figures.number(row['ci_low'])} to {figures.number(row['ci_high'])}"
     excludes = row["ci_low"] > 0 or row["ci_high"] < 0
@@ -163,15 +179,21 @@ def _phrase(row) -> str:
     return f"{_signed(row['difference'])} ({ci}; {verdict})"
 
 
+def _singles() -> list[str]:
+    n = len(CHANNELS)
+    return [setting_label(tuple(i == j for j in range(n))) for i in range(n)]
+
+
 def findings(decomposition: pd.DataFrame, metric: str = METRICS[0]) -> list[str]:
-    """Plain sentences on what the decomposition shows for `metric`, null results included."""
+    """Plain sentences on what the decomposition shows for `metric`, null results included,
+    and where the channels measurably move the other metrics."""
     rows = decomposition[decomposition["metric"] == metric].set_index("setting")
     if rows.empty:
         return []
     low, high = rows["share_low"].iloc[0], rows["share_high"].iloc[0]
     name = figures.metric_short(metric)
     out = []
-    off = setting_label((False,) * len(CHANNELS))
+    off, on = (setting_label((flag,) * len(CHANNELS)) for flag in (False, True))
     if off in rows.index:
         zero = decomposition[decomposition["setting"] == off]["all_zero"].all()
         out.append(
@@ -184,16 +206,21 @@ def findings(decomposition: pd.DataFrame, metric: str = METRICS[0]) -> list[str]
                 "a channel acts outside its switch."
             )
         )
-    on = setting_label((True,) * len(CHANNELS))
     if on in rows.index:
-        out.append(
-            f"With {on} (the model's default), the {name} changes by {_phrase(rows.loc[on])} "
-            f"when the share rises from {low:g} to {high:g}."
+        r = rows.loc[on]
+        base = r["low_mean"]
+        relative = (
+            f" The effect is {_percent(r['difference'] / base)} of the rate at share "
+            f"{low:g} ({figures.number(base)}); the interval bounds it between "
+            f"{_percent(r['ci_low'] / base)} and {_percent(r['ci_high'] / base)}."
+            if base
+            else ""
         )
-    singles = [
-        setting_label(tuple(i == j for j in range(len(CHANNELS)))) for i in range(len(CHANNELS))
-    ]
-    present = [s for s in singles if s in rows.index]
+        out.append(
+            f"With {on} (the model's default), the {name} changes by {_phrase(r)} when the "
+            f"share rises from {low:g} to {high:g}.{relative}"
+        )
+    present = [s for s in _singles() if s in rows.index]
     if present:
         out.append(
             "Each channel alone: "
@@ -208,9 +235,42 @@ def findings(decomposition: pd.DataFrame, metric: str = METRICS[0]) -> list[str]
             "the decomposition cannot say which channel carries an effect, because none is "
             "resolved. This is a null result, reported as such."
         )
+    others = [
+        s
+        for s in rows.index
+        if s not in (off, on, INTERACTION, *present) and _excludes(rows.loc[s])
+    ]
+    if others:
+        out.append(
+            "Among the combinations of two channels, "
+            + "; ".join(f"{s} {_phrase(rows.loc[s])}" for s in others)
+            + f". With {len(rows) - 1} effects estimated, about one in twenty intervals "
+            "excludes 0 by chance alone, so read such a single result with care."
+        )
     if INTERACTION in rows.index:
         out.append(
             f"Interaction (all on minus the sum of the singles): {_phrase(rows.loc[INTERACTION])}."
+        )
+    moved = []
+    for other in dict.fromkeys(decomposition["metric"]):
+        if other == metric:
+            continue
+        by = decomposition[decomposition["metric"] == other].set_index("setting")
+        acting = [s for s in (*present, on) if s in by.index and _excludes(by.loc[s])]
+        if acting:
+            moved.append(
+                f"{figures.metric_short(other)} "
+                + ", ".join(
+                    f"{_signed(by.loc[s, 'difference'])} with {s}"
+                    + f" [{figures.number(by.loc[s, 'ci_low'])}, "
+                    + f"{figures.number(by.loc[s, 'ci_high'])}]"
+                    for s in acting
+                )
+            )
+    if moved:
+        out.append(
+            "Where the share measurably moves other metrics (single channels and all on; "
+            "95% paired CI excluding 0): " + "; ".join(moved) + "."
         )
     return out
 

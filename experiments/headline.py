@@ -43,6 +43,7 @@ TITLES = {
     "evaluation_window": "Evaluation window and failure tolerance",
     "export_shock": "The October 2022 export-control shock and self-reliance funding",
     "guanxi_technocrats": "Guanxi weight × technocrat share of leaderships",
+    "technocrat_channels": "Promoting technocrats (17.6% to 40%): the effect by leadership channel",
     "incentive_presets": "Evaluation regimes: count-heavy, balanced, HHMI-like",
     "scenarios": "The seeds' timeline against no events",
 }

@@ -307,8 +307,9 @@ def period_rates(data: SweepData, levers, period_years: float = PERIOD_YEARS) ->
 
 
 def period_label(first_year: float, last_year: float) -> str:
-    """'2015–2019': the calendar years a period's quarters fall in."""
-    return f"{int(np.floor(first_year))}–{int(np.floor(last_year))}"
+    """'2015–2019' (or '2035' for one year): the calendar years a period's quarters fall in."""
+    first, last = int(np.floor(first_year)), int(np.floor(last_year))
+    return f"{first}" if first == last else f"{first}–{last}"
 
 
 def period_table(periods: pd.DataFrame, levers) -> pd.DataFrame:

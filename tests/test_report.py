@@ -37,6 +37,7 @@ def test_report_from_a_small_sweep(grid_sweep, tmp_path):
         "## Levers varied",
         "## Held fixed",
         "## Results by arm",
+        "## Breakthrough rate per period",
         "## Paired contrasts",
         "## Figures",
         "## Provenance",
