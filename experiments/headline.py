@@ -5,10 +5,11 @@
 
 The first form is for your own runs: it runs `python -m experiments.run -m experiment=NAME
 hydra.sweep.dir=OUT/runs [OVERRIDE ...]` (a rerun resumes: finished jobs are kept), writes
-`report.md`, `report.html`, `summary.csv`, `contrasts.csv` and `figures/` into OUT and prints
-where. OUT is `outputs/NAME` without overrides and `outputs/NAME-HASH` with them (HASH names the
-overrides, so that runs with different overrides never share a folder), or `--out DIR`. Nothing
-under `outputs/` is tracked by git, so these runs never touch the committed results.
+`report.md`, `report.html`, `summary.csv`, `contrasts.csv`, `periods.csv` and `figures/` into
+OUT and prints where. OUT is `outputs/NAME` without overrides and `outputs/NAME-HASH` with them
+(HASH names the overrides, so that runs with different overrides never share a folder), or
+`--out DIR`. Nothing under `outputs/` is tracked by git, so these runs never touch the committed
+results.
 
 The second form regenerates the committed reference results in `results/NAME/` (what `make
 results` runs for every experiment) and takes no overrides: the committed report rests on the

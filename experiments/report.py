@@ -7,7 +7,10 @@ and the paired contrasts against a reference arm (`experiments.stats`), draws th
 apply to the levers the sweep varied (`experiments.report_figures`), and writes into DIR
 (default: SWEEP_DIR/report): `report.md` (readable on GitHub), `report.html`, `summary.csv`
 (one row per arm and metric), `contrasts.csv` (each arm against the reference, per metric) and
-`figures/`. Every file is written to a temporary name and renamed into place.
+`periods.csv` (the breakthrough rate per arm and 5-year period of the run), for a sweep of the
+technocrat share across the leadership channels `decomposition.csv`
+(`experiments.decomposition`), and `figures/`. Every file is written to a temporary name and
+renamed into place.
 """
 
 from __future__ import annotations
