@@ -78,9 +78,7 @@ def per_seed_effects(
     effects = {}
     for setting, group in frame.groupby(list(CHANNELS), sort=True):
         by_share = group.set_index([SHARE, "seed"])[metric]
-        if low not in by_share.index.get_level_values(
-            0
-        ) or high not in by_share.index.get_level_values(0):
+        if not {low, high} <= set(group[SHARE]):
             continue
         difference = (by_share.xs(high) - by_share.xs(low)).dropna()
         effects[tuple(bool(s) for s in setting)] = difference

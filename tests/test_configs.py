@@ -149,6 +149,12 @@ def test_required_experiments_sweep_the_levers_they_are_named_for():
     }
     assert swept("guanxi_technocrats") == {"guanxi.weight", "leadership.technocrat_share"}
     assert swept("headline") == {"incentives.publication_weight", "oversight.intensity"}
+    assert swept("technocrat_channels") == {
+        "leadership.technocrat_share",
+        "leadership.approval_differs",
+        "leadership.favoritism_differs",
+        "leadership.funding_differs",
+    }
 
 
 def test_export_shock_compares_no_self_reliance_with_some():
