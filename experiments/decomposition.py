@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib import pyplot as plt
+from matplotlib.ticker import MaxNLocator
 
 from . import figures, stats
 
@@ -297,6 +298,7 @@ def figure(decomposition: pd.DataFrame, out_dir: str | Path, name: str = FIGURE)
         ax.axvline(0.0, color="grey", linewidth=0.8)
         ax.set_xlabel(figures.wrapped(figures.metric_label(metric), 34), fontsize=8)
         ax.tick_params(labelsize=8)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4))  # small effects have long tick labels
     axes[0][0].set_yticks(positions, settings)
     axes[0][0].set_ylim(-0.6, len(settings) - 0.4)
     first = decomposition.iloc[0]
