@@ -15,6 +15,7 @@ full description and docs/extending.md for adding a mechanism.
 """
 
 import functools
+import math
 import numbers
 
 import mesa
@@ -137,6 +138,8 @@ class ResearchModel(mesa.Model):
         self._evaluate(opening=True)
         for _ in range(self.burn_in_steps):
             self._quarter(burning_in=True)
+        if reform and self.timeline.apply_due(-math.inf, self.p):  # the run's levers, now
+            self._run_hook("refresh")
         self.running = True
         self._agent_views_built = False
         self.history: dict[str, list] = {name: [] for name in ("year", *self.catalog.step_columns)}

@@ -66,7 +66,16 @@ HAN = "Han Xueying's account (seed article, 2024)"
 ARES = "Anna Ares's account of MERICS research (seed article, 2024)"
 SEED_EXPORT = "October 7, 2022 US export controls (seed article, 2024)"
 SEED_TECHNOCRATS = "Technocrat shares of the Central Committee (seed article, 2022; Li 2001)"
+CALIBRATION = "ABC rejection over a Latin hypercube (docs/calibration.md, results/calibration/)"
+
+
+def fitted(targets: str) -> str:
+    """The source of a calibrated parameter: the targets it was fitted to."""
+    return f"Fitted to {targets} by {CALIBRATION}"
+
+
 # Sources of plausible ranges (sampled by the uncertainty analysis, docs/sensitivity.md).
+ACCEPTED = "The range of the calibration's accepted points (docs/calibration.md)"
 PROVISIONAL = "Provisional: a judgement around the default, until calibration fits it"
 REDNER = (
     "Redner 1998: papers with x citations fall off as x^-3, a Pareto tail index near 2; "
@@ -129,14 +138,14 @@ class PopulationParams:
         40, 1, 100_000, unit="institutions", doc="Universities and research institutes"
     )
     ability_sigma: float = param(
-        0.6,
+        0.619,
         0.0,
         3.0,
         unit="log-units",
         doc="Spread of log-normal (heavy-tailed) ability",
-        source="Heavy-tailed productivity; Smaldino & McElreath 2016",
-        plausible=(0.3, 1.0),
-        plausible_source=PROVISIONAL,
+        source=fitted("breakthrough_share, franzoni_top_publications"),
+        plausible=(0.619, 0.988),
+        plausible_source=ACCEPTED,
     )
     institution_wealth_sigma: float = param(
         0.5,
@@ -256,15 +265,15 @@ class IncentivesParams:
         policy=True,
     )
     paper_splitting: float = param(
-        0.4,
+        0.566,
         0.0,
         5.0,
         unit="x papers at weight 1",
         doc="Extra papers from the same incremental work when counts carry all the weight; "
         "impact per paper falls in proportion (salami slicing)",
-        source=f"{HAN}; Quan, Chen & Shu 2017",
-        plausible=(0.1, 0.8),
-        plausible_source=PROVISIONAL,
+        source=fitted("franzoni_submissions"),
+        plausible=(0.163, 0.664),
+        plausible_source=ACCEPTED,
     )
     failure_tolerance: float = param(
         0.0,
@@ -283,15 +292,17 @@ class IncentivesParams:
 @dataclass
 class GuanxiParams:
     weight: float = param(
-        0.5,
+        0.561,
         0.0,
         5.0,
         unit="score s.d. per unit tie",
         doc="Evaluation bonus for ties to the institution's leadership",
-        source=f"{HAN}; Fisman, Shi, Wang & Xu 2018",
         label="guanxi weight",
         short="guanxi",
         policy=True,
+        source=fitted("fisman_election"),
+        plausible=(0.104, 1.52),
+        plausible_source=ACCEPTED,
     )
     technocratic_damping: float = param(
         0.3,
@@ -635,24 +646,24 @@ class ProductionParams:
         plausible_source=PROVISIONAL,
     )
     project_success: float = param(
-        0.25,
+        0.307,
         0.0,
         1.0,
         unit="probability",
         doc="Chance a finished exploratory project succeeds",
-        source="Foster, Rzhetsky & Evans 2015",
-        plausible=(0.1, 0.4),
-        plausible_source=PROVISIONAL,
+        source=fitted("franzoni_top_publications, breakthrough_share"),
+        plausible=(0.167, 0.379),
+        plausible_source=ACCEPTED,
     )
     project_impact_scale: float = param(
-        12.0,
+        16.9,
         0.0,
         1e6,
         unit="impact units",
         doc="Minimum impact of a successful project (Pareto scale)",
-        source="Wang, Veugelers & Stephan 2017",
-        plausible=(8.0, 18.0),
-        plausible_source=PROVISIONAL,
+        source=fitted("breakthrough_share, franzoni_top_publications"),
+        plausible=(8.43, 17.1),
+        plausible_source=ACCEPTED,
     )
     project_impact_alpha: float = param(
         1.5,
@@ -683,14 +694,15 @@ class ProductionParams:
         plausible_source=WVS,
     )
     breakthrough_threshold: float = param(
-        45.0,
+        40.6,
         0.0,
         1e9,
         unit="impact units",
         doc="Impact above which an output is a breakthrough "
         "(about the top 1% of papers with neutral levers)",
-        plausible=(35.0, 60.0),
-        plausible_source=PROVISIONAL,
+        source=fitted("breakthrough_share"),
+        plausible=(36.9, 58.9),
+        plausible_source=ACCEPTED,
     )
 
 
@@ -706,13 +718,14 @@ class CollaborationParams:
         plausible_source=ROYLE,
     )
     formation_per_year: float = param(
-        0.15,
+        0.0518,
         0.0,
         1.0,
         unit="per year",
         doc="Chance per year of gaining a foreign collaborator",
-        plausible=(0.08, 0.25),
-        plausible_source=PROVISIONAL,
+        source=fitted("foreign_coauthor_share"),
+        plausible=(0.0205, 0.0909),
+        plausible_source=ACCEPTED,
     )
     dissolution_per_year: float = param(
         0.15,

@@ -245,6 +245,9 @@ class ReferenceModel(mesa.Model):
         self.evaluate(self.origin, with_careers=False)
         for _ in range(burn_in):
             self.quarter_step(burning_in=True)
+        if reform and self.timeline.apply_due(-math.inf, p):  # the run's levers, now
+            self.split = 1.0 + p.incentives.paper_splitting * p.incentives.publication_weight
+            self._set_intensity()
         self.metrics: dict[str, float] = {}
         self.history: dict[str, list] = {name: [] for name in STEP_METRICS}
         self.datacollector = mesa.DataCollector(

@@ -151,7 +151,7 @@ def test_bad_target_stops_with_one_line(tmp_path, change, message):
         (["parameters.production.no_such=[0,1]"], "unknown parameter 'production.no_such'"),
         (["parameters.guanxi.weight=[0,99]"], "parameters.guanxi.weight = 99.0 is out of range"),
         (["parameters.guanxi.weight=[2,1]"], "must have low < high"),
-        (["parameters.guanxi.weight=null"], "has no plausible range"),
+        (["parameters.oversight.intensity=null"], "has no plausible range"),
         (["samples=1"], "samples = 1 must be a whole number >= 2"),
         (["accept_fraction=0"], "accept_fraction = 0 must be in (0, 1]"),
         (["no_such_key=1"], "unknown key 'no_such_key'"),

@@ -78,6 +78,7 @@ def test_expected_paper_counts_in_the_model():
         "paper_splitting": 0.4,
         "papers_per_year": 3.0,
         "years": 5,
+        "burn_in_years": 0,  # the status quo's unequal funding would outlast the reform a while
     }
     metrics = ResearchModel(seed=3, n_researchers=2000, **neutral).run().run_metrics()
     assert metrics["papers_per_researcher_year"] == pytest.approx(3.0 * 1.2, rel=0.01)
@@ -368,3 +369,39 @@ def test_recognition_queue_releases_impact_when_due_in_the_order_made():
     slot, person, _ = queue.pop(3)
     assert slot.tolist() == [0, 2, 5] and person.tolist() == [10, 12, 15]
     assert queue.items.size == 0
+
+
+def test_export_controls_cut_what_a_foreign_collaborator_contributes():
+    """Those who work with a foreign collaborator lose more than their field (Aghion et al.)."""
+    p = with_overrides(paper_boost=0.2, success_boost=0.3, project_success=0.5)
+    loss = np.array([0.0, 0.5])
+    with_partner = production.output_boost(True, loss, p)
+    np.testing.assert_allclose(with_partner, [1.2, 1.1])
+    assert production.output_boost(False, loss, p).tolist() == [1.0, 1.0]
+    chance = production.success_chance(np.array([True, False]), 0.5, p)
+    np.testing.assert_allclose(chance, [0.5 * 1.15 * (1 - 0.8 * 0.5), 0.5 * (1 - 0.8 * 0.5)])
+
+
+def test_a_run_starts_warm_after_the_burn_in():
+    """Projects are under way and records are full at the first recorded step, not at zero."""
+    small = {"n_researchers": 500, "years": 1}
+    warm = ResearchModel(seed=1, **small)
+    cold = ResearchModel(seed=1, burn_in_years=0, **small)
+    assert warm.researchers.project_active.mean() > 0.1
+    assert not cold.researchers.project_active.any()
+    assert warm.year_end == cold.year_end == 2015.0  # the recorded run starts at start_year
+    warm.run()
+    cold.run()
+    assert warm.run_metrics()["breakthrough_rate"] > cold.run_metrics()["breakthrough_rate"]
+
+
+def test_the_burn_in_runs_the_status_quo_and_the_runs_levers_apply_at_the_start():
+    """Arms on one seed share their history up to the start, then differ by their levers."""
+    small = {"seed": 1, "n_researchers": 200, "years": 1}
+    status_quo = ResearchModel(**small)
+    reform = ResearchModel(**small, **{"oversight.intensity": 0.9, "publication_weight": 0.1})
+    for state in ("ability", "exploratory_share", "project_active", "foreign", "score"):
+        a, b = getattr(status_quo.researchers, state), getattr(reform.researchers, state)
+        np.testing.assert_array_equal(a, b, err_msg=state)
+    assert reform.p.oversight.intensity == 0.9 and reform.p.incentives.publication_weight == 0.1
+    assert reform.researchers.research_time.mean() < status_quo.researchers.research_time.mean()
