@@ -58,6 +58,7 @@ from sim.params import ParameterError, check_value, field_of, with_overrides
 from . import calibration, io, lock, stats
 from .design_job import PointCheckpoint
 from .replicates import replicate_seed, sigterm_as_exit, worker_context
+from .schema import flatten
 
 log = logging.getLogger(__name__)
 
@@ -91,18 +92,6 @@ class CalibrationConfig:
 # --- reading and checking a config ----------------------------------------------------------
 
 
-def _flat(values: dict, prefix: str = "") -> dict:
-    """{'population': {'n_researchers': 5}} or {'population.n_researchers': 5} -> the latter."""
-    out = {}
-    for key, value in (values or {}).items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            out.update(_flat(value, f"{name}."))
-        else:
-            out[name] = value
-    return out
-
-
 def read_config(name: str, overrides: list[str]) -> dict:
     """The plain data of `configs/calibration/NAME.yaml` with KEY=VALUE overrides applied."""
     path = CONFIG_DIR / f"{name}.yaml"
@@ -117,7 +106,7 @@ def read_config(name: str, overrides: list[str]) -> dict:
         value = yaml.safe_load(text) if text else None
         head, _, rest = key.partition(".")
         if head in ("parameters", "base") and rest:
-            data[head] = {**_flat(data.get(head) or {}), rest: value}
+            data[head] = {**flatten(data.get(head) or {}), rest: value}
         elif rest:
             raise ParameterError(f"unknown key '{key}'; only parameters.NAME and base.NAME nest")
         else:
@@ -159,7 +148,7 @@ def check_config(data: dict) -> tuple[CalibrationConfig, calibration.TargetSet, 
         raise ParameterError(f"targets = {cfg.targets!r} must be the path of a targets file")
     if not isinstance(cfg.base, dict | None):
         raise ParameterError(f"base = {cfg.base!r} must map parameter names to values")
-    cfg.base, cfg.parameters = _flat(cfg.base), _flat_ranges(cfg.parameters)
+    cfg.base, cfg.parameters = flatten(cfg.base), _flat_ranges(cfg.parameters)
     try:
         base = with_overrides(calibration.params_type()(), **cfg.base)
     except ParameterError as err:
@@ -173,7 +162,7 @@ def check_config(data: dict) -> tuple[CalibrationConfig, calibration.TargetSet, 
 def _flat_ranges(parameters) -> dict:
     if not isinstance(parameters, dict) or not parameters:
         raise ParameterError(f"parameters = {parameters!r} must name at least one parameter")
-    return _flat(parameters)  # [low, high] lists and nulls are the leaves
+    return flatten(parameters)  # [low, high] lists and nulls are the leaves
 
 
 def parameter_ranges(parameters: dict, target_set: calibration.TargetSet) -> dict:
