@@ -25,7 +25,7 @@ from sim import METRICS as DECLARED
 from sim import ResearchModel
 from sim.reference import ReferenceModel, ReferenceResearcher
 
-SEEDS = range(40)
+SEEDS = range(30)
 BASE = {"n_researchers": 200, "n_institutions": 10, "years": 6, "burn_in_years": 4}
 # every run metric (field groups' rates too) but the totals, which the rates already carry
 METRICS = tuple(
