@@ -468,7 +468,6 @@ class OversightParams:
         unit="0..1",
         doc="How far a technocratic leadership's approval follows merit: refusal x "
         "(1 - favor x (2 x the proposer's merit rank - 1))",
-        source=SEED_TECHNOCRATS,
         plausible=(0.2, 0.8),
         plausible_source=PROVISIONAL,
     )
@@ -489,7 +488,6 @@ class OversightParams:
         unit="probability",
         doc="Chance a refused proposal is reshaped toward national priorities (judged as a "
         "priority proposal next round); otherwise it is dropped and a new one is put forward",
-        source=ARES,
         plausible=(0.2, 0.8),
         plausible_source=PROVISIONAL,
     )
