@@ -30,7 +30,8 @@ def main() -> None:
         cfg, target_set, _, base = calibrate.check_config(calibrate.read_config(name, []))
         search, search_runs = pair_seconds(base, target_set, target_set.fitting())
         final, final_runs = pair_seconds(base, target_set, target_set.targets)
-        pairs = cfg.samples * cfg.replicates
+        points = cfg.samples + cfg.refine_samples
+        pairs = points * cfg.replicates
         finals = len(calibrate.ARMS) * cfg.validation_replicates
         total = (pairs * search + finals * final) / CORES
         runs = pairs * search_runs + finals * final_runs
@@ -43,7 +44,7 @@ def main() -> None:
         )
         rows.append(
             Row(
-                f"{name}: {runs:,} runs ({cfg.samples} points x {cfg.replicates} seeds, then "
+                f"{name}: {runs:,} runs ({points} points x {cfg.replicates} seeds, then "
                 f"{finals} final pairs) on {CORES} cores",
                 f"{total:.0f} s",
                 f"< {target / 60:.0f} min",

@@ -17,7 +17,12 @@ Method (docs/calibration.md):
    are those where every fitting target is met within its tolerance; when fewer than
    `accept_fraction` of the points are, the closest `accept_fraction` by the distance
    sqrt(mean over targets of (miss / tolerance)^2) are accepted instead (and the output says so);
-4. the fitted point is the accepted point closest to all targets; every target (fitted and
+4. with `refine_samples` > 0, a second hypercube of that many points inside the box the accepted
+   points span (a second generation, as in sequential ABC, Toni et al. 2009, with uniform
+   proposals and no importance weights), evaluated on the same seeds; step 3 then accepts among
+   the points of both stages. Accepted ranges are therefore where the targets are met, not a
+   posterior;
+5. the fitted point is the accepted point closest to all targets; every target (fitted and
    held out) is then measured there, and at the uncalibrated defaults, on
    `validation_replicates` fresh seeds, with 95% bootstrap CIs over seeds.
 
@@ -77,6 +82,7 @@ class CalibrationConfig:
     targets: str = "configs/calibration/targets.yaml"  # relative to the project
     parameters: dict = field(default_factory=dict)  # dotted name -> [low, high] or null (plausible)
     samples: int = 200  # Latin-hypercube points
+    refine_samples: int = 0  # second-stage points inside the first stage's accepted box (0: none)
     design_seed: int = 0  # the hypercube's seed
     replicates: int = 6  # paired seeds per point
     seed: int = 0  # root of the points' seeds (experiments.replicates.replicate_seed)
@@ -129,6 +135,7 @@ def check_config(data: dict) -> tuple[CalibrationConfig, calibration.TargetSet, 
     cfg = CalibrationConfig(**data)
     for key, low in (
         ("samples", 2),
+        ("refine_samples", 0),
         ("replicates", 1),
         ("validation_replicates", 2),
         ("workers", 1),
@@ -210,8 +217,9 @@ def config_hash(cfg: CalibrationConfig, target_set: calibration.TargetSet, range
 # --- the design and its evaluation ----------------------------------------------------------
 
 
-def design(cfg: CalibrationConfig, ranges: dict) -> pd.DataFrame:
-    """The Latin-hypercube points, one row each, integers rounded for integer parameters."""
+def design(ranges: dict, samples: int, seed: int, first: int = 0) -> pd.DataFrame:
+    """`samples` Latin-hypercube points over `ranges`, numbered from `first`, one row each,
+    integers rounded for integer parameters."""
     from SALib.sample import latin
 
     problem = {
@@ -219,7 +227,8 @@ def design(cfg: CalibrationConfig, ranges: dict) -> pd.DataFrame:
         "names": list(ranges),
         "bounds": [list(b) for b in ranges.values()],
     }
-    points = pd.DataFrame(latin.sample(problem, cfg.samples, seed=cfg.design_seed), columns=ranges)
+    points = pd.DataFrame(latin.sample(problem, samples, seed=seed), columns=ranges)
+    points.index += first
     for name in ranges:
         if field_of(name, calibration.params_type())[2].type in ("int", int):
             points[name] = points[name].round().astype(int)
@@ -318,6 +327,20 @@ def distances(means: pd.DataFrame, targets: list[calibration.Target]) -> pd.Seri
     return pd.Series(np.sqrt(np.mean(misses**2, axis=1)), index=means.index, name="distance")
 
 
+def accepted_box(points: pd.DataFrame, accepted, ranges: dict) -> dict:
+    """The box the accepted points span, per parameter; a side they do not span (one accepted
+    value) is widened to a tenth of the searched range around it, inside that range."""
+    box = {}
+    for name, (low, high) in ranges.items():
+        values = points.loc[accepted, name]
+        a, b = float(values.min()), float(values.max())
+        if a == b:
+            half = (high - low) / 20
+            a, b = max(low, a - half), min(high, b + half)
+        box[name] = (a, b)
+    return box
+
+
 def accept(means: pd.DataFrame, targets, fraction: float) -> tuple[pd.Index, str]:
     """The accepted points and how: 'tolerance' (all targets met) or 'closest' (the closest
     `fraction` of the points, when fewer than that meet every target)."""
@@ -387,7 +410,7 @@ def markdown(table: pd.DataFrame, params: pd.DataFrame, how: str, n_accepted: in
         lines.append("| " + " | ".join(cells) + " |")
     lines += [
         "",
-        f"Accepted points: {n_accepted} of {cfg.samples} ("
+        f"Accepted points: {n_accepted} of {cfg.samples + cfg.refine_samples} ("
         + ("every fitting target met" if how == "tolerance" else "the closest by distance")
         + f"); model values over {cfg.validation_replicates} fresh seeds.",
         "",
@@ -444,30 +467,38 @@ def calibrate(
     checkpoint = PointCheckpoint(out, digest, cfg.checkpoint_seconds)
     if fresh:
         checkpoint.clear()
-    saved = checkpoint.load()
-    done = {(p, int(r["replicate"])): r for p, rs in saved.items() for r in rs}
-    if done:
-        log.info("reusing %d finished (point, seed) pairs", len(done))
+    reused = len(_done_pairs(checkpoint))
+    if reused:
+        log.info("reusing %d finished (point, seed) pairs", reused)
     fit_ids = [t.id for t in target_set.fitting()]
     all_ids = [t.id for t in target_set.targets]
     seeds = [replicate_seed(cfg.seed, i) for i in range(cfg.replicates)]
     fresh_seeds = [replicate_seed(cfg.validation_seed, i) for i in range(cfg.validation_replicates)]
-    points = design(cfg, ranges)
+    points = design(ranges, cfg.samples, cfg.design_seed)
+
+    def run_points(points, label):
+        finished = _done_pairs(checkpoint)
+        tasks = [
+            (base, target_set, fit_ids, _values(points, p), p, i, seed)
+            for p in points.index
+            for i, seed in enumerate(seeds)
+            if (p, i) not in finished
+        ]
+        execute(tasks, cfg, checkpoint, target_set, hydra_args, label)
+        checkpoint.flush()
+        rows = _rows(checkpoint, fit_ids, set(points.index))
+        _check_complete(rows, len(points) * cfg.replicates, label)
+        means = point_means(rows, fit_ids)
+        return rows, means, *accept(means, target_set.fitting(), cfg.accept_fraction)
 
     with sigterm_as_exit():
         try:
-            tasks = [
-                (base, target_set, fit_ids, _values(points, p), p, i, seed)
-                for p in points.index
-                for i, seed in enumerate(seeds)
-                if (p, i) not in done
-            ]
-            execute(tasks, cfg, checkpoint, target_set, hydra_args, "points")
-            checkpoint.flush()
-            rows = _rows(checkpoint, fit_ids, set(points.index))
-            _check_complete(rows, len(points) * cfg.replicates, "points")
-            means = point_means(rows, fit_ids)
-            accepted, how = accept(means, target_set.fitting(), cfg.accept_fraction)
+            rows, means, accepted, how = run_points(points, "points")
+            if cfg.refine_samples:
+                box = accepted_box(points, accepted, ranges)
+                refined = design(box, cfg.refine_samples, cfg.design_seed + 1, first=cfg.samples)
+                points = pd.concat([points, refined])
+                rows, means, accepted, how = run_points(points, "refined points")
             dist = distances(means, target_set.fitting())
             fitted_point = int(dist.loc[accepted].idxmin())
             fitted = _values(points, fitted_point)
@@ -486,6 +517,7 @@ def calibrate(
     table = result_table(validation, target_set)
     params = parameter_table(points, accepted, fitted_point, ranges)
     accepted_rows = points.loc[accepted].join(means).join(dist).reset_index(names="point")
+    accepted_rows.insert(1, "stage", np.where(accepted_rows["point"] < cfg.samples, 1, 2))
     command = " ".join(
         ["python -m experiments.calibrate", f"calibration={name}", *overrides, *hydra_args]
     )
@@ -514,7 +546,7 @@ def calibrate(
         "situations": target_set.situations,
         "seeds": seeds,
         "validation_seeds": fresh_seeds,
-        "acceptance": {"how": how, "accepted": len(accepted), "points": cfg.samples},
+        "acceptance": {"how": how, "accepted": len(accepted), "points": len(points)},
         "fitted_point": fitted_point,
         "fitted": fitted_plain,
         "environment": io.environment(),
@@ -522,7 +554,7 @@ def calibrate(
             "started": started.isoformat(),
             "finished": datetime.now(UTC).isoformat(),
             "seconds": time.perf_counter() - clock,
-            "pairs_reused": len(done),
+            "pairs_reused": reused,
             "workers": cfg.workers,
         },
         "outputs": {n: io.sha256(out / n) for n in names},

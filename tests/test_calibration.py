@@ -128,6 +128,47 @@ def test_rerun_is_skipped_and_interrupted_run_resumes(tmp_path, generated, monke
         assert (whole / name).read_bytes() == (resumed / name).read_bytes(), name
 
 
+def test_refinement_searches_inside_the_accepted_box_and_resumes(tmp_path, generated, monkeypatch):
+    """The second stage samples only inside the box of the first stage's accepted points, accepts
+    among both stages, and an interruption during it resumes to the same files."""
+    values, tolerances = generated
+    targets = targets_file(tmp_path / "targets.yaml", values, tolerances)
+    args = overrides(targets, samples=6, replicates=2, refine_samples=4, accept_fraction=0.34)
+    whole = tmp_path / "whole"
+    calibrate.calibrate("quick", args, whole)
+    points = pd.read_csv(whole / "points.csv").groupby("point").first()
+    first, second = points.loc[points.index < 6], points.loc[points.index >= 6]
+    assert len(second) == 4
+    accepted = pd.read_csv(whole / "accepted.csv")
+    assert len(accepted) == 4 and set(accepted["stage"]) <= {1, 2}  # ceil(0.34 x 10 points)
+    cfg, target_set, ranges, _ = calibrate.check_config(calibrate.read_config("quick", args))
+    rows = pd.read_csv(whole / "points.csv")
+    means = calibrate.point_means(rows[rows["point"] < 6], [t.id for t in target_set.fitting()])
+    box = calibrate.accepted_box(
+        first, calibrate.accept(means, target_set.fitting(), 0.34)[0], ranges
+    )
+    for name, (low, high) in box.items():
+        assert second[name].between(low, high).all(), name
+
+    real, calls = calibrate.run_task, []
+
+    def interrupted(*task):
+        calls.append(task[4:6])
+        if len(calls) == 6 * 2 + 3:  # during the second stage
+            raise KeyboardInterrupt
+        return real(*task)
+
+    monkeypatch.setattr(calibrate, "run_task", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        calibrate.calibrate("quick", args, tmp_path / "resumed")
+    calls.clear()
+    monkeypatch.setattr(calibrate, "run_task", lambda *t: calls.append(t[4:6]) or real(*t))
+    assert calibrate.calibrate("quick", args, tmp_path / "resumed") == "complete"
+    assert len(calls) == 4 * 2 - 2 + 2 * 2  # the unfinished second-stage pairs, the final seeds
+    for name in ("points.csv", "accepted.csv", "table.csv", "fitted_overrides.txt"):
+        assert (whole / name).read_bytes() == (tmp_path / "resumed" / name).read_bytes(), name
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -153,6 +194,7 @@ def test_bad_target_stops_with_one_line(tmp_path, change, message):
         (["parameters.guanxi.weight=[2,1]"], "must have low < high"),
         (["parameters.oversight.intensity=null"], "has no plausible range"),
         (["samples=1"], "samples = 1 must be a whole number >= 2"),
+        (["refine_samples=-1"], "refine_samples = -1 must be a whole number >= 0"),
         (["accept_fraction=0"], "accept_fraction = 0 must be in (0, 1]"),
         (["no_such_key=1"], "unknown key 'no_such_key'"),
         (["base.population.n_researchers=-5"], "base: population.n_researchers = -5"),
