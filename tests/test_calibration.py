@@ -258,3 +258,18 @@ def test_killed_command_resumes(tmp_path, generated):
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
     assert re.search(r"reusing (\d+) finished", done.stderr), done.stderr
     assert "complete" in done.stdout and (out / "provenance.json").is_file()
+
+
+def test_counting_costs_breakthroughs_only_through_the_scores_consequences():
+    """experiments/franzoni_channels.py: with funding, exit, imitation and approval blind to the
+    score, counting papers still raises papers (by splitting) but barely moves breakthroughs;
+    with them on, it costs breakthroughs (the miss of franzoni_top_publications)."""
+    from experiments import franzoni_channels as fc
+
+    short = {"run.burn_in_years": 5.0}
+    off = fc.ratios(fc.ARMS["all four off"] | short, 10.0, range(3), 800)
+    on = fc.ratios(short, 10.0, range(3), 800)
+    assert np.all(np.abs(off["breakthrough_rate"] - 1) < 0.05), off
+    assert np.all(off["papers_per_researcher_year"] > 1.2), off
+    loss = off["breakthrough_rate"] - on["breakthrough_rate"]  # paired on seeds
+    assert np.all(loss > 0) and loss.mean() > 0.03, (on, off)
