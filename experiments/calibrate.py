@@ -15,15 +15,14 @@ Method (docs/calibration.md):
    `replicates` seeds, the situations of a target paired on each seed, averaged over seeds;
 3. ABC rejection (Pritchard et al. 1999; Beaumont, Zhang & Balding 2002): the accepted points
    are those where every fitting target is met within its tolerance; when fewer than
-   `accept_fraction` of the points are, the best `accept_fraction` are accepted instead (and
-   the output says so): those missing the fewest fitting targets, then the closest by the
-   distance sqrt(mean over targets of (miss / tolerance)^2);
+   `accept_fraction` of the points are, the closest `accept_fraction` by the distance
+   sqrt(mean over targets of (miss / tolerance)^2) are accepted instead (and the output says so);
 4. with `refine_samples` > 0, a second hypercube of that many points inside the box the accepted
    points span (a second generation, as in sequential ABC, Toni et al. 2009, with uniform
    proposals and no importance weights), evaluated on the same seeds; step 3 then accepts among
    the points of both stages. Accepted ranges are therefore where the targets are met, not a
    posterior;
-5. the fitted point is the best accepted point in the same order; every target (fitted and
+5. the fitted point is the accepted point closest to all targets; every target (fitted and
    held out) is then measured there, and at the current defaults, on
    `validation_replicates` fresh seeds, with 95% bootstrap CIs over seeds.
 
@@ -342,23 +341,14 @@ def accepted_box(points: pd.DataFrame, accepted, ranges: dict) -> dict:
     return box
 
 
-def ranked(means: pd.DataFrame, targets) -> pd.Index:
-    """The points best first: fewest fitting targets missed, then smallest distance. Counting
-    misses first keeps a target that no point can meet from trading away the others."""
-    missed = np.sum([[not t.met(v) for v in means[t.id]] for t in targets], axis=0)
-    order = pd.DataFrame({"missed": missed, "distance": distances(means, targets)}, means.index)
-    return order.sort_values(["missed", "distance"], kind="stable").index
-
-
 def accept(means: pd.DataFrame, targets, fraction: float) -> tuple[pd.Index, str]:
-    """The accepted points, best first (`ranked`), and how: 'tolerance' (every point meeting
-    all targets) or 'closest' (the best `fraction` of the points, when fewer meet them all)."""
-    order = ranked(means, targets)
-    met = np.all([[t.met(v) for v in means.loc[order, t.id]] for t in targets], axis=0)
+    """The accepted points and how: 'tolerance' (all targets met) or 'closest' (the closest
+    `fraction` of the points, when fewer than that meet every target)."""
+    met = np.all([[t.met(v) for v in means[t.id]] for t in targets], axis=0)
     least = max(1, math.ceil(fraction * len(means)))
     if met.sum() >= least:
-        return order[met], "tolerance"
-    return order[:least], "closest"
+        return means.index[met], "tolerance"
+    return distances(means, targets).nsmallest(least).index, "closest"
 
 
 # --- outputs --------------------------------------------------------------------------------
@@ -421,11 +411,7 @@ def markdown(table: pd.DataFrame, params: pd.DataFrame, how: str, n_accepted: in
     lines += [
         "",
         f"Accepted points: {n_accepted} of {cfg.samples + cfg.refine_samples} ("
-        + (
-            "every fitting target met"
-            if how == "tolerance"
-            else "those missing the fewest fitting targets, then the closest by distance"
-        )
+        + ("every fitting target met" if how == "tolerance" else "the closest by distance")
         + f"); model values over {cfg.validation_replicates} fresh seeds.",
         "",
         "| parameter | searched | fitted | accepted median (5-95%) |",
@@ -514,7 +500,7 @@ def calibrate(
                 points = pd.concat([points, refined])
                 rows, means, accepted, how = run_points(points, "refined points")
             dist = distances(means, target_set.fitting())
-            fitted_point = int(accepted[0])
+            fitted_point = int(dist.loc[accepted].idxmin())
             fitted = _values(points, fitted_point)
             finished = _done_pairs(checkpoint)
             tasks = [

@@ -274,19 +274,3 @@ def test_counting_costs_breakthroughs_only_through_the_scores_consequences():
     assert np.all(off["papers_per_researcher_year"] > 1.2), off
     loss = off["breakthrough_rate"] - on["breakthrough_rate"]  # paired on seeds
     assert np.all(loss > 0) and loss.mean() > 0.03, (on, off)
-
-
-def test_points_missing_fewer_targets_rank_first_whatever_their_distance():
-    """A target no point can meet must not trade away the others: a point meeting two of three
-    targets ranks above one meeting one, though the latter is closer on average."""
-    targets = [
-        calibration.Target("a", "", "", "", "paired_ratio", 1.0, 0.1, "fit"),
-        calibration.Target("b", "", "", "", "paired_ratio", 1.0, 0.1, "fit"),
-        calibration.Target("c", "", "", "", "paired_ratio", 1.0, 0.1, "fit"),
-    ]
-    means = pd.DataFrame(
-        {"a": [1.0, 1.15], "b": [1.0, 1.15], "c": [3.0, 1.5]}, index=[10, 11]
-    )  # point 10: two met, one far off; point 11: none met, each near
-    assert calibrate.distances(means, targets)[10] > calibrate.distances(means, targets)[11]
-    assert list(calibrate.ranked(means, targets)) == [10, 11]
-    assert list(calibrate.accept(means, targets, 0.5)[0]) == [10]
