@@ -32,6 +32,8 @@ import sim.model
 from sim import ResearchModel
 from sim.params import ParameterError, check_value, field_of, with_overrides
 
+from .replicates import signals_held
+
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 USES = ("fit", "held_out")
 # interval: |model - value| <= tolerance; above / below: model > value / model < value (a
@@ -74,12 +76,13 @@ def _arrays(model, names) -> dict[str, np.ndarray]:
 
 def observe(params, seed: int) -> Observation:
     """Run the model on `seed`, keeping the researcher arrays after every step."""
-    model = ResearchModel(params=params, seed=seed)
-    years, snapshots = [model.year_end], [_arrays(model, SNAPSHOT)]
-    while model.running:
-        model.step()
-        years.append(model.year_end)
-        snapshots.append(_arrays(model, SNAPSHOT))
+    with signals_held():  # Ctrl-C inside a compiled kernel would crash the process
+        model = ResearchModel(params=params, seed=seed)
+        years, snapshots = [model.year_end], [_arrays(model, SNAPSHOT)]
+        while model.running:
+            model.step()
+            years.append(model.year_end)
+            snapshots.append(_arrays(model, SNAPSHOT))
     return Observation(
         params, model.run_metrics(), _arrays(model, FINAL), np.array(years), snapshots
     )

@@ -30,7 +30,7 @@ from sim import ResearchModel, with_overrides
 
 from . import design, io, schema
 from .job import provenance, record_failure
-from .replicates import replicate_seed, sigterm_as_exit, worker_context
+from .replicates import replicate_seed, signals_held, sigterm_as_exit, worker_context
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,8 @@ def run_point(base, spec: design.DesignConfig, point: int, row, seeds: list[int]
     for arm, levers in design.arms(spec):
         params = with_overrides(at_point, **levers) if levers else at_point
         for i, seed in enumerate(seeds):
-            metrics = ResearchModel(params=params, seed=seed).run().run_metrics()
+            with signals_held():
+                metrics = ResearchModel(params=params, seed=seed).run().run_metrics()
             out.append(
                 {"point": point, "arm": arm, "replicate": i, "seed": seed} | values | metrics
             )

@@ -44,7 +44,8 @@ def replicate_seed(root_seed: int, replicate: int) -> int:
 def run_replicate(params: Params, replicate: int, seed: int) -> tuple[dict, pd.DataFrame]:
     """One model run: (its run metrics, its timeseries), both tagged with replicate and seed."""
     started = time.perf_counter()
-    model = ResearchModel(params=params, seed=seed).run()
+    with signals_held():
+        model = ResearchModel(params=params, seed=seed).run()
     metrics = {"replicate": replicate, "seed": seed, **model.run_metrics()}
     series = model.timeseries()
     series.insert(0, "seed", seed)
@@ -247,6 +248,39 @@ def sigterm_as_exit() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def signals_held(signums: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) -> Iterator[None]:
+    """Meanwhile, hold Ctrl-C and SIGTERM: their Python handlers run when the block ends.
+
+    For a model run. The compiled kernels (sim/kernels.py) call back into Python when numba
+    converts their results (`numba.core.serialize._numba_unpickle`), and numba does not check
+    that call for an error: a KeyboardInterrupt or SIGTERM's SystemExit raised there ends the
+    process with SIGSEGV, or a SystemError ("returned a result with an exception set"). Held
+    here, the signal takes effect as soon as the run ends (a fraction of a second at the
+    defaults). Signals that are ignored or left to the system's default are not touched; in a
+    thread other than the main one (where Python runs no signal handler) nothing is done.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    arrived: list[int] = []
+
+    def hold(signum, frame):
+        arrived.append(signum)
+
+    handlers = {s: signal.getsignal(s) for s in signums}
+    handlers = {s: h for s, h in handlers.items() if callable(h)}
+    for signum in handlers:
+        signal.signal(signum, hold)
+    try:
+        yield
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)  # runs `hold` first for any signal still pending
+        for signum in dict.fromkeys(arrived):  # each once, in order of arrival
+            handlers[signum](signum, None)
 
 
 def run_batch(
