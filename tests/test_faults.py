@@ -320,17 +320,22 @@ def test_a_signal_during_a_model_run_takes_effect_when_the_run_ends():
     """Ctrl-C inside numba's conversion of a kernel's result crashed the job (SIGSEGV, or a
     SystemError and exit 1) instead of saving and saying how to resume: a model run holds
     SIGINT and SIGTERM, and their handlers run as soon as it ends."""
-    ran = []
-    with pytest.raises(KeyboardInterrupt), replicates.signals_held():
-        signal.raise_signal(signal.SIGINT)
-        ran.append(ResearchModel(seed=0, n_researchers=20, years=1.0).run())
-    assert len(ran) == 1  # the run was not cut short
-    with pytest.raises(SystemExit) as stop, replicates.sigterm_as_exit():
-        with replicates.signals_held():
-            signal.raise_signal(signal.SIGTERM)
-            ran.append(None)
-    assert stop.value.code == 128 + signal.SIGTERM and len(ran) == 2
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+    # as in a terminal: a shell without job control (CI) may start the tests with Ctrl-C ignored
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        ran = []
+        with pytest.raises(KeyboardInterrupt), replicates.signals_held():
+            signal.raise_signal(signal.SIGINT)
+            ran.append(ResearchModel(seed=0, n_researchers=20, years=1.0).run())
+        assert len(ran) == 1  # the run was not cut short
+        with pytest.raises(SystemExit) as stop, replicates.sigterm_as_exit():
+            with replicates.signals_held():
+                signal.raise_signal(signal.SIGTERM)
+                ran.append(None)
+        assert stop.value.code == 128 + signal.SIGTERM and len(ran) == 2
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 # --- config that would run code or write elsewhere ---------------------------------------------
