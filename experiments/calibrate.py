@@ -22,12 +22,16 @@ Method (docs/calibration.md):
    proposals and no importance weights), evaluated on the same seeds; step 3 then accepts among
    the points of both stages. Accepted ranges are therefore where the targets are met, not a
    posterior;
-5. the fitted point is the accepted point closest to all targets; every target (fitted and
-   held out) is then measured there, and at the current defaults, on
-   `validation_replicates` fresh seeds, with 95% bootstrap CIs over seeds.
+5. the fitted point is the accepted point closest to all targets. With `confirm_points` > 0, the
+   chosen point is instead the closest on `confirm_replicates` further seeds among that many
+   accepted points nearest on the search seeds: choosing by the same noisy means that accepted a
+   point favours points that met the targets by chance (the winner's curse);
+6. every target (fitted and held out) is then measured at the fitted point, and at the current
+   defaults, on `validation_replicates` fresh seeds, with 95% bootstrap CIs over seeds.
 
 Outputs in DIR (default outputs/calibration/NAME), each written atomically: `points.csv` (every
-point and seed), `accepted.csv`, `parameters.csv` (range searched, fitted value, accepted range
+point and seed), `accepted.csv`, `confirmation.csv` (every
+candidate and further seed), `parameters.csv` (range searched, fitted value, accepted range
 and quantiles), `validation.csv` (every seed of the final measurements), `table.csv` and
 `table.md` (target, model value with 95% CI, tolerance, met, fit or held out), `fitted.yaml`
 (the fitted values as a Hydra config) and `fitted_overrides.txt` (the same as command-line
@@ -87,6 +91,9 @@ class CalibrationConfig:
     replicates: int = 6  # paired seeds per point
     seed: int = 0  # root of the points' seeds (experiments.replicates.replicate_seed)
     accept_fraction: float = 0.05  # at least this share of the points is accepted
+    confirm_points: int = 0  # accepted points re-run on further seeds to choose the fitted one
+    confirm_replicates: int = 10  # those further seeds
+    confirm_seed: int = 2  # root of their seeds
     validation_replicates: int = 20  # fresh seeds for the final measurements
     validation_seed: int = 1  # root of their seeds
     base: dict = field(default_factory=dict)  # model overrides applied everywhere
@@ -143,8 +150,21 @@ def check_config(data: dict) -> tuple[CalibrationConfig, calibration.TargetSet, 
         ("design_seed", 0),
         ("seed", 0),
         ("validation_seed", 0),
+        ("confirm_points", 0),
+        ("confirm_replicates", 1),
+        ("confirm_seed", 0),
     ):
         _whole(key, getattr(cfg, key), low)
+    roots = {
+        "seed": cfg.seed,
+        "confirm_seed": cfg.confirm_seed,
+        "validation_seed": cfg.validation_seed,
+    }
+    for key, root in roots.items():
+        if list(roots.values()).count(root) > 1:
+            raise ParameterError(
+                f"{key} = {root} must differ from the other seed roots ({', '.join(roots)})"
+            )
     fraction = cfg.accept_fraction
     if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0 < fraction <= 1:
         raise ParameterError(f"accept_fraction = {fraction!r} must be in (0, 1]")
@@ -412,7 +432,14 @@ def markdown(table: pd.DataFrame, params: pd.DataFrame, how: str, n_accepted: in
         "",
         f"Accepted points: {n_accepted} of {cfg.samples + cfg.refine_samples} ("
         + ("every fitting target met" if how == "tolerance" else "the closest by distance")
-        + f"); model values over {cfg.validation_replicates} fresh seeds.",
+        + "); fitted point: "
+        + (
+            f"the closest on {cfg.confirm_replicates} further seeds of the {cfg.confirm_points} "
+            "accepted points closest on the search seeds"
+            if cfg.confirm_points
+            else "the accepted point closest on the search seeds"
+        )
+        + f"; model values over {cfg.validation_replicates} fresh seeds.",
         "",
         "| parameter | searched | fitted | accepted median (5-95%) |",
         "|---|---|---|---|",
@@ -474,21 +501,27 @@ def calibrate(
     all_ids = [t.id for t in target_set.targets]
     seeds = [replicate_seed(cfg.seed, i) for i in range(cfg.replicates)]
     fresh_seeds = [replicate_seed(cfg.validation_seed, i) for i in range(cfg.validation_replicates)]
+    search = range(cfg.replicates)
+    further = range(cfg.replicates, cfg.replicates + cfg.confirm_replicates)  # replicate numbers
+    further_seeds = [replicate_seed(cfg.confirm_seed, i) for i in range(cfg.confirm_replicates)]
     points = design(ranges, cfg.samples, cfg.design_seed)
 
-    def run_points(points, label):
+    def measure(points, replicates, seeds, label):
         finished = _done_pairs(checkpoint)
         tasks = [
             (base, target_set, fit_ids, _values(points, p), p, i, seed)
             for p in points.index
-            for i, seed in enumerate(seeds)
+            for i, seed in zip(replicates, seeds, strict=True)
             if (p, i) not in finished
         ]
         execute(tasks, cfg, checkpoint, target_set, hydra_args, label)
         checkpoint.flush()
-        rows = _rows(checkpoint, fit_ids, set(points.index))
-        _check_complete(rows, len(points) * cfg.replicates, label)
-        means = point_means(rows, fit_ids)
+        rows = _rows(checkpoint, fit_ids, set(points.index), replicates)
+        _check_complete(rows, len(points) * len(replicates), label)
+        return rows, point_means(rows, fit_ids)
+
+    def run_points(points, label):
+        rows, means = measure(points, search, seeds, label)
         return rows, means, *accept(means, target_set.fitting(), cfg.accept_fraction)
 
     with sigterm_as_exit():
@@ -500,7 +533,17 @@ def calibrate(
                 points = pd.concat([points, refined])
                 rows, means, accepted, how = run_points(points, "refined points")
             dist = distances(means, target_set.fitting())
-            fitted_point = int(dist.loc[accepted].idxmin())
+            confirmed, confirm_dist = pd.DataFrame(), pd.Series(name="confirmed_distance")
+            if cfg.confirm_points:
+                candidates = dist.loc[accepted].nsmallest(cfg.confirm_points).index
+                confirmed, confirm_means = measure(
+                    points.loc[candidates], further, further_seeds, "confirmation"
+                )
+                confirm_dist = distances(confirm_means, target_set.fitting())
+                fitted_point = int(confirm_dist.idxmin())
+            else:
+                fitted_point = int(dist.loc[accepted].idxmin())
+            confirm_dist.name = "confirmed_distance"
             fitted = _values(points, fitted_point)
             finished = _done_pairs(checkpoint)
             tasks = [
@@ -512,11 +555,12 @@ def calibrate(
             execute(tasks, cfg, checkpoint, target_set, hydra_args, "final measurements")
         finally:
             checkpoint.flush()
-    validation = _rows(checkpoint, all_ids, set(ARMS))
+    validation = _rows(checkpoint, all_ids, set(ARMS), range(cfg.validation_replicates))
     _check_complete(validation, len(ARMS) * cfg.validation_replicates, "final measurements")
     table = result_table(validation, target_set)
     params = parameter_table(points, accepted, fitted_point, ranges)
-    accepted_rows = points.loc[accepted].join(means).join(dist).reset_index(names="point")
+    accepted_rows = points.loc[accepted].join(means).join(dist).join(confirm_dist)
+    accepted_rows = accepted_rows.reset_index(names="point")
     accepted_rows.insert(1, "stage", np.where(accepted_rows["point"] < cfg.samples, 1, 2))
     command = " ".join(
         ["python -m experiments.calibrate", f"calibration={name}", *overrides, *hydra_args]
@@ -525,6 +569,7 @@ def calibrate(
     files = {
         "points.csv": rows,
         "accepted.csv": accepted_rows,
+        "confirmation.csv": confirmed,
         "parameters.csv": params,
         "validation.csv": validation,
         "table.csv": table,
@@ -545,6 +590,7 @@ def calibrate(
         "targets": [dataclasses.asdict(t) for t in target_set.targets],
         "situations": target_set.situations,
         "seeds": seeds,
+        "confirmation_seeds": further_seeds if cfg.confirm_points else [],
         "validation_seeds": fresh_seeds,
         "acceptance": {"how": how, "accepted": len(accepted), "points": len(points)},
         "fitted_point": fitted_point,
@@ -569,10 +615,15 @@ def _values(points: pd.DataFrame, point: int) -> dict:
     return {k: _plain(v) for k, v in points.loc[point].items()}
 
 
-def _rows(checkpoint: PointCheckpoint, ids: list[str], points: set) -> pd.DataFrame:
-    """The saved rows of `points`, one per (point, seed), sorted."""
+def _rows(checkpoint: PointCheckpoint, ids: list[str], points: set, replicates) -> pd.DataFrame:
+    """The saved rows of `points` on the seeds numbered `replicates`, one per (point, seed),
+    sorted."""
     saved = checkpoint.load()
-    rows = pd.DataFrame([r for p, rs in saved.items() if p in points for r in rs])
+    rows = pd.DataFrame(
+        [r for p, rs in saved.items() if p in points for r in rs if r["replicate"] in replicates]
+    )
+    if rows.empty:
+        return pd.DataFrame(columns=["point", "replicate", "seed", *ids])
     rows = rows.drop_duplicates(["point", "replicate"]).sort_values(["point", "replicate"])
     keep = ["point", "replicate", "seed", *[c for c in rows.columns if "." in c], *ids]
     return rows[keep].reset_index(drop=True)

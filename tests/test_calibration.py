@@ -51,6 +51,7 @@ def overrides(targets: str, **extra) -> list[str]:
         "targets": targets,
         "samples": 24,
         "refine_samples": 0,
+        "confirm_points": 0,
         "replicates": 3,
         "validation_replicates": 2,
         "accept_fraction": 0.2,
@@ -129,12 +130,16 @@ def test_rerun_is_skipped_and_interrupted_run_resumes(tmp_path, generated, monke
         assert (whole / name).read_bytes() == (resumed / name).read_bytes(), name
 
 
-def test_refinement_searches_inside_the_accepted_box_and_resumes(tmp_path, generated, monkeypatch):
-    """The second stage samples only inside the box of the first stage's accepted points, accepts
-    among both stages, and an interruption during it resumes to the same files."""
+def test_refinement_and_confirmation_choose_as_documented_and_resume(
+    tmp_path, generated, monkeypatch
+):
+    """The second stage samples only inside the box of the first stage's accepted points and
+    accepts among both stages; the fitted point is the closest on further seeds of the accepted
+    points closest on the search seeds; an interruption resumes to the same files."""
     values, tolerances = generated
     targets = targets_file(tmp_path / "targets.yaml", values, tolerances)
     args = overrides(targets, samples=6, replicates=2, refine_samples=4, accept_fraction=0.34)
+    args += ["confirm_points=2", "confirm_replicates=2"]
     whole = tmp_path / "whole"
     calibrate.calibrate("quick", args, whole)
     points = pd.read_csv(whole / "points.csv").groupby("point").first()
@@ -151,6 +156,18 @@ def test_refinement_searches_inside_the_accepted_box_and_resumes(tmp_path, gener
     for name, (low, high) in box.items():
         assert second[name].between(low, high).all(), name
 
+    confirmed = pd.read_csv(whole / "confirmation.csv")
+    nearest = accepted.nsmallest(2, "distance")["point"]
+    assert sorted(set(confirmed["point"])) == sorted(nearest)
+    assert set(confirmed["replicate"]) == {2, 3} and not set(confirmed["seed"]) & set(rows["seed"])
+    fit_ids = [t.id for t in target_set.fitting()]
+    redone = calibrate.distances(calibrate.point_means(confirmed, fit_ids), target_set.fitting())
+    provenance = yaml.safe_load((whole / "provenance.json").read_text())
+    assert provenance["fitted_point"] == redone.idxmin()
+    assert accepted.set_index("point")["confirmed_distance"].dropna().to_dict() == pytest.approx(
+        redone.to_dict()
+    )
+
     real, calls = calibrate.run_task, []
 
     def interrupted(*task):
@@ -165,8 +182,8 @@ def test_refinement_searches_inside_the_accepted_box_and_resumes(tmp_path, gener
     calls.clear()
     monkeypatch.setattr(calibrate, "run_task", lambda *t: calls.append(t[4:6]) or real(*t))
     assert calibrate.calibrate("quick", args, tmp_path / "resumed") == "complete"
-    assert len(calls) == 4 * 2 - 2 + 2 * 2  # the unfinished second-stage pairs, the final seeds
-    for name in ("points.csv", "accepted.csv", "table.csv", "fitted_overrides.txt"):
+    assert len(calls) == 4 * 2 - 2 + 2 * 2 + 2 * 2  # the rest of stage 2, confirmation, final
+    for name in ("points.csv", "accepted.csv", "confirmation.csv", "table.csv", "fitted.yaml"):
         assert (whole / name).read_bytes() == (tmp_path / "resumed" / name).read_bytes(), name
 
 
@@ -197,6 +214,7 @@ def test_bad_target_stops_with_one_line(tmp_path, change, message):
         (["samples=1"], "samples = 1 must be a whole number >= 2"),
         (["refine_samples=-1"], "refine_samples = -1 must be a whole number >= 0"),
         (["accept_fraction=0"], "accept_fraction = 0 must be in (0, 1]"),
+        (["confirm_seed=0"], "seed = 0 must differ from the other seed roots"),
         (["no_such_key=1"], "unknown key 'no_such_key'"),
         (["base.population.n_researchers=-5"], "base: population.n_researchers = -5"),
     ],
