@@ -4,8 +4,9 @@ consequences switched off one at a time.
     python -m experiments.franzoni_channels [--seeds 10] [--researchers 2000]
 
 Counting papers (incentives.publication_weight 1 against 0) raises papers mostly by splitting
-work into smaller papers, which leaves discoveries alone. It costs breakthroughs only through
-what the evaluation score then decides: funding (`incentives.funding_steepness`), who leaves
+work into smaller papers, which leaves projects alone but spreads an incremental result's
+impact over more papers, so that a few fewer cross the breakthrough threshold. It costs
+breakthroughs mostly through what the evaluation score then decides: funding (`incentives.funding_steepness`), who leaves
 (`careers.exit_per_year`), whom others imitate (`careers.imitation_per_year`) and whose
 proposals are favoured in approval (`oversight.merit_favor`). Each row switches one of these off
 in both arms, the last row all four, and gives the breakthrough and paper ratios, count over

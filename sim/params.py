@@ -138,13 +138,13 @@ class PopulationParams:
         40, 1, 100_000, unit="institutions", doc="Universities and research institutes"
     )
     ability_sigma: float = param(
-        0.619,
+        0.855,
         0.0,
         3.0,
         unit="log-units",
         doc="Spread of log-normal (heavy-tailed) ability",
         source=fitted("breakthrough_share, franzoni_top_publications"),
-        plausible=(0.619, 0.988),
+        plausible=(0.635, 0.969),
         plausible_source=ACCEPTED,
     )
     institution_wealth_sigma: float = param(
@@ -265,14 +265,14 @@ class IncentivesParams:
         policy=True,
     )
     paper_splitting: float = param(
-        0.566,
+        0.454,
         0.0,
         5.0,
         unit="x papers at weight 1",
         doc="Extra papers from the same incremental work when counts carry all the weight; "
         "impact per paper falls in proportion (salami slicing)",
         source=fitted("franzoni_submissions"),
-        plausible=(0.163, 0.664),
+        plausible=(0.238, 0.562),
         plausible_source=ACCEPTED,
     )
     failure_tolerance: float = param(
@@ -292,7 +292,7 @@ class IncentivesParams:
 @dataclass
 class GuanxiParams:
     weight: float = param(
-        0.561,
+        1.14,
         0.0,
         5.0,
         unit="score s.d. per unit tie",
@@ -301,7 +301,7 @@ class GuanxiParams:
         short="guanxi",
         policy=True,
         source=fitted("fisman_election"),
-        plausible=(0.104, 1.52),
+        plausible=(0.485, 1.24),
         plausible_source=ACCEPTED,
     )
     technocratic_damping: float = param(
@@ -644,23 +644,23 @@ class ProductionParams:
         plausible_source=PROVISIONAL,
     )
     project_success: float = param(
-        0.307,
+        0.361,
         0.0,
         1.0,
         unit="probability",
         doc="Chance a finished exploratory project succeeds",
         source=fitted("franzoni_top_publications, breakthrough_share"),
-        plausible=(0.167, 0.379),
+        plausible=(0.194, 0.373),
         plausible_source=ACCEPTED,
     )
     project_impact_scale: float = param(
-        16.9,
+        14.1,
         0.0,
         1e6,
         unit="impact units",
         doc="Minimum impact of a successful project (Pareto scale)",
         source=fitted("breakthrough_share, franzoni_top_publications"),
-        plausible=(8.43, 17.1),
+        plausible=(9.66, 16.8),
         plausible_source=ACCEPTED,
     )
     project_impact_alpha: float = param(
@@ -692,14 +692,14 @@ class ProductionParams:
         plausible_source=WVS,
     )
     breakthrough_threshold: float = param(
-        40.6,
+        51.8,
         0.0,
         1e9,
         unit="impact units",
         doc="Impact above which an output is a breakthrough "
         "(about the top 1% of papers with neutral levers)",
         source=fitted("breakthrough_share"),
-        plausible=(36.9, 58.9),
+        plausible=(36.3, 58.7),
         plausible_source=ACCEPTED,
     )
 
@@ -716,13 +716,13 @@ class CollaborationParams:
         plausible_source=ROYLE,
     )
     formation_per_year: float = param(
-        0.0518,
+        0.04,
         0.0,
         1.0,
         unit="per year",
         doc="Chance per year of gaining a foreign collaborator",
         source=fitted("foreign_coauthor_share"),
-        plausible=(0.0205, 0.0909),
+        plausible=(0.0228, 0.0695),
         plausible_source=ACCEPTED,
     )
     dissolution_per_year: float = param(

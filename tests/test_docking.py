@@ -43,12 +43,14 @@ SETTINGS = {
         "export_controls.enabled": True,
         "export_controls.start_year": 2018.0,
     },
-    # from a cold start, with impact mostly from projects: recognition's delay shows
+    # from a cold start, with impact mostly from projects: recognition's delay shows (ability
+    # narrower than the fitted default, so that a few stars' projects do not hide it in noise)
     "cold_projects": {
         "publication_weight": 0.0,
         "burn_in_years": 0,
         "papers_per_year": 0.5,
         "project_impact_alpha": 3.0,
+        "ability_sigma": 0.6,
     },
     # the shock from the first recorded year, at full severity
     "shock": {

@@ -100,8 +100,9 @@ def test_turnover_and_imitation_under_count_heavy_evaluation_erode_exploration()
 
 
 def test_a_longer_window_without_failure_tolerance_more_breakthroughs():
-    """The evaluation window alone (issue: it was damped by a revolving door of newcomers)."""
+    """The evaluation window alone (issue: it was damped by a revolving door of newcomers); 20
+    seeds, as in the committed experiments, since the effect is small against seed noise."""
     short, long = (
         {"evaluation_window_years": years, "failure_tolerance": 0.0} for years in (1.0, 5.0)
     )
-    assert_increases(short, long, "breakthrough_rate")
+    assert_increases(short, long, "breakthrough_rate", seeds=range(20))
