@@ -25,7 +25,7 @@ run: $(STAMP)
 	$(BIN)/python -m experiments.headline $(EXPERIMENT)
 
 # The committed reference results under results/, from each experiment's config alone, then the
-# uncertainty screening (results/sensitivity/; about 6 minutes on 2 idle cores).
+# uncertainty screening (results/sensitivity/; about 26 minutes on 2 cores).
 results: $(STAMP)
 	@for name in $(filter-out screening,$(EXPERIMENTS)); do \
 		$(BIN)/python -m experiments.headline $$name --results || exit $$?; \
