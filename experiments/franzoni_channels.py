@@ -6,9 +6,10 @@ consequences switched off one at a time.
 Counting papers (incentives.publication_weight 1 against 0) raises papers mostly by splitting
 work into smaller papers, which leaves projects alone but spreads an incremental result's
 impact over more papers, so that a few fewer cross the breakthrough threshold. It costs
-breakthroughs mostly through what the evaluation score then decides: funding (`incentives.funding_steepness`), who leaves
-(`careers.exit_per_year`), whom others imitate (`careers.imitation_per_year`) and whose
-proposals are favoured in approval (`oversight.merit_favor`). Each row switches one of these off
+breakthroughs mostly through what the evaluation score then decides: funding
+(`incentives.funding_steepness`), who leaves (`careers.exit_per_year`), whom others imitate
+(`careers.imitation_per_year`) and whose proposals are favoured in approval
+(`oversight.merit_favor`). Each row switches one of these off
 in both arms, the last row all four, and gives the breakthrough and paper ratios, count over
 impact, after 3 and 20 years, with 95% CIs over paired seeds (docs/calibration.md).
 """
