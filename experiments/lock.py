@@ -60,6 +60,13 @@ def is_held(folder: Path, name: str = COMMAND_LOCK) -> bool:
     return False
 
 
+def command_text() -> str:
+    """This process's command line as typed: 'python -m experiments.calibrate samples=40'."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    program = f"python -m {spec.name}" if spec else f"python {Path(sys.argv[0]).name}"
+    return " ".join([program, *sys.argv[1:]])[:300]
+
+
 @contextlib.contextmanager
 def hold(folder: Path, name: str = COMMAND_LOCK, wait: bool = False) -> Iterator[None]:
     """Hold `folder/name` meanwhile; FolderBusy at once if another process holds it (or, with
@@ -81,7 +88,7 @@ def hold(folder: Path, name: str = COMMAND_LOCK, wait: bool = False) -> Iterator
             "pid": os.getpid(),
             "host": socket.gethostname(),
             "started": datetime.now(UTC).isoformat(timespec="seconds"),
-            "command": " ".join(["python -m experiments.run", *sys.argv[1:]])[:300],
+            "command": command_text(),
         }
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(record).encode(), 0)

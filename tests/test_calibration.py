@@ -1,6 +1,7 @@
 """The calibration pipeline (experiments/calibrate.py): it recovers parameters from targets the
 model itself produced, refuses bad input before running, and resumes after an interruption."""
 
+import json
 import re
 import signal
 import subprocess
@@ -270,6 +271,8 @@ def test_killed_command_resumes(tmp_path, generated):
     deadline = time.monotonic() + 60
     while not list((out / ".partial").glob("points-*.csv")) and time.monotonic() < deadline:
         time.sleep(0.05)
+    holder = json.loads((out / ".lock").read_text())  # what a second command is told
+    assert holder["command"].startswith("python -m experiments.calibrate calibration=quick")
     first.send_signal(signal.SIGKILL)
     first.wait()
     saved = len(list((out / ".partial").glob("points-*.csv")))
