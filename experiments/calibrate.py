@@ -30,15 +30,15 @@ Method (docs/calibration.md):
    defaults, on `validation_replicates` fresh seeds, with 95% bootstrap CIs over seeds.
 
 Outputs in DIR (default outputs/calibration/NAME), each written atomically: `points.csv` (every
-point and seed), `accepted.csv`, `confirmation.csv` (every
-candidate and further seed), `parameters.csv` (range searched, fitted value, accepted range
-and quantiles), `validation.csv` (every seed of the final measurements), `table.csv` and
-`table.md` (target, model value with 95% CI, tolerance, met, fit or held out), `fitted.yaml`
-(the fitted values as a Hydra config) and `fitted_overrides.txt` (the same as command-line
-overrides), then `provenance.json` (config and its hash, targets, seeds, versions, git commit,
-timing). A rerun with the same config, targets and model code returns at once; an interrupted run
-resumes from the finished (point, seed) pairs saved under DIR/.partial (`--fresh` starts over).
-Work runs in `workers` processes; the numbers do not depend on how many.
+point and seed), `accepted.csv`, `confirmation.csv` (every candidate and further seed),
+`parameters.csv` (range searched, fitted value, accepted range and quantiles), `validation.csv`
+(every seed of the final measurements), `table.csv` and `table.md` (target, model value with 95% CI,
+tolerance, met, fit or held out), `fitted.yaml` (the fitted values as a Hydra config) and
+`fitted_overrides.txt` (the same as command-line overrides), then `provenance.json` (config and its
+hash, targets, seeds, versions, git commit, timing). A rerun with the same config, targets and model
+code returns at once; an interrupted run resumes from the finished (point, seed) pairs saved under
+DIR/.partial (`--fresh` starts over). Work runs in `workers` processes; the numbers do not depend on
+how many.
 """
 
 from __future__ import annotations
@@ -533,7 +533,7 @@ def calibrate(
                 points = pd.concat([points, refined])
                 rows, means, accepted, how = run_points(points, "refined points")
             dist = distances(means, target_set.fitting())
-            confirmed, confirm_dist = pd.DataFrame(), pd.Series(name="confirmed_distance")
+            confirmed, confirm_dist = pd.DataFrame(), pd.Series(dtype=float)
             if cfg.confirm_points:
                 candidates = dist.loc[accepted].nsmallest(cfg.confirm_points).index
                 confirmed, confirm_means = measure(

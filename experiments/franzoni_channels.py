@@ -9,9 +9,9 @@ impact over more papers, so that a few fewer cross the breakthrough threshold. I
 breakthroughs mostly through what the evaluation score then decides: funding
 (`incentives.funding_steepness`), who leaves (`careers.exit_per_year`), whom others imitate
 (`careers.imitation_per_year`) and whose proposals are favoured in approval
-(`oversight.merit_favor`). Each row switches one of these off
-in both arms, the last row all four, and gives the breakthrough and paper ratios, count over
-impact, after 3 and 20 years, with 95% CIs over paired seeds (docs/calibration.md).
+(`oversight.merit_favor`). Each row switches one of these off in both arms, the last row all
+four, and gives the breakthrough and paper ratios, count over impact, after 3 and 20 years, with
+95% CIs over paired seeds (docs/calibration.md).
 """
 
 from __future__ import annotations
