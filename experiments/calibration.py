@@ -8,11 +8,12 @@ model in named situations (`situations:` of the same file: lever overrides and p
 `configs/`) on the same seed, so most statistics are paired ratios or differences and do not
 depend on the model's absolute scale.
 
-The model is read only through its public surface: `ResearchModel(params=..., seed=...)`,
-`step()`, `running`, `year_end`, `run_metrics()`, `p` and the researcher arrays. `observe` steps a
-model and keeps a copy of the researcher arrays after every step, so a statistic can look at
-who had what at any date (for example who had a foreign collaborator when export controls
-began). Each statistic is a small named function, so that it can follow a change of the model.
+The model is read only through its public surface: `ResearchModel(params=..., seed=...,
+status_quo=...)`, `step()`, `running`, `year_end`, `run_metrics()`, `p` and the researcher
+arrays. `observe` steps a model and keeps a copy of the researcher arrays after every step, so a
+statistic can look at who had what at any date (for example who had a foreign collaborator when
+export controls began). Each statistic is a small named function, so that it can follow a change
+of the model.
 
 `experiments/calibrate.py` fits parameters to the targets marked `use: fit`.
 """
@@ -74,10 +75,11 @@ def _arrays(model, names) -> dict[str, np.ndarray]:
     return {name: np.array(getattr(model.researchers, name)) for name in names}
 
 
-def observe(params, seed: int) -> Observation:
-    """Run the model on `seed`, keeping the researcher arrays after every step."""
+def observe(params, seed: int, status_quo=None) -> Observation:
+    """Run the model on `seed`, keeping the researcher arrays after every step; the burn-in
+    runs the policy levers of `status_quo` (default: the model's defaults)."""
     with signals_held():  # Ctrl-C inside a compiled kernel would crash the process
-        model = ResearchModel(params=params, seed=seed)
+        model = ResearchModel(params=params, seed=seed, status_quo=status_quo)
         years, snapshots = [model.year_end], [_arrays(model, SNAPSHOT)]
         while model.running:
             model.step()
@@ -353,9 +355,13 @@ def load_targets(path: Path) -> TargetSet:
 
 
 def evaluate(base, target_set: TargetSet, targets: list[Target], seed: int) -> dict[str, float]:
-    """Each target's statistic on one seed, the situations run on `base` parameters."""
+    """Each target's statistic on one seed, the situations run on `base` parameters.
+
+    `base` is also the status quo of the burn-in: a calibrated policy lever (the guanxi weight)
+    shapes the history each situation starts from, as its default would."""
     needed = dict.fromkeys(name for t in targets for name in t.situations)
     obs = {
-        name: observe(with_overrides(base, **target_set.situations[name]), seed) for name in needed
+        name: observe(with_overrides(base, **target_set.situations[name]), seed, status_quo=base)
+        for name in needed
     }
     return {t.id: t.compute(obs) for t in targets}

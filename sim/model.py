@@ -33,7 +33,7 @@ from .leadership import Leadership
 from .mechanism import STEP_YEARS, steps_for
 from .metrics import Catalog
 from .oversight import Oversight
-from .params import ParameterError, Params, params_class, status_quo, with_overrides
+from .params import ParameterError, Params, params_class, set_status_quo, with_overrides
 from .population import Arrays, Fields, Population
 from .production import Production
 from .streams import Streams
@@ -98,7 +98,9 @@ class ResearchModel(mesa.Model):
     `ResearchModel(seed=1)` runs with defaults. Levers are keyword arguments, dotted
     (`**{"oversight.intensity": 0.8}`) or by unambiguous name (`n_researchers=500`), so Mesa's
     `batch_run` can sweep them; `params` takes a whole `Params` object (the Hydra layer fills it).
-    `mechanisms` replaces the list of mechanism classes (docs/extending.md).
+    `mechanisms` replaces the list of mechanism classes (docs/extending.md). `status_quo` is
+    a `Params` whose policy levers the burn-in runs (default: the class defaults); a
+    calibration passes the candidate point, so that a calibrated lever is part of the history.
     """
 
     def __init__(
@@ -107,6 +109,7 @@ class ResearchModel(mesa.Model):
         *,
         seed: int | None = None,
         mechanisms=None,
+        status_quo: Params | None = None,
         **overrides,
     ):
         seed = whole_seed(seed)
@@ -119,7 +122,7 @@ class ResearchModel(mesa.Model):
         self.seed = seed
         self.streams = Streams(seed)
         self.burn_in_steps = round(self.p.run.burn_in_years / STEP_YEARS)
-        reform = status_quo(self.p) if self.burn_in_steps else []
+        reform = set_status_quo(self.p, status_quo) if self.burn_in_steps else []
         self.timeline = Timeline(reform + list(self.p.timeline), params_type)
         self.n = self.p.population.n_researchers
         self.total_steps = steps_for(self.p.run.years)

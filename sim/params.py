@@ -42,7 +42,7 @@ def param(
     `label` and `short` name a lever in tables and figures (derived from the name when empty);
     `plausible` is the range an uncertainty analysis samples, narrower than [lo, hi], with
     `plausible_source` saying where it comes from. A `policy` parameter is one that a reform
-    changes: during the burn-in it keeps its default, the status quo (`status_quo`).
+    changes: during the burn-in it keeps its default, the status quo (`set_status_quo`).
     """
     meta = {
         "lo": lo,
@@ -870,10 +870,11 @@ def policy_levers(params_type: type = Params) -> list[str]:
     ]
 
 
-def status_quo(params: Params) -> list[Event]:
-    """Set every policy lever of `params` to its default, in place, and return the events that
-    set them back to the run's values (dated -inf: before any other event)."""
-    defaults, restore = type(params)(), []
+def set_status_quo(params: Params, defaults: Params | None = None) -> list[Event]:
+    """Set every policy lever of `params` to its value in `defaults` (the class defaults when
+    None), in place, and return the events that set them back to the run's values (dated -inf:
+    before any other event)."""
+    defaults, restore = defaults or type(params)(), []
     for key in policy_levers(type(params)):
         group, name = key.split(".")
         value = getattr(getattr(params, group), name)

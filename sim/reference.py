@@ -25,7 +25,7 @@ import numpy as np
 from .mechanism import STEP_YEARS, steps_for
 from .metrics import allocation_efficiency, gini
 from .model import METRICS, STEP_METRICS, ResearchModel
-from .params import Params, status_quo, with_overrides
+from .params import Params, set_status_quo, with_overrides
 from .population import Fields
 from .timeline import Timeline
 
@@ -194,7 +194,7 @@ class ReferenceModel(mesa.Model):
     def __init__(self, params: Params | None = None, *, seed: int | None = None, **overrides):
         super().__init__(rng=seed)
         self.p = p = with_overrides(params, **overrides)
-        reform = status_quo(p) if p.run.burn_in_years > 0 else []  # the burn-in's levers
+        reform = set_status_quo(p) if p.run.burn_in_years > 0 else []  # the burn-in's levers
         self.timeline = Timeline(reform + list(p.timeline))
         self.n = p.population.n_researchers
         self.total_steps = steps_for(p.run.years)

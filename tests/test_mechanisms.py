@@ -405,3 +405,15 @@ def test_the_burn_in_runs_the_status_quo_and_the_runs_levers_apply_at_the_start(
         np.testing.assert_array_equal(a, b, err_msg=state)
     assert reform.p.oversight.intensity == 0.9 and reform.p.incentives.publication_weight == 0.1
     assert reform.researchers.research_time.mean() < status_quo.researchers.research_time.mean()
+
+
+def test_a_given_status_quo_is_what_the_burn_in_runs():
+    """A calibrated lever (here oversight) must shape the history too: with it as the status
+    quo, the burn-in runs it, so the arms no longer share the default history."""
+    small = {"seed": 1, "n_researchers": 200, "years": 1}
+    lever = {"oversight.intensity": 0.9}
+    default_history = ResearchModel(**small, **lever)
+    own_history = ResearchModel(**small, **lever, status_quo=with_overrides(**lever))
+    assert own_history.p.oversight.intensity == 0.9
+    papers = [m.researchers.papers.sum() for m in (default_history, own_history)]
+    assert papers[1] < papers[0]  # less research time through the whole burn-in
