@@ -113,6 +113,11 @@ def paired_difference(obs, metric: str, high: str, low: str) -> float:
     return float(obs[high].metrics[metric] - obs[low].metrics[metric])
 
 
+def run_metric(obs, metric: str, situation: str) -> float:
+    """A run metric in one situation (an absolute level, so it pins the model's scale)."""
+    return float(obs[situation].metrics[metric])
+
+
 def breakthrough_share(obs, situation: str) -> float:
     """Breakthroughs per paper: the share of all papers that are breakthroughs."""
     m = obs[situation].metrics
@@ -193,6 +198,7 @@ STATISTICS: dict[str, Callable[..., float]] = {
     for f in (
         paired_ratio,
         paired_difference,
+        run_metric,
         breakthrough_share,
         final_foreign_share,
         election_ratio,
