@@ -84,6 +84,7 @@ class CalibrationConfig:
     """A calibration: which targets, which parameters over which ranges, and the budget."""
 
     targets: str = "configs/calibration/targets.yaml"  # relative to the project
+    fit_also: list = field(default_factory=list)  # held-out target ids this calibration fits
     parameters: dict = field(default_factory=dict)  # dotted name -> [low, high] or null (plausible)
     samples: int = 200  # Latin-hypercube points
     refine_samples: int = 0  # second-stage points inside the first stage's accepted box (0: none)
@@ -182,6 +183,17 @@ def check_config(data: dict) -> tuple[CalibrationConfig, calibration.TargetSet, 
         raise ParameterError(f"base: {err}") from None
     path = Path(cfg.targets)
     target_set = calibration.load_targets(path if path.is_absolute() else PROJECT_ROOT / path)
+    held_out = [t.id for t in target_set.held_out()]
+    if not isinstance(cfg.fit_also, list | None):
+        raise ParameterError(f"fit_also = {cfg.fit_also!r} must be a list of target ids")
+    for target_id in cfg.fit_also or []:
+        if target_id not in held_out:
+            raise ParameterError(
+                f"fit_also: {target_id!r} is not a held-out target; allowed: {', '.join(held_out)}"
+            )
+    for target in target_set.targets:
+        if target.id in (cfg.fit_also or []):
+            target.use = "fit"
     ranges = parameter_ranges(cfg.parameters, target_set)
     return cfg, target_set, ranges, base
 

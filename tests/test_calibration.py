@@ -218,6 +218,8 @@ def test_bad_target_stops_with_one_line(tmp_path, change, message):
         (["confirm_seed=0"], "seed = 0 must differ from the other seed roots"),
         (["no_such_key=1"], "unknown key 'no_such_key'"),
         (["base.population.n_researchers=-5"], "base: population.n_researchers = -5"),
+        (["fit_also=[election]"], "fit_also: 'election' is not a held-out target"),
+        (["fit_also=election"], "fit_also = 'election' must be a list of target ids"),
     ],
 )
 def test_bad_config_stops_with_one_line(tmp_path, extra, message):
@@ -225,6 +227,14 @@ def test_bad_config_stops_with_one_line(tmp_path, extra, message):
     with pytest.raises(ParameterError) as err:
         calibrate.check_config(calibrate.read_config("quick", overrides(path) + extra))
     assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_fit_also_fits_a_held_out_target_in_one_calibration(tmp_path):
+    path = targets_file(tmp_path / "t.yaml", _ones(), _ones(), foreign={"use": "held_out"})
+    for extra, fitted in (([], ["election"]), (["fit_also=[foreign]"], ["election", "foreign"])):
+        config = calibrate.read_config("quick", overrides(path) + extra)
+        _, target_set, _, _ = calibrate.check_config(config)
+        assert [t.id for t in target_set.fitting()] == fitted
 
 
 def test_command_reports_bad_input_on_one_line(tmp_path, capsys):
