@@ -422,6 +422,23 @@ def result_table(validation: pd.DataFrame, target_set) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def fit_comparison(validation: pd.DataFrame, targets) -> dict:
+    """Distance to the fitting targets at the fitted point and at the defaults, on the same
+    fresh seeds: of each arm's seed means, and the paired difference of per-seed distances
+    (defaults minus fitted; above 0: the fitted point is closer)."""
+    arms = {
+        arm: validation[validation["point"] == point].set_index("replicate").sort_index()
+        for point, arm in ARMS.items()
+    }
+    out = {
+        arm: float(distances(rows.mean(numeric_only=True).to_frame().T, targets).iloc[0])
+        for arm, rows in arms.items()
+    }
+    diff = distances(arms["defaults"], targets) - distances(arms["fitted"], targets)
+    est = stats.mean_ci(diff.to_numpy())
+    return out | {"difference": est.mean, "ci_low": est.ci_low, "ci_high": est.ci_high}
+
+
 def _target_text(row) -> str:
     sign = {"interval": "±", "above": "> ", "below": "< "}[row["kind"]]
     if row["kind"] == "interval":
@@ -429,7 +446,9 @@ def _target_text(row) -> str:
     return f"{sign}{row['value']:.4g}"
 
 
-def markdown(table: pd.DataFrame, params: pd.DataFrame, how: str, n_accepted: int, cfg) -> str:
+def markdown(
+    table: pd.DataFrame, params: pd.DataFrame, how: str, n_accepted: int, cfg, comparison: dict
+) -> str:
     lines = [
         "| target | use | target value | fitted model (95% CI) | met | defaults (95% CI) | met |",
         "|---|---|---|---|---|---|---|",
@@ -452,6 +471,11 @@ def markdown(table: pd.DataFrame, params: pd.DataFrame, how: str, n_accepted: in
             else "the accepted point closest on the search seeds"
         )
         + f"; model values over {cfg.validation_replicates} fresh seeds.",
+        "",
+        f"Distance to the fitting targets on those seeds (0: all met): fitted "
+        f"{comparison['fitted']:.3g}, defaults {comparison['defaults']:.3g}; defaults minus "
+        f"fitted, paired by seed: {comparison['difference']:.3g} (95% CI "
+        f"{comparison['ci_low']:.3g} to {comparison['ci_high']:.3g}).",
         "",
         "| parameter | searched | fitted | accepted median (5-95%) |",
         "|---|---|---|---|",
@@ -588,7 +612,8 @@ def calibrate(
     }
     for file, frame in files.items():
         io.write_csv(out / file, frame)
-    io.write_text(out / "table.md", markdown(table, params, how, len(accepted), cfg))
+    comparison = fit_comparison(validation, target_set.fitting())
+    io.write_text(out / "table.md", markdown(table, params, how, len(accepted), cfg, comparison))
     io.write_text(out / "fitted.yaml", fitted_yaml(fitted_plain, command))
     overrides_line = " ".join(f"{k}={v}" for k, v in fitted_plain.items())
     io.write_text(out / "fitted_overrides.txt", overrides_line + "\n")
@@ -605,6 +630,7 @@ def calibrate(
         "confirmation_seeds": further_seeds if cfg.confirm_points else [],
         "validation_seeds": fresh_seeds,
         "acceptance": {"how": how, "accepted": len(accepted), "points": len(points)},
+        "fit_comparison": comparison,
         "fitted_point": fitted_point,
         "fitted": fitted_plain,
         "environment": io.environment(),

@@ -101,6 +101,13 @@ def test_recovers_known_parameters(tmp_path, generated):
     table = pd.read_csv(out / "table.csv")
     assert set(table["target"]) == set(STATS)
     assert (out / "fitted.yaml").is_file() and (out / "provenance.json").is_file()
+    # the comparison that decides adoption: paired on the fresh seeds, as recorded
+    validation = pd.read_csv(out / "validation.csv")
+    recorded = json.loads((out / "provenance.json").read_text())["fit_comparison"]
+    fitting = calibration.load_targets(Path(targets)).fitting()
+    assert recorded == pytest.approx(calibrate.fit_comparison(validation, fitting))
+    assert recorded["ci_low"] <= recorded["difference"] <= recorded["ci_high"]
+    assert "defaults minus fitted, paired by seed" in (out / "table.md").read_text()
 
 
 def test_rerun_is_skipped_and_interrupted_run_resumes(tmp_path, generated, monkeypatch):
