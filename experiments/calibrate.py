@@ -183,16 +183,17 @@ def check_config(data: dict) -> tuple[CalibrationConfig, calibration.TargetSet, 
         raise ParameterError(f"base: {err}") from None
     path = Path(cfg.targets)
     target_set = calibration.load_targets(path if path.is_absolute() else PROJECT_ROOT / path)
+    fit_also = cfg.fit_also or []
+    if not isinstance(fit_also, list):
+        raise ParameterError(f"fit_also = {fit_also!r} must be a list of target ids")
     held_out = [t.id for t in target_set.held_out()]
-    if not isinstance(cfg.fit_also, list | None):
-        raise ParameterError(f"fit_also = {cfg.fit_also!r} must be a list of target ids")
-    for target_id in cfg.fit_also or []:
-        if target_id not in held_out:
-            raise ParameterError(
-                f"fit_also: {target_id!r} is not a held-out target; allowed: {', '.join(held_out)}"
-            )
+    unknown = [target_id for target_id in fit_also if target_id not in held_out]
+    if unknown:
+        raise ParameterError(
+            f"fit_also: {unknown[0]!r} is not a held-out target; allowed: {', '.join(held_out)}"
+        )
     for target in target_set.targets:
-        if target.id in (cfg.fit_also or []):
+        if target.id in fit_also:
             target.use = "fit"
     ranges = parameter_ranges(cfg.parameters, target_set)
     return cfg, target_set, ranges, base

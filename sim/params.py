@@ -42,7 +42,8 @@ def param(
     `label` and `short` name a lever in tables and figures (derived from the name when empty);
     `plausible` is the range an uncertainty analysis samples, narrower than [lo, hi], with
     `plausible_source` saying where it comes from. A `policy` parameter is one that a reform
-    changes: during the burn-in it keeps its default, the status quo (`set_status_quo`).
+    changes: during the burn-in it keeps the status quo, its default unless the model is given
+    another (`set_status_quo`).
     """
     meta = {
         "lo": lo,
