@@ -139,13 +139,13 @@ class PopulationParams:
         40, 1, 100_000, unit="institutions", doc="Universities and research institutes"
     )
     ability_sigma: float = param(
-        0.855,
+        0.840,
         0.0,
         3.0,
         unit="log-units",
         doc="Spread of log-normal (heavy-tailed) ability",
         source=fitted("breakthrough_share, franzoni_top_publications"),
-        plausible=(0.635, 0.969),
+        plausible=(0.423, 0.894),
         plausible_source=ACCEPTED,
     )
     institution_wealth_sigma: float = param(
@@ -266,14 +266,14 @@ class IncentivesParams:
         policy=True,
     )
     paper_splitting: float = param(
-        0.454,
+        0.304,
         0.0,
         5.0,
         unit="x papers at weight 1",
         doc="Extra papers from the same incremental work when counts carry all the weight; "
         "impact per paper falls in proportion (salami slicing)",
         source=fitted("franzoni_submissions"),
-        plausible=(0.238, 0.562),
+        plausible=(0.218, 0.711),
         plausible_source=ACCEPTED,
     )
     failure_tolerance: float = param(
@@ -293,7 +293,7 @@ class IncentivesParams:
 @dataclass
 class GuanxiParams:
     weight: float = param(
-        1.14,
+        0.738,
         0.0,
         5.0,
         unit="score s.d. per unit tie",
@@ -302,7 +302,7 @@ class GuanxiParams:
         short="guanxi",
         policy=True,
         source=fitted("fisman_election"),
-        plausible=(0.485, 1.24),
+        plausible=(0.312, 1.65),
         plausible_source=ACCEPTED,
     )
     technocratic_damping: float = param(
@@ -606,16 +606,14 @@ class ExportControlsParams:
 @dataclass
 class ProductionParams:
     papers_per_year: float = param(
-        3.0,
+        0.190,
         0.0,
         50.0,
         unit="papers per FTE-year",
-        doc="Incremental papers of a full-time researcher of ability 1",
-        source="Modelling assumption, set by hand: no source reached gives a figure; the held-out "
-        "target indexed_papers_per_researcher finds the model's papers 25 times China's indexed "
-        "output",
-        plausible=(2.0, 4.5),
-        plausible_source=PROVISIONAL,
+        doc="Incremental indexed papers of a full-time researcher of ability 1",
+        source=fitted("indexed_papers_per_researcher, franzoni_submissions"),
+        plausible=(0.0644, 0.328),
+        plausible_source=ACCEPTED,
     )
     funding_elasticity: float = param(
         0.3,
@@ -647,23 +645,23 @@ class ProductionParams:
         plausible_source=PROVISIONAL,
     )
     project_success: float = param(
-        0.361,
+        0.245,
         0.0,
         1.0,
         unit="probability",
         doc="Chance a finished exploratory project succeeds",
         source=fitted("franzoni_top_publications, breakthrough_share"),
-        plausible=(0.194, 0.373),
+        plausible=(0.118, 0.355),
         plausible_source=ACCEPTED,
     )
     project_impact_scale: float = param(
-        14.1,
+        13.7,
         0.0,
         1e6,
         unit="impact units",
         doc="Minimum impact of a successful project (Pareto scale)",
         source=fitted("breakthrough_share, franzoni_top_publications"),
-        plausible=(9.66, 16.8),
+        plausible=(8.51, 16.2),
         plausible_source=ACCEPTED,
     )
     project_impact_alpha: float = param(
@@ -676,13 +674,14 @@ class ProductionParams:
         plausible_source=REDNER,
     )
     project_papers: float = param(
-        3.0,
+        0.344,
         0.0,
         50.0,
         unit="papers",
-        doc="Papers from a successful project (a flop yields half)",
-        plausible=(2.0, 4.0),
-        plausible_source=PROVISIONAL,
+        doc="Indexed papers from a successful project (a flop yields half)",
+        source=fitted("indexed_papers_per_researcher, franzoni_top_publications"),
+        plausible=(0.172, 0.728),
+        plausible_source=ACCEPTED,
     )
     recognition_delay_years: float = param(
         4.0,
@@ -695,14 +694,14 @@ class ProductionParams:
         plausible_source=WVS,
     )
     breakthrough_threshold: float = param(
-        51.8,
+        380.0,
         0.0,
         1e9,
         unit="impact units",
         doc="Impact above which an output is a breakthrough "
         "(about the top 1% of papers with neutral levers)",
         source=fitted("breakthrough_share"),
-        plausible=(36.3, 58.7),
+        plausible=(166.0, 447.0),
         plausible_source=ACCEPTED,
     )
 
@@ -719,13 +718,13 @@ class CollaborationParams:
         plausible_source=ROYLE,
     )
     formation_per_year: float = param(
-        0.04,
+        0.0405,
         0.0,
         1.0,
         unit="per year",
         doc="Chance per year of gaining a foreign collaborator",
         source=fitted("foreign_coauthor_share"),
-        plausible=(0.0228, 0.0695),
+        plausible=(0.0366, 0.0952),
         plausible_source=ACCEPTED,
     )
     dissolution_per_year: float = param(
