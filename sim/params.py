@@ -145,7 +145,7 @@ class PopulationParams:
         unit="log-units",
         doc="Spread of log-normal (heavy-tailed) ability",
         source=fitted("breakthrough_share, franzoni_top_publications"),
-        plausible=(0.423, 0.894),
+        plausible=(0.401, 0.906),
         plausible_source=ACCEPTED,
     )
     institution_wealth_sigma: float = param(
@@ -273,7 +273,7 @@ class IncentivesParams:
         doc="Extra papers from the same incremental work when counts carry all the weight; "
         "impact per paper falls in proportion (salami slicing)",
         source=fitted("franzoni_submissions"),
-        plausible=(0.218, 0.711),
+        plausible=(0.189, 0.727),
         plausible_source=ACCEPTED,
     )
     failure_tolerance: float = param(
@@ -302,7 +302,7 @@ class GuanxiParams:
         short="guanxi",
         policy=True,
         source=fitted("fisman_election"),
-        plausible=(0.312, 1.65),
+        plausible=(0.219, 2.05),
         plausible_source=ACCEPTED,
     )
     technocratic_damping: float = param(
@@ -612,7 +612,7 @@ class ProductionParams:
         unit="papers per FTE-year",
         doc="Incremental indexed papers of a full-time researcher of ability 1",
         source=fitted("indexed_papers_per_researcher, franzoni_submissions"),
-        plausible=(0.0644, 0.328),
+        plausible=(0.0558, 0.366),
         plausible_source=ACCEPTED,
     )
     funding_elasticity: float = param(
@@ -651,7 +651,7 @@ class ProductionParams:
         unit="probability",
         doc="Chance a finished exploratory project succeeds",
         source=fitted("franzoni_top_publications, breakthrough_share"),
-        plausible=(0.118, 0.355),
+        plausible=(0.107, 0.374),
         plausible_source=ACCEPTED,
     )
     project_impact_scale: float = param(
@@ -661,7 +661,7 @@ class ProductionParams:
         unit="impact units",
         doc="Minimum impact of a successful project (Pareto scale)",
         source=fitted("breakthrough_share, franzoni_top_publications"),
-        plausible=(8.51, 16.2),
+        plausible=(8.23, 16.4),
         plausible_source=ACCEPTED,
     )
     project_impact_alpha: float = param(
@@ -680,7 +680,7 @@ class ProductionParams:
         unit="papers",
         doc="Indexed papers from a successful project (a flop yields half)",
         source=fitted("indexed_papers_per_researcher, franzoni_top_publications"),
-        plausible=(0.172, 0.728),
+        plausible=(0.132, 0.863),
         plausible_source=ACCEPTED,
     )
     recognition_delay_years: float = param(
@@ -701,7 +701,7 @@ class ProductionParams:
         doc="Impact above which an output is a breakthrough "
         "(about the top 1% of papers with neutral levers)",
         source=fitted("breakthrough_share"),
-        plausible=(166.0, 447.0),
+        plausible=(136.0, 609.0),
         plausible_source=ACCEPTED,
     )
 
@@ -724,7 +724,7 @@ class CollaborationParams:
         unit="per year",
         doc="Chance per year of gaining a foreign collaborator",
         source=fitted("foreign_coauthor_share"),
-        plausible=(0.0366, 0.0952),
+        plausible=(0.0313, 0.112),
         plausible_source=ACCEPTED,
     )
     dissolution_per_year: float = param(
