@@ -299,18 +299,14 @@ def test_killed_command_resumes(tmp_path, generated):
     assert "complete" in done.stdout and (out / "provenance.json").is_file()
 
 
-def test_counting_costs_breakthroughs_mostly_through_the_scores_consequences():
+def test_with_the_scores_consequences_off_counting_splits_papers_but_costs_no_breakthroughs():
     """experiments/franzoni_channels.py: with funding, exit, imitation and approval blind to the
-    score, counting papers still raises papers (by splitting) and costs breakthroughs only a
-    little (split papers carry less impact each, so fewer cross the threshold); with them on, it
-    costs several times as much (the miss of franzoni_top_publications)."""
+    score, as under a cash bonus, counting papers still raises papers (by splitting) and leaves
+    breakthroughs as they are: at the calibrated scale a split routine paper hardly ever crosses
+    the threshold, so what counting costs comes through the score's consequences (the pattern
+    tests check that it does)."""
     from experiments import franzoni_channels as fc
 
-    short = {"run.burn_in_years": 5.0}
-    off = fc.ratios(fc.ARMS["all four off"] | short, 20.0, range(3), 1000)
-    on = fc.ratios(short, 20.0, range(3), 1000)
-    assert np.all(np.abs(off["breakthrough_rate"] - 1) < 0.1), off
+    off = fc.ratios(fc.ARMS["all four off"] | {"run.burn_in_years": 5.0}, 20.0, range(3), 1000)
+    assert np.all(np.abs(off["breakthrough_rate"] - 1) < 0.05), off
     assert np.all(off["papers_per_researcher_year"] > 1.2), off
-    loss = off["breakthrough_rate"] - on["breakthrough_rate"]  # paired on seeds
-    assert np.all(loss > 0) and loss.mean() > 0.05, (on, off)
-    assert (1 - on["breakthrough_rate"]).mean() > 2 * (1 - off["breakthrough_rate"]).mean()

@@ -52,6 +52,9 @@ SETTINGS = {
         "project_impact_alpha": 3.0,
         "ability_sigma": 0.6,
     },
+    # papers at the scale of the earlier, uncalibrated defaults: at the fitted scale a window's
+    # record holds under one paper, too few for rules about records to show at 30 seeds
+    "many_papers": {"papers_per_year": 3.0, "project_papers": 3.0},
     # the shock from the first recorded year, at full severity
     "shock": {
         "export_controls.enabled": True,
@@ -78,7 +81,7 @@ ORIGINAL_BONUS, ORIGINAL_RATES = ReferenceResearcher.bonus, ReferenceResearcher.
 MUTATIONS = {
     "leadership: technocrats twice as likely": ("defaults", {"technocrat_share": 0.8}),
     "guanxi: favour lowers the score": ("levers", {"bonus": flipped_favour}),
-    "incentives: records as totals, not rates": ("defaults", {"window_rates": record_totals}),
+    "incentives: records as totals, not rates": ("many_papers", {"window_rates": record_totals}),
     "production: recognition twice as fast": ("cold_projects", {"recognition_delay_years": 2.0}),
     "careers: no retirement": ("defaults", {"career_years": 1e9}),
     "oversight: priority favour ignored": ("levers", {"priority_favor": 0.0}),

@@ -14,14 +14,19 @@ from sim import ResearchModel
 
 N_RESEARCHERS = 800
 SEEDS = range(12)
+# At the calibrated paper scale breakthroughs are rare (about 4 per 1,000 researcher-years, 60
+# a run at 800 researchers), so the claims about the breakthrough rate of small effects need
+# more researcher-years to be told from seed noise.
+LARGE = {"n_researchers": 4_000}
+VERY_LARGE = {"n_researchers": 10_000, "seeds": range(20)}
 
 
 @cache
-def arm(levers: tuple, seeds: range = SEEDS) -> pd.DataFrame:
+def arm(levers: tuple, seeds: range = SEEDS, n_researchers: int = N_RESEARCHERS) -> pd.DataFrame:
     """Run metrics per seed, plus the post-shock exposed-field rate and collaboration share."""
     rows = []
     for seed in seeds:
-        model = ResearchModel(seed=seed, n_researchers=N_RESEARCHERS, **dict(levers)).run()
+        model = ResearchModel(seed=seed, n_researchers=n_researchers, **dict(levers)).run()
         ts = model.timeseries()
         after = ts[ts.year >= 2022.75]
         rows.append(
@@ -35,19 +40,20 @@ def arm(levers: tuple, seeds: range = SEEDS) -> pd.DataFrame:
     return pd.DataFrame(rows, index=list(seeds))
 
 
-def paired_ci(base: dict, treated: dict, metric: str, seeds: range = SEEDS):
-    diff = arm(tuple(treated.items()), seeds)[metric] - arm(tuple(base.items()), seeds)[metric]
+def paired_ci(base: dict, treated: dict, metric: str, **population):
+    treated, base = (arm(tuple(levers.items()), **population) for levers in (treated, base))
+    diff = treated[metric] - base[metric]
     half = stats.t.ppf(0.975, len(diff) - 1) * diff.std(ddof=1) / np.sqrt(len(diff))
     return diff.mean() - half, diff.mean() + half
 
 
-def assert_increases(base, treated, metric, seeds=SEEDS):
-    low, high = paired_ci(base, treated, metric, seeds)
+def assert_increases(base, treated, metric, **population):
+    low, high = paired_ci(base, treated, metric, **population)
     assert low > 0, f"{metric}: paired 95% CI [{low:.3g}, {high:.3g}] does not lie above 0"
 
 
-def assert_decreases(base, treated, metric, seeds=SEEDS):
-    low, high = paired_ci(base, treated, metric, seeds)
+def assert_decreases(base, treated, metric, **population):
+    low, high = paired_ci(base, treated, metric, **population)
     assert high < 0, f"{metric}: paired 95% CI [{low:.3g}, {high:.3g}] does not lie below 0"
 
 
@@ -55,13 +61,13 @@ def test_more_weight_on_paper_counts_more_papers_less_exploration_fewer_breakthr
     balanced, count_heavy = {"publication_weight": 0.2}, {"publication_weight": 0.9}
     assert_increases(balanced, count_heavy, "papers_per_researcher_year")
     assert_decreases(balanced, count_heavy, "mean_exploratory_share")
-    assert_decreases(balanced, count_heavy, "breakthrough_rate")
+    assert_decreases(balanced, count_heavy, "breakthrough_rate", **VERY_LARGE)  # about -4%
 
 
 def test_long_failure_tolerant_evaluation_more_breakthroughs_and_more_flops():
     short = {"evaluation_window_years": 2.0, "failure_tolerance": 0.0}
     hhmi_like = {"evaluation_window_years": 7.0, "failure_tolerance": 0.8}
-    assert_increases(short, hhmi_like, "breakthrough_rate")
+    assert_increases(short, hhmi_like, "breakthrough_rate", **LARGE)
     assert_increases(short, hhmi_like, "flop_rate")
 
 
@@ -85,8 +91,8 @@ def test_export_shock_cuts_exposed_fields_and_collaboration_and_self_reliance_re
 def test_more_guanxi_funding_tracks_ability_less_and_fewer_breakthroughs():
     seeds = range(40)
     merit, favoritism = {"guanxi.weight": 0.0}, {"guanxi.weight": 3.0}
-    assert_decreases(merit, favoritism, "mean_allocation_efficiency", seeds)
-    assert_decreases(merit, favoritism, "breakthrough_rate", seeds)
+    assert_decreases(merit, favoritism, "mean_allocation_efficiency", seeds=seeds)
+    assert_decreases(merit, favoritism, "breakthrough_rate", seeds=seeds)
 
 
 def test_turnover_and_imitation_under_count_heavy_evaluation_erode_exploration():
@@ -105,4 +111,4 @@ def test_a_longer_window_without_failure_tolerance_more_breakthroughs():
     short, long = (
         {"evaluation_window_years": years, "failure_tolerance": 0.0} for years in (1.0, 5.0)
     )
-    assert_increases(short, long, "breakthrough_rate", seeds=range(20))
+    assert_increases(short, long, "breakthrough_rate", seeds=range(20), **LARGE)
