@@ -15,6 +15,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from sim.params import ACCEPTED, parameter_table
+
 from . import design, io
 from .figures import OKABE_ITO, lever_label, metric_label, number, save, wrapped
 from .report_document import Document
@@ -236,6 +238,12 @@ def pct(x: float) -> str:
     return f"{100 * x:.0f}%"
 
 
+def fitted_ranges(d) -> int:
+    """How many of the design's factors range over the calibration's accepted points."""
+    sources = {row["name"]: row.get("plausible_source") for row in parameter_table()}
+    return sum(sources.get(name) == ACCEPTED for name in d.factors)
+
+
 def robustness_sentence(spec, row) -> str:
     verb = "raises" if row.sign == "positive" else "lowers"
     basis = "" if row.basis == "claimed" else " (no claim declared: the sign of the mean)"
@@ -309,9 +317,10 @@ def build(analysis, out: Path, command: str, timing: dict) -> Path:
         f"(common random numbers), {size}: {len(d.runs):,} runs in {spec.jobs} Hydra jobs. "
         "Levers not contrasted, and every parameter not in the design, keep the config's values."
         + (
-            " The plausible ranges are those of `sim/params.py` (docs/ODD.md); most are "
-            "provisional judgements until the calibration supplies fitted ranges, so read the "
-            "shares below as conditional on them."
+            f" The plausible ranges are those of `sim/params.py` (docs/ODD.md): {fitted_ranges(d)} "
+            f"of the {len(d.factors)} are the calibration's accepted ranges, the others "
+            "provisional judgements or published figures, so read the shares below as "
+            "conditional on them."
             if spec.model == "abm"
             else ""
         )
