@@ -8,12 +8,12 @@ model in named situations (`situations:` of the same file: lever overrides and p
 `configs/`) on the same seed, so most statistics are paired ratios or differences and do not
 depend on the model's absolute scale.
 
-The model is read only through its public surface: `ResearchModel(params=..., seed=...,
-status_quo=...)`, `step()`, `running`, `year_end`, `run_metrics()`, `p` and the researcher
-arrays. `observe` steps a model and keeps a copy of the researcher arrays after every step, so a
-statistic can look at who had what at any date (for example who had a foreign collaborator when
-export controls began). Each statistic is a small named function, so that it can follow a change
-of the model.
+The model is read only through its public surface: a model for (params, seed, status_quo),
+branched from a shared spin-up (experiments/engine/spinup.py), `step()`, `running`,
+`year_end`, `run_metrics()`, `p` and the researcher arrays. `observe` steps a model and keeps a
+copy of the researcher arrays after every step, so a statistic can look at who had what at any
+date (for example who had a foreign collaborator when export controls began). Each statistic
+is a small named function, so that it can follow a change of the model.
 
 `experiments/calibrate.py` fits parameters to the targets marked `use: fit`.
 """
@@ -30,9 +30,9 @@ import numpy as np
 import yaml
 
 import sim.model
-from sim import ResearchModel
 from sim.params import ParameterError, check_value, field_of, with_overrides
 
+from .engine.spinup import model_for
 from .replicates import signals_held
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
@@ -79,7 +79,7 @@ def observe(params, seed: int, status_quo=None) -> Observation:
     """Run the model on `seed`, keeping the researcher arrays after every step; the burn-in
     runs the policy levers of `status_quo` (default: the model's defaults)."""
     with signals_held():  # Ctrl-C inside a compiled kernel would crash the process
-        model = ResearchModel(params=params, seed=seed, status_quo=status_quo)
+        model = model_for(params, seed, status_quo)
         years, snapshots = [model.year_end], [_arrays(model, SNAPSHOT)]
         while model.running:
             model.step()

@@ -26,9 +26,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim import ResearchModel, with_overrides
+from sim import with_overrides
 
 from . import design, io, schema
+from .engine.spinup import model_for
 from .job import provenance, record_failure
 from .replicates import replicate_seed, signals_held, sigterm_as_exit, worker_context
 
@@ -73,7 +74,7 @@ def run_point(base, spec: design.DesignConfig, point: int, row, seeds: list[int]
         params = with_overrides(at_point, **levers) if levers else at_point
         for i, seed in enumerate(seeds):
             with signals_held():
-                metrics = ResearchModel(params=params, seed=seed).run().run_metrics()
+                metrics = model_for(params, seed).run().run_metrics()
             out.append(
                 {"point": point, "arm": arm, "replicate": i, "seed": seed} | values | metrics
             )

@@ -26,9 +26,10 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from sim import Params, ResearchModel
+from sim import Params
 
 from . import io
+from .engine.spinup import model_for
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ def run_replicate(params: Params, replicate: int, seed: int) -> tuple[dict, pd.D
     """One model run: (its run metrics, its timeseries), both tagged with replicate and seed."""
     started = time.perf_counter()
     with signals_held():
-        model = ResearchModel(params=params, seed=seed).run()
+        model = model_for(params, seed).run()
     metrics = {"replicate": replicate, "seed": seed, **model.run_metrics()}
     series = model.timeseries()
     series.insert(0, "seed", seed)

@@ -103,6 +103,7 @@ class Incentives(Mechanism):
     name = "incentives"
     parameters = {"incentives": IncentivesParams}
     researcher_state = {"merit": np.float64, "score": np.float64}
+    reads_ahead = ("incentives.evaluation_window_years",)  # the record holds the longest window
 
     def initialize(self):
         m, years = self.model, self.p.incentives.evaluation_window_years

@@ -7,6 +7,9 @@ A mechanism is a subclass of `Mechanism` that sets:
 - `researcher_state`: the researcher arrays it owns, name -> numpy dtype (they live in
   `model.researchers`, one entry per post, and are shown on each Mesa agent);
 - `metrics`: what it reports (`sim.metrics.Step` and `Run` declarations);
+- `reads_ahead`: parameters (dotted) whose largest value over the run, dated events
+  included, sizes state it builds at `initialize` (runs branched from one spin-up must agree
+  on it: `sim.model.spin_up_key`);
 and overrides the hooks it needs, each called for every mechanism in the model's declared order
 (`sim.model.MECHANISMS`):
 - `initialize()`: draw the initial state it owns;
@@ -41,6 +44,7 @@ class Mechanism:
     parameters: dict[str, type] = {}
     researcher_state: dict[str, type] = {}
     metrics: tuple = ()
+    reads_ahead: tuple[str, ...] = ()
 
     def __init__(self, model):
         self.model = model

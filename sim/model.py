@@ -14,7 +14,11 @@ funding follows the score). Then each mechanism reports its metrics. See docs/OD
 full description and docs/extending.md for adding a mechanism.
 """
 
+import copy
+import dataclasses
 import functools
+import hashlib
+import json
 import math
 import numbers
 
@@ -92,6 +96,39 @@ def whole_seed(seed) -> int | None:
     return int(seed)
 
 
+def spin_up_key(params: Params, seed, mechanisms=MECHANISMS, status_quo=None) -> str:
+    """What a model's burn-in depends on, as a digest: runs with the same key share one spin-up.
+
+    The burn-in runs the status quo, so the key is the parameters with every policy lever set to
+    its status-quo value, without the dated events and the run's length, plus the seed, the
+    mechanisms and, for each parameter a mechanism `reads_ahead`, its largest value over the run
+    (state sized for it at the start: the evaluation record holds the longest window).
+    """
+    status = copy.deepcopy(params)
+    burns_in = round(status.run.burn_in_years / STEP_YEARS) > 0
+    reform = set_status_quo(status, status_quo) if burns_in else []
+    timeline = Timeline(reform + list(status.timeline), type(status))
+    ahead = {
+        key: timeline.max_value(key, getattr(*_group_and(status, key)))
+        for cls in mechanisms
+        for key in cls.reads_ahead
+    }
+    status.timeline, status.run.years = [], 0.0
+    record = {
+        "params": dataclasses.asdict(status),
+        "ahead": ahead,
+        "seed": seed,
+        "mechanisms": [f"{cls.__module__}.{cls.__qualname__}" for cls in mechanisms],
+    }
+    text = json.dumps(record, sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _group_and(params, key: str) -> tuple:
+    group, _, name = key.partition(".")
+    return getattr(params, group), name
+
+
 class ResearchModel(mesa.Model):
     """Researchers (array-backed Mesa agents) under publication rewards, oversight and controls.
 
@@ -112,26 +149,74 @@ class ResearchModel(mesa.Model):
         status_quo: Params | None = None,
         **overrides,
     ):
-        seed = whole_seed(seed)
-        super().__init__(rng=seed)
-        mechanisms = MECHANISMS if mechanisms is None else tuple(mechanisms)
-        params_type = params_class_of(mechanisms)
+        self._spin_up(params, seed, mechanisms, status_quo, overrides)
+        self._start(self.p, self._reform)
+
+    # --- spin-up and branches ----------------------------------------------------------------
+    @classmethod
+    def spun_up(
+        cls,
+        params: Params | None = None,
+        *,
+        seed: int | None = None,
+        mechanisms=None,
+        status_quo: Params | None = None,
+        **overrides,
+    ) -> "ResearchModel":
+        """The model after its burn-in, before the run's own levers and events apply.
+
+        `branch` starts runs from it: every run with the same `spin_up_key` shares this state
+        (a burn-in runs the status quo, so arms that differ only in policy levers, dated events
+        or run length have the same one), as climate models branch runs from one spin-up.
+        """
+        model = cls.__new__(cls)
+        model._spin_up(params, seed, mechanisms, status_quo, overrides)
+        return model
+
+    def branch(self, params: Params | None = None, **overrides) -> "ResearchModel":
+        """A run from a copy of this spun-up model: the same, value for value, as
+        `ResearchModel(params, seed=..., status_quo=...)` with this model's seed and status quo.
+        `params` must have this spin-up's key (else ParameterError); this model is unchanged."""
+        if self.running or self.steps:
+            raise ParameterError("branch needs a spun-up model (ResearchModel.spun_up), not a run")
+        run = self._run_params(params, overrides)
+        key = spin_up_key(run, self.seed, self._mechanism_classes, self._status_quo)
+        if key != self.spin_up_key:
+            raise ParameterError(
+                "branch: these parameters need another spin-up (they differ from it in more than "
+                "policy levers, dated events and run.years)"
+            )
+        reform = set_status_quo(copy.deepcopy(run), self._status_quo) if self.burn_in_steps else []
+        model = copy.deepcopy(self)
+        model._start(run, reform)
+        return model
+
+    def _run_params(self, params, overrides) -> Params:
+        params_type = params_class_of(self._mechanism_classes)
         if params is not None and not isinstance(params, params_type):
             params = params_type(**{g: getattr(params, g) for g in params.__dataclass_fields__})
-        self.p = with_overrides(params or params_type(), **overrides)
+        return with_overrides(params or params_type(), **overrides)
+
+    def _spin_up(self, params, seed, mechanisms, status_quo, overrides) -> None:
+        """Build the model and run its burn-in under the status quo (levers of `status_quo`)."""
+        seed = whole_seed(seed)
+        super().__init__(rng=seed)
+        self._mechanism_classes = MECHANISMS if mechanisms is None else tuple(mechanisms)
+        self._status_quo = status_quo
+        self.p = self._run_params(params, overrides)
+        self.spin_up_key = spin_up_key(self.p, seed, self._mechanism_classes, status_quo)
         self.seed = seed
         self.streams = Streams(seed)
         self.burn_in_steps = round(self.p.run.burn_in_years / STEP_YEARS)
-        reform = set_status_quo(self.p, status_quo) if self.burn_in_steps else []
-        self.timeline = Timeline(reform + list(self.p.timeline), params_type)
+        self._reform = set_status_quo(self.p, status_quo) if self.burn_in_steps else []
+        self.timeline = Timeline(self._reform + list(self.p.timeline), type(self.p))
         self.n = self.p.population.n_researchers
-        self.total_steps = steps_for(self.p.run.years)
         self.quarter = 0  # quarters begun since the burn-in started
-        self.catalog = catalog_of(mechanisms)
+        self.catalog = catalog_of(self._mechanism_classes)
         self.fields = Fields.from_params(self.p)
         self.institutions = Arrays(self.p.population.n_institutions)
         self.researchers = Arrays(self.n)
-        self.mechanisms = [cls(self) for cls in mechanisms]
+        self.mechanisms = [cls(self) for cls in self._mechanism_classes]
         for mechanism in self.mechanisms:
             for name, dtype in mechanism.researcher_state.items():
                 setattr(self.researchers, name, np.zeros(self.n, dtype))
@@ -141,10 +226,18 @@ class ResearchModel(mesa.Model):
         self._evaluate(opening=True)
         for _ in range(self.burn_in_steps):
             self._quarter(burning_in=True)
+        self.running = False
+        self._agent_views_built = False
+
+    def _start(self, run: Params, reform: list) -> None:
+        """The run's levers and dated events take effect, as a reform would."""
+        self.p.timeline = list(run.timeline)
+        self.p.run.years = run.run.years
+        self.timeline = Timeline(reform + list(self.p.timeline), type(self.p))
+        self.total_steps = steps_for(self.p.run.years)
         if reform and self.timeline.apply_due(-math.inf, self.p):  # the run's levers, now
             self._run_hook("refresh")
         self.running = True
-        self._agent_views_built = False
         self.history: dict[str, list] = {name: [] for name in ("year", *self.catalog.step_columns)}
         self.metrics: dict[str, float] = {}
         self.datacollector = MetricsCollector(self.history)
