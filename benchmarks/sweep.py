@@ -25,8 +25,10 @@ def bare_loop(seeds) -> None:
 
 def job_loop(seeds) -> None:
     """The batch runner of a sweep job (experiments layer), serial, into a scratch folder."""
+    from experiments.engine.spinup import SPIN_UPS
     from experiments.replicates import Checkpoint, run_batch
 
+    SPIN_UPS.clear()  # one configuration's seeds share no burn-in: keep repeats alike
     params = with_overrides(n_researchers=2000, years=20)
     with tempfile.TemporaryDirectory() as scratch:
         checkpoint = Checkpoint(Path(scratch), "benchmark", flush_seconds=float("inf"))

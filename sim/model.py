@@ -187,7 +187,8 @@ class ResearchModel(mesa.Model):
                 "policy levers, dated events and run.years)"
             )
         reform = set_status_quo(copy.deepcopy(run), self._status_quo) if self.burn_in_steps else []
-        model = copy.deepcopy(self)
+        shared = (self.catalog, self._status_quo)  # never changed by a run: not copied
+        model = copy.deepcopy(self, {id(x): x for x in shared})
         model._start(run, reform)
         return model
 
