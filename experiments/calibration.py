@@ -20,6 +20,8 @@ is a small named function, so that it can follow a change of the model.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -355,6 +357,17 @@ def load_targets(path: Path) -> TargetSet:
     except OSError as err:
         raise ParameterError(f"targets = {str(path)!r} cannot be read: {err.strerror}") from None
     return check_targets(data)
+
+
+def definition_digest(data: dict, target_id: str) -> str:
+    """SHA-256 of what a target tests: its entry in a targets file (all but `checked`, where
+    the figure was read) and the situations its arguments name, as canonical JSON."""
+    row = next(t for t in data["targets"] if t["id"] == target_id)
+    entry = {k: v for k, v in row.items() if k != "checked"}
+    names = [row.get("args", {}).get(key) for key in SITUATION_ARGS]
+    situations = {n: (data.get("situations") or {}).get(n) for n in names if n is not None}
+    text = json.dumps({"target": entry, "situations": situations}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 # --- one seed of one parameter point ------------------------------------------------------
