@@ -18,7 +18,10 @@ from sim.model import MECHANISMS, spin_up_key
 # A spun-up model holds about 400 bytes per researcher (tracemalloc at 2,000 and 20,000
 # researchers); counted at 1,000 to leave room for Python's own objects.
 BYTES_PER_RESEARCHER = 1_000
-DEFAULT_BUDGET = 1 << 30  # 1 GiB of spun-up models per process
+# 256 MiB of spun-up models per process: every seed of a sweep up to about 10,000 researchers.
+# Larger populations keep fewer, and a sweep whose jobs each run all seeds of one arm then
+# rebuilds them (as before spin-ups were shared); its results are the same either way.
+DEFAULT_BUDGET = 256 << 20
 
 
 class SpinUps:
