@@ -187,7 +187,9 @@ def params_from_config(config: dict) -> tuple[Params, RunConfig]:
         for name, values in config.items()
         if name not in ("run", *NOT_GROUPS)
     }
-    groups["run"] = RunParams(start_year=run.start_year, years=run.years)
+    groups["run"] = RunParams(
+        **{f.name: getattr(run, f.name) for f in dataclasses.fields(RunParams)}
+    )
     timeline = [Event(**event) for event in config.get("timeline", [])]
     params = validate(model_params()(**groups, timeline=timeline))
     if config.get("uncertainty") is not None:

@@ -184,3 +184,8 @@ def test_ray_cluster_launcher_config_composes():
 def test_run_config_fields_carry_ranges_like_the_model_parameters():
     for f in dataclasses.fields(schema.RunConfig):
         assert "lo" in f.metadata and "doc" in f.metadata
+
+
+def test_every_run_setting_of_the_model_reaches_it():
+    _, params, _ = composed("run.burn_in_years=2", "run.years=3", "run.start_year=2016")
+    assert (params.run.burn_in_years, params.run.years, params.run.start_year) == (2, 3, 2016)

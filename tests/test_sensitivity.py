@@ -117,6 +117,7 @@ def test_each_point_runs_every_arm_on_the_same_seeds(basic):
         n_researchers=200,
         n_institutions=10,
         years=3,
+        burn_in_years=1,
         intensity=1.0,
         project_success=row["production.project_success"],
         ability_sigma=row["population.ability_sigma"],
