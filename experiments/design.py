@@ -15,15 +15,18 @@ a job's chunk and `experiments/sensitivity.py` analyses a finished design.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from sim.params import ParameterError, check_value, group_fields, resolve_key
 
-METHODS = ("morris", "sobol", "latin")
+METHODS = ("morris", "sobol", "latin", "ensemble")
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SIGNS = {"positive": 1, "negative": -1}
 BASE_ARM = "base"
 
@@ -46,7 +49,7 @@ class Contrast:
 class DesignConfig:
     """An uncertainty design: which method, over which factors, with which lever contrasts."""
 
-    method: str = "morris"  # morris, sobol or latin
+    method: str = "morris"  # morris, sobol, latin, or ensemble (the rows of `ensemble`)
     samples: int = 10  # Morris trajectories, Sobol base sample (a power of 2), or LHS points
     levels: int = 4  # Morris grid levels
     seed: int = 0  # the design's own seed (the replicates' seeds come from run.seed)
@@ -61,6 +64,10 @@ class DesignConfig:
     )
     model: str = "abm"  # abm, or a test function with known indices: ishigami
     jobs: int = 1  # Hydra jobs the points are split into
+    # method ensemble: a CSV of parameter sets, one per row, under dotted column names (for
+    # example the calibration's accepted points), relative to the project's folder; each set
+    # is also the status quo its burn-in runs, as in the calibration
+    ensemble: str = ""
     job: int = 0  # this job's share (the sweep sets it: uncertainty.job=range(0,jobs))
 
 
@@ -106,6 +113,9 @@ def factors(spec: DesignConfig) -> dict[str, tuple[float, float]]:
     """The design's factors and the range each is sampled over."""
     if spec.model != "abm":
         return dict(TEST_FUNCTIONS[spec.model][1])
+    if spec.method == "ensemble":
+        table = ensemble_table(spec)
+        return {name: (float(table[name].min()), float(table[name].max())) for name in table}
     names = list(spec.factors) or plausible_factors()
     return {name: tuple(_field(name).metadata["plausible"]) for name in names}
 
@@ -140,8 +150,15 @@ def check(spec) -> DesignConfig:
         )
     if spec.seed < 0:
         raise ParameterError(f"uncertainty.seed = {spec.seed} must be >= 0")
+    if spec.method == "ensemble":
+        check_ensemble(spec)
+    elif spec.ensemble:
+        raise ParameterError(
+            f"uncertainty.ensemble = {spec.ensemble!r} is for method ensemble only "
+            f"(uncertainty.method = {spec.method!r})"
+        )
     if spec.model == "abm":
-        for name in spec.factors:
+        for name in spec.factors if spec.method != "ensemble" else ():
             try:
                 f = _field(name)
             except ParameterError as err:
@@ -183,6 +200,47 @@ def check(spec) -> DesignConfig:
     return spec
 
 
+def ensemble_path(spec: DesignConfig) -> Path:
+    return PROJECT_ROOT / spec.ensemble
+
+
+def ensemble_table(spec: DesignConfig):
+    """The ensemble's parameter sets: its columns that name parameters, in file order."""
+    import pandas as pd
+
+    table = pd.read_csv(ensemble_path(spec))
+    return table[[c for c in table.columns if "." in c]]
+
+
+def ensemble_digest(spec: DesignConfig) -> str:
+    """SHA-256 of the ensemble file: part of a job's resume key, so a new ensemble reruns."""
+    return hashlib.sha256(ensemble_path(spec).read_bytes()).hexdigest()
+
+
+def check_ensemble(spec: DesignConfig) -> None:
+    """The ensemble file exists, and every value of its parameter columns is allowed."""
+    where = f"uncertainty.ensemble = {spec.ensemble!r}"
+    if spec.model != "abm" or not spec.ensemble:
+        raise ParameterError(f"{where}: method ensemble needs a CSV file of parameter sets")
+    if spec.factors:
+        raise ParameterError(
+            "uncertainty.factors must be empty for method ensemble (its columns are the factors)"
+        )
+    try:
+        table = ensemble_table(spec)
+    except (OSError, ValueError) as err:
+        raise ParameterError(f"{where} cannot be read: {err}") from None
+    if table.empty or not len(table.columns):
+        raise ParameterError(f"{where} holds no parameter set (columns named group.name)")
+    for name in table.columns:
+        try:
+            f = _field(name)
+        except ParameterError as err:
+            raise ParameterError(f"{where}: column {err}") from None
+        for value in table[name].tolist():
+            check_value(f"{name} in {spec.ensemble}", f, value)
+
+
 # --- drawing the points ----------------------------------------------------------------------
 
 
@@ -200,6 +258,8 @@ def sample(spec: DesignConfig) -> np.ndarray:
     """All the design's points (one row per point), the same on every call and machine."""
     from SALib.sample import latin, morris, sobol
 
+    if spec.method == "ensemble":
+        return ensemble_table(spec).to_numpy(dtype=float)
     prob = problem(spec)
     if spec.method == "morris":
         return morris.sample(prob, spec.samples, num_levels=spec.levels, seed=spec.seed)

@@ -70,11 +70,12 @@ def run_point(base, spec: design.DesignConfig, point: int, row, seeds: list[int]
             )
         return out
     at_point = with_overrides(base, **values)
+    status_quo = at_point if spec.method == "ensemble" else None  # a calibrated world's own
     for arm, levers in design.arms(spec):
         params = with_overrides(at_point, **levers) if levers else at_point
         for i, seed in enumerate(seeds):
             with signals_held():
-                metrics = model_for(params, seed).run().run_metrics()
+                metrics = model_for(params, seed, status_quo).run().run_metrics()
             out.append(
                 {"point": point, "arm": arm, "replicate": i, "seed": seed} | values | metrics
             )
@@ -132,6 +133,8 @@ def run_chunk(cfg, context) -> str:
     base, run = schema.params_from_config(config)  # checks the design too
     spec = design.as_spec(config["uncertainty"])
     digest = schema.config_hash(config)
+    if spec.method == "ensemble":  # the file's content, not only its name
+        digest = schema.config_hash({**config, "ensemble_sha256": design.ensemble_digest(spec)})
     finished = completed_hash(out)
     if finished is not None and finished != digest:
         raise schema.ParameterError(

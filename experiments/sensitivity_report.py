@@ -147,7 +147,7 @@ def robustness_figure(analysis, out: Path) -> list[Path]:
     ]
     ax.set_yticks(y, [wrapped(label, 60) for label in labels], fontsize=7)
     ax.set_xlim(0, 1)
-    ax.set_xlabel("share of the design's points (plausible parameter space)")
+    ax.set_xlabel(f"share of the design's points ({space(analysis.design.spec)})")
     d = analysis.design
     ax.set_title(
         f"Where each lever's effect has the claimed sign\n{len(d.points)} points, paired effects "
@@ -179,7 +179,7 @@ def effects_figure(analysis, out: Path) -> list[Path]:
         ax.set_ylabel(wrapped(f"effect, high minus low: {metric_label(outcome)}", 44), fontsize=8)
     d = analysis.design
     fig.suptitle(
-        f"Each lever's effect across the plausible space: box 25-75%, whiskers 5-95% of "
+        f"Each lever's effect across {space(d.spec)}: box 25-75%, whiskers 5-95% of "
         f"{len(d.points)} points (each the mean of n = {len(d.seeds)} paired seeds)",
         fontsize=10,
     )
@@ -244,12 +244,17 @@ def fitted_ranges(d) -> int:
     return sum(sources.get(name) == ACCEPTED for name in d.factors)
 
 
+def space(spec) -> str:
+    """What the design's points stand for: the plausible space, or an accepted ensemble."""
+    return "the accepted ensemble" if spec.method == "ensemble" else "the plausible space"
+
+
 def robustness_sentence(spec, row) -> str:
     verb = "raises" if row.sign == "positive" else "lowers"
     basis = "" if row.basis == "claimed" else " (no claim declared: the sign of the mean)"
     return (
         f"**{contrast_phrase(spec, row.lever)}** {verb} {metric_label(row.outcome).lower()}"
-        f"{basis} at {pct(row.share_with_sign)} of the plausible space ({CI} "
+        f"{basis} at {pct(row.share_with_sign)} of {space(spec)} ({CI} "
         f"{pct(row.share_low)} to {pct(row.share_high)}); significantly so at "
         f"{pct(row.significant_with_sign)}, significantly the other way at "
         f"{pct(row.significant_other_sign)}, not told apart from 0 on {row.seeds} seeds at "
@@ -310,30 +315,45 @@ def build(analysis, out: Path, command: str, timing: dict) -> Path:
         if spec.model == "abm"
         else f"the {spec.model} test function"
     )
-    doc.paragraph(
-        f"A {spec.method} design (SALib, design seed {spec.seed}) of {len(d.points)} points over "
-        f"the plausible ranges of {len(d.factors)} factors; at each point {len(arms)} arm(s) "
-        f"({', '.join(f'`{a}`' for a in arms)}) on the same {len(d.seeds)} replicate seeds "
-        f"(common random numbers), {size}: {len(d.runs):,} runs in {spec.jobs} Hydra jobs. "
-        "Levers not contrasted, and every parameter not in the design, keep the config's values."
-        + (
-            f" The plausible ranges are those of `sim/params.py` (docs/ODD.md): {fitted_ranges(d)} "
-            f"of the {len(d.factors)} are the calibration's accepted ranges, the others "
-            "provisional judgements or published figures, so read the shares below as "
-            "conditional on them."
-            if spec.model == "abm"
-            else ""
+    if spec.method == "ensemble":
+        doc.paragraph(
+            f"The posterior predictive of each lever's effect over the {len(d.points)} parameter "
+            f"sets of `{spec.ensemble}` (the calibration's accepted points, weighted equally as "
+            f"ABC rejection accepts them), {len(d.factors)} calibrated parameters each; every "
+            "set is the status quo its burn-in runs, as in the calibration. At each set "
+            f"{len(arms)} arm(s) ({', '.join(f'`{a}`' for a in arms)}) on the same "
+            f"{len(d.seeds)} replicate seeds (common random numbers), {size}: {len(d.runs):,} "
+            f"runs in {spec.jobs} Hydra jobs. The spread of an effect over the sets is the "
+            "parameter uncertainty the calibration leaves, each set's seed interval the seed "
+            "noise; both are conditional on the calibration's targets and on every parameter it "
+            "does not fit (docs/calibration.md)."
         )
-    )
+    else:
+        doc.paragraph(
+            f"A {spec.method} design (SALib, design seed {spec.seed}) of {len(d.points)} "
+            f"points over the plausible ranges of {len(d.factors)} factors; at each point "
+            f"{len(arms)} arm(s) ({', '.join(f'`{a}`' for a in arms)}) on the same "
+            f"{len(d.seeds)} replicate seeds (common random numbers), {size}: "
+            f"{len(d.runs):,} runs in {spec.jobs} Hydra jobs. Levers not contrasted, and every "
+            "parameter not in the design, keep the config's values."
+            + (
+                " The plausible ranges are those of `sim/params.py` (docs/ODD.md): "
+                f"{fitted_ranges(d)} of the {len(d.factors)} are the calibration's accepted "
+                "ranges, the others provisional judgements or published figures, so read the "
+                "shares below as conditional on them."
+                if spec.model == "abm"
+                else ""
+            )
+        )
     doc.code(command, "bash")
 
     if len(analysis.robustness):
-        doc.heading("Which conclusions hold across the plausible space")
+        doc.heading(f"Which conclusions hold across {space(spec)}")
         doc.bullets([robustness_sentence(spec, row) for row in analysis.robustness.itertuples()])
         robustness_figure(analysis, figures)
         doc.image(
             "figures/robustness.png",
-            "Share of the plausible space by sign and significance of each lever's effect",
+            f"Share of {space(spec)} by sign and significance of each lever's effect",
             "Each bar splits the design's points by the sign of the lever's paired effect "
             "(seed mean) and whether its seed CI excludes 0; black: the share with the claimed "
             f"sign with its {CI}. 'Not significant' means noisy at this number of seeds, not "
@@ -342,7 +362,7 @@ def build(analysis, out: Path, command: str, timing: dict) -> Path:
         effects_figure(analysis, figures)
         doc.image(
             "figures/effects.png",
-            "Distribution of each lever's effect over the plausible space",
+            f"Distribution of each lever's effect over {space(spec)}",
             "Effect sizes (high minus low, mean over paired seeds) across the design's points.",
         )
         r = analysis.robustness
@@ -415,9 +435,10 @@ def build(analysis, out: Path, command: str, timing: dict) -> Path:
             f"those restricting at most {PRIM_MAX_RESTRICTED} factors, has the largest "
             "coverage x density."
         )
+        range_word = "ensemble" if spec.method == "ensemble" else "plausible"
         for i, ((lever, outcome), box) in enumerate(analysis.boxes.items()):
             limits = "; ".join(
-                f"`{name}` {number(lo)} to {number(hi)} (plausible "
+                f"`{name}` {number(lo)} to {number(hi)} ({range_word} "
                 f"{number(d.factors[name][0])} to {number(d.factors[name][1])})"
                 for name, (lo, hi) in box["limits"].items()
             )
