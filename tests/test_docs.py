@@ -172,3 +172,28 @@ def test_every_console_script_starts():
         text=True,
     )
     assert done.returncode == 0, done.stderr[-1000:]
+
+
+NUMBER = r"(-?\d[\d,]*(?:\.\d+)?)"
+QUOTED_CI = re.compile(rf"(points, )?95% CI\s+{NUMBER}(%?)\s+to\s+{NUMBER}(%?)")
+REPORT_CI = re.compile(rf"95% CI\s+{NUMBER}%?\s+to\s+{NUMBER}|\[{NUMBER}, {NUMBER}\]")
+
+
+def test_results_doc_quotes_intervals_from_the_committed_reports():
+    """Every interval docs/results.md quotes is one a committed report prints (up to sign, as the
+    doc may say "lose 1.73" for -1.73), except shares and percentage points: those are relative
+    figures computed from the replicates, which are not committed."""
+
+    def pair(low, high):
+        return tuple(sorted(abs(float(x.replace(",", ""))) for x in (low, high)))
+
+    printed = set()
+    for report in ROOT.glob("results/*/report.md"):
+        for match in REPORT_CI.findall(report.read_text()):
+            low, high = (x for x in match if x)
+            printed.add(pair(low, high))
+    quoted = QUOTED_CI.findall((ROOT / "docs" / "results.md").read_text())
+    checked = [pair(low, high) for points, low, _, high, share in quoted if not points + share]
+    assert len(checked) >= 10
+    missing = [ci for ci in checked if ci not in printed]
+    assert not missing, f"intervals in docs/results.md that no report prints: {missing}"
