@@ -197,3 +197,11 @@ def test_results_doc_quotes_intervals_from_the_committed_reports():
     assert len(checked) >= 10
     missing = [ci for ci in checked if ci not in printed]
     assert not missing, f"intervals in docs/results.md that no report prints: {missing}"
+
+
+def test_citation_and_license_agree_with_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    citation = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    assert citation["cff-version"] == "1.2.0"
+    assert (citation["version"], citation["license"]) == (project["version"], project["license"])
+    assert (ROOT / "LICENSE").read_text().startswith(f"{project['license']} License")
