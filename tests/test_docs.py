@@ -152,9 +152,11 @@ for name, entry in {scripts!r}.items():
     main = getattr(importlib.import_module(module), function)
     sys.argv = [name, "--help"]
     printed = io.StringIO()
-    with contextlib.redirect_stdout(printed), contextlib.suppress(SystemExit) as stop:
-        main()
-    code = 0 if stop is None else stop.exception.code  # what the installed script exits with
+    with contextlib.redirect_stdout(printed):
+        try:
+            code = main()  # the installed script exits with what main returns or raises
+        except SystemExit as stop:
+            code = stop.code
     shown = printed.getvalue().lower()
     if code not in (0, None) or not ("usage" in shown or "powered by hydra" in shown):
         sys.exit(f"{{name}} --help: exit status {{code}}, printed {{shown[:200]!r}}")
