@@ -11,7 +11,13 @@ STAMP := $(VENV)/.installed
 EXPERIMENT ?= headline
 EXPERIMENTS := $(basename $(notdir $(wildcard configs/experiment/*.yaml)))
 
-.PHONY: run results test lint format bench clean app
+.PHONY: help venv run results test lint bench clean app
+# `make` alone lists the targets: each is the line after its `##`.
+.DEFAULT_GOAL := help
+
+help: ## list the targets
+	@awk -F ':.*## ' '/^[a-z]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo "  (PYTHON=python3.12 uses .venv-python3.12; EXPERIMENT=NAME picks make run's experiment)"
 
 $(STAMP): pyproject.toml
 	@test -n "$(PY)" || { echo "error: no interpreter found for PYTHON=$(PYTHON)"; exit 1; }
@@ -20,33 +26,35 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+venv: $(STAMP) ## build .venv from pyproject.toml (every target below does this first)
+
 # Your run: sweep, figures and report under outputs/$(EXPERIMENT)/ (not tracked); prints where.
-run: $(STAMP)
+run: $(STAMP) ## the headline experiment end to end into outputs/headline/ (EXPERIMENT=NAME: another)
 	$(BIN)/python -m experiments.headline $(EXPERIMENT)
 
 # The committed reference results under results/, from each experiment's config alone, then the
-# uncertainty screening (results/sensitivity/; about 26 minutes on 2 cores).
-results: $(STAMP)
+# uncertainty screening (results/sensitivity/; about half an hour on 2 cores).
+results: $(STAMP) ## regenerate every committed result under results/
 	@for name in $(filter-out screening,$(EXPERIMENTS)); do \
 		$(BIN)/python -m experiments.headline $$name --results || exit $$?; \
 	done
 	$(BIN)/python -m experiments.sensitivity run screening hydra/launcher=joblib hydra.launcher.n_jobs=2
 
-test: $(STAMP)
+test: $(STAMP) ## lint, format check and the test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -n auto --dist loadfile
 
-lint: $(STAMP)
+lint: $(STAMP) ## fix what ruff can and format the code
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
 # The dashboard (sim/app.py) at http://localhost:8765; Ctrl-C stops it.
-app: $(STAMP)
+app: $(STAMP) ## the dashboard at http://localhost:8765
 	$(BIN)/solara run sim/app.py --host localhost --port 8765
 
-bench: $(STAMP)
+bench: $(STAMP) ## the performance benchmarks (docs/performance.md)
 	$(BIN)/python -m benchmarks.run_all
 
-clean:
+clean: ## delete the environment and every untracked output (outputs/, multirun/)
 	rm -rf $(VENV) outputs multirun
