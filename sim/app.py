@@ -281,7 +281,7 @@ def curve(model: ResearchModel, column: str, cumulative: bool):
 def difference(model: DashboardModel, column: str, cumulative: bool):
     """B - A over the quarters both have run, with the half-width of its 95% noise band for a
     rate so far (the noise of two independent counts: common random numbers make the true
-    noise of B - A smaller, so a difference outside the band is not noise)."""
+    noise of B - A smaller: a difference outside the band is unlikely to be noise)."""
     a, _ = curve(model, column, cumulative)
     b, _ = curve(model.twin, column, cumulative)
     steps = min(a.size, b.size)
@@ -401,8 +401,7 @@ def svg_chart(lines, span, events, height: int, zero: bool = False) -> str:
             out.append(f'<polygon points="{outline}" fill="{color}" fill-opacity="0.13"/>')
         dash = ' stroke-dasharray="5 3"' if dashed else ""
         out.append(f'<polyline class="series" points="{points(px(x), py(y))}" fill="none" '
-                   f'stroke="{color}" '
-                   f'stroke-width="1.6"{dash}/>')  # fmt: skip
+                   f'stroke="{color}" stroke-width="1.6"{dash}/>')  # fmt: skip
     out.append("</svg>")
     return "".join(out)
 
@@ -414,6 +413,7 @@ def legend(entries) -> str:
         style = "dashed" if dashed else "solid"
         swatch = (f'<span style="display:inline-block;width:22px;margin-right:4px;'
                   f'vertical-align:middle;border-top:2px {style} {color}"></span>')  # fmt: skip
+        text = html.escape(text)
         items.append(f'<span style="margin-right:12px;white-space:nowrap">{swatch}{text}</span>')
     return f'<div style="font-size:12px;line-height:1.8">{"".join(items)}</div>'
 
@@ -449,14 +449,19 @@ def panel_html(model: DashboardModel, panel: Panel) -> str:
     if grouped_panel or twin is not None:
         parts.append(legend(entries))
     if panel.cumulative:
-        parts.append(f'<div class="panel-note">{html.escape(noise_note(grouped_panel))}</div>')
+        note = html.escape(noise_note(model, grouped_panel))
+        parts.append(f'<div class="panel-note">{note}</div>')
     return "".join(parts)
 
 
-def noise_note(grouped_panel: bool) -> str:
+def noise_note(model: DashboardModel, grouped_panel: bool) -> str:
     if grouped_panel:
-        return ("Each field group has about a quarter to a half of the researchers: its noise "
-                "band (not drawn) is 1.4 to 2 times as wide as the overall rate's.")  # fmt: skip
+        shares = sorted(model.group_sizes[g] / model.n for g in GROUPS)
+        ends = (shares[0], shares[-1])
+        held = " to ".join(dict.fromkeys(f"{s:.0%}" for s in ends))
+        wider = " to ".join(dict.fromkeys(f"{s**-0.5:.1f}" for s in reversed(ends)))
+        return (f"Each field group holds {held} of the researchers: its noise band (not "
+                f"drawn) is {wider} times as wide as the overall rate's.")  # fmt: skip
     return ("The rate of all breakthroughs so far; shaded: its 95% band of Poisson noise. "
             "Early on, and at a few thousand researchers, most of a change or of B - A is "
             "noise: a B - A inside its band may be nothing.")  # fmt: skip
@@ -489,13 +494,10 @@ def summary_rows(model: DashboardModel) -> list[list[str]]:
         if b is not None:
             row += [f"{b[key]:.3g}", f"{b[key] - a[key]:+.3g}"]
         if key == BREAKTHROUGH_RATE.name:
-            counts, researcher_years = so_far(model, COUNT)
-            row[1] += f" ± {noise(counts, researcher_years)[-1]:.2g}"
+            row[1] += f" ± {curve(model, COUNT, cumulative=True)[1][-1]:.2g}"
             if b is not None:
-                _, half = difference(model, COUNT, cumulative=True)
-                counts_b, _ = so_far(twin, COUNT)
-                row[2] += f" ± {noise(counts_b, researcher_years)[-1]:.2g}"
-                row[3] += f" ± {half[-1]:.2g}"
+                row[2] += f" ± {curve(twin, COUNT, cumulative=True)[1][-1]:.2g}"
+                row[3] += f" ± {difference(model, COUNT, cumulative=True)[1][-1]:.2g}"
         rows.append(row)
     return rows
 
@@ -582,6 +584,7 @@ CSS = """
 .lever .v-messages { display: none; }
 .lever-label { font-size: 13px; color: rgba(0,0,0,.7); }
 .lever-value { font-weight: 600; color: rgba(0,0,0,.87); }
+.summary { font-size: 14px; }
 .summary-table { border-collapse: collapse; margin: 6px 0; font-size: 14px; }
 .summary-table th:first-child { text-align: left; }
 .summary-table th, .summary-table td { padding: 2px 10px; border-bottom: 1px solid #ddd; }
