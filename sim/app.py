@@ -346,14 +346,14 @@ def points(xs, ys) -> str:
 
 
 def svg_chart(lines, span, events, height: int, zero: bool = False) -> str:
-    """One chart: `lines` of (x, y, half-width of a band or None, color, dashed), the x axis over
-    `span` years, a dotted line at each event year (numbered), a line at 0 if `zero`.
+    """One chart: `lines` of (x, y, band: (low, high) or None, color, dashed), the x axis over
+    `span` years, a dotted line at each event year (numbered), a line at 0 if `zero`; a dot
+    marks each line's latest point.
 
     The y axis spans the lines and their bands' latest width: a band is widest early on, and
     is cut at the axis's ends rather than flatten the lines."""
     values = [np.asarray(y, dtype=float) for _, y, _, _, _ in lines if len(y)]
-    values += [y[-1:] + s * w[-1:] for _, y, w, _, _ in lines if len(y) and w is not None
-               for s in (-1, 1)]  # fmt: skip
+    values += [edge[-1:] for _, y, band, _, _ in lines if len(y) and band for edge in band]
     values = np.concatenate(values) if values else np.array([])
     values = values[np.isfinite(values)]
     lo, hi = (values.min(), values.max()) if values.size else (0.0, 1.0)
@@ -392,16 +392,18 @@ def svg_chart(lines, span, events, height: int, zero: bool = False) -> str:
         out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{bottom}" stroke="#888" '
                    f'stroke-dasharray="2 3"/><text x="{x:.1f}" y="{TOP - 4}" '
                    f'text-anchor="middle" fill="#444">{i}</text>')  # fmt: skip
-    for x, y, half, color, dashed in lines:
+    for x, y, band, color, dashed in lines:
         if not len(y):
             continue
-        if half is not None:
-            top, low = np.minimum(y + half, hi), np.maximum(y - half, lo)
-            outline = points(px(x), py(top)) + " " + points(px(x)[::-1], py(low[::-1]))
+        if band is not None:
+            low, high = np.maximum(band[0], lo), np.minimum(band[1], hi)
+            outline = points(px(x), py(high)) + " " + points(px(x)[::-1], py(low[::-1]))
             out.append(f'<polygon points="{outline}" fill="{color}" fill-opacity="0.13"/>')
         dash = ' stroke-dasharray="5 3"' if dashed else ""
         out.append(f'<polyline class="series" points="{points(px(x), py(y))}" fill="none" '
                    f'stroke="{color}" stroke-width="1.6"{dash}/>')  # fmt: skip
+        out.append(f'<circle cx="{px(x[-1]):.1f}" cy="{py(y[-1]):.1f}" r="2.2" '
+                   f'fill="{"white" if dashed else color}" stroke="{color}"/>')  # fmt: skip
     out.append("</svg>")
     return "".join(out)
 
@@ -418,6 +420,11 @@ def legend(entries) -> str:
     return f'<div style="font-size:12px;line-height:1.8">{"".join(items)}</div>'
 
 
+def rate_band(rate: np.ndarray, half: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A rate's noise band, from 0 at the lowest (a rate is never negative)."""
+    return np.maximum(rate - half, 0.0), rate + half
+
+
 def panel_html(model: DashboardModel, panel: Panel) -> str:
     """A panel: its title, the chart of A (and B), the chart of B - A when comparing, a legend
     and, for a rate so far, what its band means."""
@@ -429,16 +436,17 @@ def panel_html(model: DashboardModel, panel: Panel) -> str:
     for i, column in enumerate(panel.columns):
         color = COLORS[i % len(COLORS)]
         tag = GROUP_LABELS[column.removeprefix(COUNT + "_")] if grouped_panel else "A"
-        band = panel.cumulative and not grouped_panel
+        banded = panel.cumulative and not grouped_panel
         y, half = curve(model, column, panel.cumulative)
-        lines.append((years(model), y, half if band else None, color, False))
+        lines.append((years(model), y, rate_band(y, half) if banded else None, color, False))
         entries.append((tag, color, False))
         if twin is not None:
-            y_b, half_b = curve(twin, column, panel.cumulative)
-            lines.append((years(twin), y_b, half_b if band else None, color, True))
+            y, half = curve(twin, column, panel.cumulative)
+            lines.append((years(twin), y, rate_band(y, half) if banded else None, color, True))
             entries.append((f"{tag} (B)" if grouped_panel else "B", color, True))
-            d, half_d = difference(model, column, panel.cumulative)
-            differences.append((years(model)[: d.size], d, half_d if band else None, color, False))
+            d, half = difference(model, column, panel.cumulative)
+            band = (d - half, d + half) if banded else None
+            differences.append((years(model)[: d.size], d, band, color, False))
     parts = [f'<div class="panel-title">{html.escape(panel.title)}</div>']
     if twin is not None:
         parts.append(f'<div class="panel-subtitle">{html.escape(subtitle(model))}</div>')
