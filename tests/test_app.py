@@ -401,6 +401,8 @@ def test_the_page_opens_on_the_defaults_and_runs_them(server, open_page):
     assert all(url.startswith(server) for url in page.requested), [
         url for url in page.requested if not url.startswith(server)
     ]
+    # nor does the server fetch for the page (it fetched KaTeX from a CDN, for Markdown)
+    assert "Could not load URL" not in (ARTEFACTS / "solara-server.log").read_text()
 
 
 def test_compare_mode_fits_a_small_screen(open_page):
