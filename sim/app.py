@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import html
 import math
+import threading
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -650,14 +651,18 @@ def Input(name: str, values: solara.Reactive[dict]):
 
 
 @solara.component
-def Controls(model: DashboardModel, steps: solara.Reactive[int], on_reset):
-    """Reset, play or pause, and Step; `steps` counts the quarters run (the page's clock)."""
+def Controls(model: DashboardModel, steps: solara.Reactive[int], lock, on_reset):
+    """Reset, play or pause, and Step; `steps` counts the quarters run (the page's clock).
+
+    Play steps in a thread of its own: `lock` keeps the page from drawing a model halfway
+    through a step (its columns of unequal length)."""
     playing = solara.use_reactive(False)
     steps.value  # noqa: B018  (drawn again on every step: Step turns off at the run's end)
     running = model.running
 
     def step():
-        model.step()
+        with lock:
+            model.step()
         steps.value = model.steps
 
     async def play():
@@ -683,15 +688,16 @@ def Controls(model: DashboardModel, steps: solara.Reactive[int], on_reset):
 
 
 @solara.component
-def Results(model: DashboardModel, steps: solara.Reactive[int]):
+def Results(model: DashboardModel, steps: solara.Reactive[int], lock):
     """The table and the plots of the run so far, drawn again when `steps` moves."""
-    steps.value  # noqa: B018  (subscribes this component, and only it, to the steps)
-    solara.HTML(tag="div", classes=["summary"], unsafe_innerHTML=summary_html(model))
-    if model.input_error:
-        return
+    steps.value  # noqa: B018  (subscribes this component to the steps, not the sidebar)
+    with lock:
+        summary = summary_html(model)
+        panels = [] if model.input_error else [panel_html(model, panel) for panel in PANELS]
+    solara.HTML(tag="div", classes=["summary"], unsafe_innerHTML=summary)
     with solara.Div(classes=["panels"]):
-        for panel in PANELS:
-            solara.HTML(tag="div", classes=["panel"], unsafe_innerHTML=panel_html(model, panel))
+        for panel in panels:
+            solara.HTML(tag="div", classes=["panel"], unsafe_innerHTML=panel)
 
 
 @solara.component
@@ -701,6 +707,7 @@ def Page():
     first = solara.use_memo(lambda: build(initial_values()), [])
     model = solara.use_reactive(first)
     steps = solara.use_reactive(0)
+    lock = solara.use_memo(threading.Lock, [])
 
     def reset():
         model.value = build(values.value)
@@ -712,8 +719,8 @@ def Page():
         solara.AppBarTitle(TITLE)
     with solara.Sidebar():
         with solara.Card("Run"):
-            Controls(model.value, steps, reset)
+            Controls(model.value, steps, lock, reset)
         with solara.Card("Settings"):
             for name in INPUTS:
                 Input(name, values)
-    Results(model.value, steps)
+    Results(model.value, steps, lock)
