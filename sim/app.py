@@ -40,7 +40,7 @@ from sim.careers import EXPLORATORY_SHARE
 from sim.collaboration import FOREIGN_COLLABORATION
 from sim.mechanism import STEP_YEARS
 from sim.metrics import GROUP_LABELS, GROUPS, grouped
-from sim.model import METRICS, ResearchModel
+from sim.model import METRICS, ResearchModel, spin_up_key
 from sim.oversight import RESEARCH_TIME
 from sim.params import ParameterError, Params, parameter_table, with_overrides
 from sim.production import BREAKTHROUGH_RATE
@@ -185,6 +185,21 @@ def value_at(name: str, position: float):
     return round(value) if isinstance(row["default"], int) else round(value, 6)
 
 
+SPUN_UP: dict[str, ResearchModel] = {}  # by spin_up_key, oldest first; runs copy, never change
+SPUN_UP_KEPT = 8
+
+
+def spun_up_for(params: Params, seed: int) -> ResearchModel:
+    """A spun-up model for `params` on `seed`, shared by every session: Reset with the same seed
+    and structure, and the compare mode's two runs, skip the burn-in (sim.model, branch)."""
+    key = spin_up_key(params, seed)
+    base = SPUN_UP.pop(key, None) or ResearchModel.spun_up(params, seed=seed)
+    SPUN_UP[key] = base
+    while len(SPUN_UP) > SPUN_UP_KEPT:
+        SPUN_UP.pop(next(iter(SPUN_UP)), None)
+    return base
+
+
 class DashboardModel(ResearchModel):
     """`ResearchModel` as the dashboard builds it from the sidebar's values (dotted names as
     keyword arguments, a seed typed as text), with an optional twin run B.
@@ -221,14 +236,15 @@ class DashboardModel(ResearchModel):
             raise ParameterError(
                 f"compare_lever = {compare_lever!r}; allowed: {OFF} or one of {', '.join(LEVERS)}"
             )
-        super().__init__(params, seed=seed)
+        super().__init__(params, spun_up=spun_up_for(params, seed))
         self.events_name = events
         self.twin: ResearchModel | None = None
         self.compare: tuple[str, object, object] | None = None
         if compare_lever != OFF:
             value_b = value_at(compare_lever, position)
             self.compare = (compare_lever, lever_value(self.p, compare_lever), value_b)
-            self.twin = ResearchModel(params, seed=seed, **{compare_lever: value_b})
+            params_b = with_overrides(params, **{compare_lever: value_b})
+            self.twin = spun_up_for(params_b, seed).branch(params_b)
         self.events = [dated_events(m.p) for m in (self, self.twin) if m is not None]
 
     def step(self):

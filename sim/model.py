@@ -147,8 +147,16 @@ class ResearchModel(mesa.Model):
         seed: int | None = None,
         mechanisms=None,
         status_quo: Params | None = None,
+        spun_up: "ResearchModel | None" = None,
         **overrides,
     ):
+        if spun_up is not None:
+            if (seed, mechanisms, status_quo) != (None, None, None):
+                raise ParameterError(
+                    "spun_up: the seed, mechanisms and status quo are the spun-up model's own"
+                )
+            self._start_from(spun_up, params, overrides)
+            return
         self._spin_up(params, seed, mechanisms, status_quo, overrides)
         self._start(self.p, self._reform)
 
@@ -176,21 +184,30 @@ class ResearchModel(mesa.Model):
     def branch(self, params: Params | None = None, **overrides) -> "ResearchModel":
         """A run from a copy of this spun-up model: the same, value for value, as
         `ResearchModel(params, seed=..., status_quo=...)` with this model's seed and status quo.
-        `params` must have this spin-up's key (else ParameterError); this model is unchanged."""
-        if self.running or self.steps:
-            raise ParameterError("branch needs a spun-up model (ResearchModel.spun_up), not a run")
-        run = self._run_params(params, overrides)
-        key = spin_up_key(run, self.seed, self._mechanism_classes, self._status_quo)
-        if key != self.spin_up_key:
-            raise ParameterError(
-                "branch: these parameters need another spin-up (they differ from it in more than "
-                "policy levers, dated events and run.years)"
-            )
-        reform = set_status_quo(copy.deepcopy(run), self._status_quo) if self.burn_in_steps else []
-        shared = (self.catalog, self._status_quo)  # never changed by a run: not copied
-        model = copy.deepcopy(self, {id(x): x for x in shared})
-        model._start(run, reform)
+        `params` must have this spin-up's key (else ParameterError); this model is unchanged.
+        (`ResearchModel(params, spun_up=model)` does the same for a subclass's constructor.)"""
+        model = type(self).__new__(type(self))
+        model._start_from(self, params, overrides)
         return model
+
+    def _start_from(self, base: "ResearchModel", params, overrides) -> None:
+        """Become a copy of spun-up `base`, then start the run of `params`."""
+        if not isinstance(base, ResearchModel) or base.running or base.steps:
+            raise ParameterError("spun_up must be a spun-up model (ResearchModel.spun_up)")
+        run = base._run_params(params, overrides)
+        key = spin_up_key(run, base.seed, base._mechanism_classes, base._status_quo)
+        if key != base.spin_up_key:
+            raise ParameterError(
+                "spun_up: these parameters need another spin-up (they differ from it in more "
+                "than policy levers, dated events and run.years)"
+            )
+        super().__init__(rng=base.seed)  # Mesa's own state, untouched by the burn-in
+        own = {k: v for k, v in vars(base).items() if k not in vars(self)}
+        shared = (base.catalog, base._status_quo)  # never changed by a run: not copied
+        memo = {id(base): self, **{id(x): x for x in shared}}
+        self.__dict__.update(copy.deepcopy(own, memo))
+        reform = set_status_quo(copy.deepcopy(run), base._status_quo) if base.burn_in_steps else []
+        self._start(run, reform)
 
     def _run_params(self, params, overrides) -> Params:
         params_type = params_class_of(self._mechanism_classes)

@@ -146,6 +146,21 @@ def test_compare_runs_b_on_the_same_seed():
     )
 
 
+def test_reset_and_compare_share_one_burn_in(monkeypatch):
+    """A and B, and a second Reset on the same seed, branch from one spin-up (sim.model)."""
+    built = []
+    spun_up = ResearchModel.spun_up.__func__
+    monkeypatch.setattr(
+        ResearchModel,
+        "spun_up",
+        classmethod(lambda cls, *a, **k: built.append(1) or spun_up(cls, *a, **k)),
+    )
+    monkeypatch.setattr(app, "SPUN_UP", {})
+    for _ in range(2):
+        app.DashboardModel(seed="21", compare_lever="oversight.intensity", **SMALL)
+    assert len(built) == 1
+
+
 def test_compare_with_the_same_setting_differs_by_nothing():
     """B equal to A: every difference is exactly 0, so any difference B - A shows is the lever's."""
     position = 0.3  # oversight intensity's range is [0, 1]: B = 0.3 = A
