@@ -188,8 +188,7 @@ def params_from_config(config: dict) -> tuple[Params, RunConfig]:
         if name not in ("run", *NOT_GROUPS)
     }
     groups["run"] = RunParams(start_year=run.start_year, years=run.years)
-    timeline = [Event(**event) for event in config.get("timeline", [])]
-    params = validate(model_params()(**groups, timeline=timeline))
+    params = validate(model_params()(**groups, timeline=config.get("timeline", [])))
     if config.get("uncertainty") is not None:
         design.check(config["uncertainty"])
     return params, run

@@ -9,11 +9,15 @@ table and figure of `experiments/` derive from these declarations.
   (exposed or not to export controls, priority or not).
 - A `Run` metric sums a step metric up over a run: `rate` (its count per researcher-year, times
   `per`), `sum`, `mean` (over the steps), `last`, or `ratio` (its sum over the sum of the step
-  metric `over`, times `per`; 0 when that sum is 0, as a rate is 0 over no exposure). Its name
+  metric `over`, times `per`; 0 when that sum is 0, e.g. the exploratory share of no
+  breakthroughs). Its name
   differs from every step metric's, so a name means one thing in the DataCollector, in
   `mesa.batch_run` and in `run_metrics()`.
 - Each rate also has a per-quarter column in the step table, `quarterly_<name>`, for plots over
   time.
+- A rate over no researcher-years is NaN, not 0: a field group without researchers (no exposed
+  field, no priority field) has no rate, in `run_metrics()` and in its quarterly column alike;
+  so is a mean or last value of no steps.
 
 Dot products use `np.einsum`, not `@`: `@` calls the multithreaded BLAS, whose threads spin
 for work and, on a machine whose cores are busy, can cost a hundred times the product itself.
@@ -246,9 +250,9 @@ class Catalog:
 
 
 def rate_per_thousand(count: float, researchers: float, years: float, per: float = 1000.0):
-    """Events per `per` (by default 1,000) researcher-years."""
+    """Events per `per` (by default 1,000) researcher-years; NaN over none (an empty group)."""
     exposure = researchers * years
-    return per * count / exposure if exposure > 0 else 0.0
+    return per * count / exposure if exposure > 0 else float("nan")
 
 
 def gini(x: np.ndarray) -> float:

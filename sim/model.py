@@ -17,6 +17,7 @@ full description and docs/extending.md for adding a mechanism.
 import functools
 import math
 import numbers
+from collections.abc import Iterable
 
 import mesa
 import numpy as np
@@ -30,7 +31,7 @@ from .funding import Funding
 from .guanxi import Guanxi
 from .incentives import Incentives
 from .leadership import Leadership
-from .mechanism import STEP_YEARS, steps_for
+from .mechanism import STEP_YEARS, Mechanism, steps_for
 from .metrics import Catalog
 from .oversight import Oversight
 from .params import ParameterError, Params, params_class, set_status_quo, with_overrides
@@ -92,6 +93,35 @@ def whole_seed(seed) -> int | None:
     return int(seed)
 
 
+def checked_mechanisms(mechanisms) -> tuple:
+    """The mechanism classes to run (`MECHANISMS` when None): distinct `Mechanism` subclasses,
+    `Population` among them (it makes the posts, fields and institutions the others read)."""
+    if mechanisms is None:
+        return MECHANISMS
+    if isinstance(mechanisms, str | type) or not isinstance(mechanisms, Iterable):
+        raise ParameterError(f"mechanisms = {mechanisms!r} must be a list of Mechanism classes")
+    mechanisms = tuple(mechanisms)
+    for m in mechanisms:
+        if not (isinstance(m, type) and issubclass(m, Mechanism)):
+            raise ParameterError(f"mechanisms: {m!r} is not a subclass of sim.Mechanism")
+    names = [m.name for m in mechanisms]
+    if not any(issubclass(m, Population) for m in mechanisms) or len(set(names)) < len(names):
+        raise ParameterError(
+            f"mechanisms = {list(mechanisms)!r}: allowed are distinct mechanisms (no name "
+            "twice) that include sim.population.Population, as sim.MECHANISMS does"
+        )
+    return mechanisms
+
+
+def check_params_argument(name: str, value) -> None:
+    """`params` and `status_quo` are a `Params` or None."""
+    if value is not None and not isinstance(value, Params):
+        raise ParameterError(
+            f"{name} = {value!r} must be a sim.Params, such as "
+            "sim.with_overrides(**{'oversight.intensity': 0.8}), or None"
+        )
+
+
 class ResearchModel(mesa.Model):
     """Researchers (array-backed Mesa agents) under publication rewards, oversight and controls.
 
@@ -113,8 +143,10 @@ class ResearchModel(mesa.Model):
         **overrides,
     ):
         seed = whole_seed(seed)
+        mechanisms = checked_mechanisms(mechanisms)
+        check_params_argument("params", params)
+        check_params_argument("status_quo", status_quo)
         super().__init__(rng=seed)
-        mechanisms = MECHANISMS if mechanisms is None else tuple(mechanisms)
         params_type = params_class_of(mechanisms)
         if params is not None and not isinstance(params, params_type):
             params = params_type(**{g: getattr(params, g) for g in params.__dataclass_fields__})
