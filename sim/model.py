@@ -17,6 +17,7 @@ full description and docs/extending.md for adding a mechanism.
 import functools
 import math
 import numbers
+import warnings
 from collections.abc import Iterable
 
 import mesa
@@ -93,6 +94,13 @@ def whole_seed(seed) -> int | None:
     return int(seed)
 
 
+UNSEEDED = (
+    "ResearchModel without a seed: its numbers are neither reproducible nor paired (runs of "
+    "different settings do not share their random numbers); pass seed=..., in mesa.batch_run "
+    "as parameters={'seed': [...]} (Mesa 3.3) or rng=[...] (Mesa 3.5)"
+)
+
+
 def checked_mechanisms(mechanisms) -> tuple:
     """The mechanism classes to run (`MECHANISMS` when None): distinct `Mechanism` subclasses,
     `Population` among them (it makes the posts, fields and institutions the others read)."""
@@ -143,6 +151,8 @@ class ResearchModel(mesa.Model):
         **overrides,
     ):
         seed = whole_seed(seed)
+        if seed is None:
+            warnings.warn(UNSEEDED, UserWarning, stacklevel=2)
         mechanisms = checked_mechanisms(mechanisms)
         check_params_argument("params", params)
         check_params_argument("status_quo", status_quo)
@@ -178,8 +188,11 @@ class ResearchModel(mesa.Model):
         self.running = True
         self._agent_views_built = False
         self.history: dict[str, list] = {name: [] for name in ("year", *self.catalog.step_columns)}
+        self.datacollector = MetricsCollector(self.catalog)
         self.metrics: dict[str, float] = {}
-        self.datacollector = MetricsCollector(self.history)
+        if self.quarter:  # the state after the burn-in, as the row of its last quarter
+            self.metrics = self._observe(self.year)
+            self.datacollector.collect_opening(self)
 
     def mechanism(self, name: str):
         """The mechanism called `name` (for inspection; mechanisms never call each other)."""
@@ -243,10 +256,14 @@ class ResearchModel(mesa.Model):
         self._run_hook("replace", leavers)
 
     # --- outputs ---------------------------------------------------------------------------
-    def _record_metrics(self) -> None:
+    def _observe(self, year: float) -> dict:
+        """Every step metric now, as the row of the quarter that began at `year`."""
         values: dict = {}
         self._run_hook("observe", values)
-        self.metrics = self.catalog.step_values(self.year, values, self)
+        return self.catalog.step_values(year, values, self)
+
+    def _record_metrics(self) -> None:
+        self.metrics = self._observe(self.year)
         for name, value in self.metrics.items():
             self.history[name].append(value)
 
