@@ -199,7 +199,7 @@ class FieldsParams:
         0.0,
         1.0,
         unit="share of researchers",
-        doc="Population share of each field",
+        doc="Population share of each field (weights: divided by their sum)",
     )
     export_exposure: list[float] = param(
         [1.0, 0.9, 0.6, 0.3, 0.6, 0.1, 0.0, 0.0],
@@ -961,11 +961,18 @@ def with_overrides(params: Params | None = None, **overrides) -> Params:
     params_type = type(out)
     for group in groups_of(params_type):
         setattr(out, group, dataclasses.replace(getattr(out, group)))
+    spelled: dict[tuple[str, str], str] = {}
     for key, value in overrides.items():
         if key == "timeline":
             out.timeline = value
             continue
         group, name = resolve_key(key, params_type)
+        if (group, name) in spelled:
+            raise ParameterError(
+                f"{group}.{name} is given twice, as '{spelled[group, name]}' and '{key}'; "
+                "allowed: once"
+            )
+        spelled[group, name] = key
         setattr(getattr(out, group), name, value)
     validate(out)
     return out

@@ -134,6 +134,12 @@ def test_params_and_status_quo_objects_still_work():
     assert model.p.population.n_researchers == 100
 
 
+def test_a_lever_given_twice_under_two_names_is_refused():
+    twice = {"population.n_researchers": 100, "n_researchers": 200}
+    with pytest.raises(ParameterError, match="population.n_researchers is given twice, as"):
+        ResearchModel(seed=1, years=1, **twice)
+
+
 def test_repeated_field_names_are_refused():
     names = ["a"] * 8
     with pytest.raises(ParameterError, match="fields.names has 'a' twice; allowed: distinct"):
