@@ -12,13 +12,16 @@ from hydra.errors import MissingConfigException, OverrideParseException
 from omegaconf.errors import (
     ConfigAttributeError,
     ConfigKeyError,
+    MissingMandatoryValue,
     OmegaConfBaseException,
     ValidationError,
 )
 
-from sim.params import Event, ParameterError
+from sim.params import EVENT_KEYS, Event, ParameterError
 
 from .schema import unknown_key
+
+EVENT_HAS = f"an event has: {', '.join(EVENT_KEYS)}"
 
 
 class BadInput(ValueError):
@@ -83,6 +86,8 @@ def explain(exc: BaseException) -> str:
             return unknown_key(node.full_key, in_event)
         if isinstance(node, ValidationError):
             return wrong_type(node, in_event)
+        if isinstance(node, MissingMandatoryValue) and in_event:
+            return f"{node.full_key} is missing; {EVENT_HAS}"
         detail = str(node.msg).splitlines()[0]
         outer = str(errors[0]).splitlines()[0]
         return f"{outer}: {detail}" if outer != detail else detail

@@ -211,8 +211,12 @@ def _one_arm_per_cell(replicates: pd.DataFrame, keys: Sequence[str], seed_column
 
 
 def _band(ax, x, table: pd.DataFrame, colour, label, linestyle="-"):
-    ax.plot(x, table["mean"], color=colour, linestyle=linestyle, label=label, linewidth=1.6)
-    ax.fill_between(x, table["ci_low"], table["ci_high"], color=colour, alpha=0.2, linewidth=0)
+    # as floats: a field group without researchers has no values, and an empty table's columns
+    # are of type object, which matplotlib cannot fill
+    x = np.asarray(x, dtype=float)
+    mean, low, high = (table[c].to_numpy(dtype=float) for c in ("mean", "ci_low", "ci_high"))
+    ax.plot(x, mean, color=colour, linestyle=linestyle, label=label, linewidth=1.6)
+    ax.fill_between(x, low, high, color=colour, alpha=0.2, linewidth=0)
 
 
 # --- figures -----------------------------------------------------------------------------------

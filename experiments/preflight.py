@@ -323,7 +323,11 @@ class JobConfigs:
             target = copy.deepcopy(scratch) if isinstance(given, dict) else scratch
             hydra_compat.apply_overrides([override], target)
             node = OmegaConf.select(target, override.key_or_group, throw_on_missing=False)
-            typed = OmegaConf.to_container(node) if OmegaConf.is_config(node) else node
+            typed = (
+                OmegaConf.to_container(node, throw_on_missing=True)
+                if OmegaConf.is_config(node)
+                else node
+            )
             self.values[memo] = DELETED if override.is_delete() else typed
         *parents, name = override.key_or_group.split(".")
         for parent in parents:

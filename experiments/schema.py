@@ -190,8 +190,7 @@ def params_from_config(config: dict) -> tuple[Params, RunConfig]:
     groups["run"] = RunParams(
         **{f.name: getattr(run, f.name) for f in dataclasses.fields(RunParams)}
     )
-    timeline = [Event(**event) for event in config.get("timeline", [])]
-    params = validate(model_params()(**groups, timeline=timeline))
+    params = validate(model_params()(**groups, timeline=config.get("timeline", [])))
     if config.get("uncertainty") is not None:
         design.check(config["uncertainty"])
     return params, run

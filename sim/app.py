@@ -92,7 +92,11 @@ BOUNDED = {"population.n_researchers": (100, 20_000, 100), "run.years": (1.0, 40
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "configs" / "scenario"
 OFF = "off"
-PLACEHOLDER = {"population.n_researchers": 10, "run.years": 0.25}  # stands in after bad input
+PLACEHOLDER = {  # stands in after bad input; no burn-in, so its DataCollector stays empty
+    "population.n_researchers": 10,
+    "run.years": 0.25,
+    "run.burn_in_years": 0.0,
+}
 ROWS = {row["name"]: row for row in parameter_table()}
 
 

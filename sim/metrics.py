@@ -9,11 +9,16 @@ table and figure of `experiments/` derive from these declarations.
   (exposed or not to export controls, priority or not).
 - A `Run` metric sums a step metric up over a run: `rate` (its count per researcher-year, times
   `per`), `sum`, `mean` (over the steps), `last`, or `ratio` (its sum over the sum of the step
-  metric `over`, times `per`; 0 when that sum is 0, as a rate is 0 over no exposure). Its name
+  metric `over`, times `per`; 0 when that sum is 0, e.g. the exploratory share of no
+  breakthroughs). It is computed from the totals of the steps (`Totals`): of the whole history
+  for `run_metrics()`, of the steps so far for the DataCollector's run columns. Its name
   differs from every step metric's, so a name means one thing in the DataCollector, in
   `mesa.batch_run` and in `run_metrics()`.
 - Each rate also has a per-quarter column in the step table, `quarterly_<name>`, for plots over
   time.
+- A rate over no researcher-years is NaN, not 0: a field group without researchers (no exposed
+  field, no priority field) has no rate, in `run_metrics()` and in its quarterly column alike;
+  so is a mean or last value of no steps.
 
 Dot products use `np.einsum`, not `@`: `@` calls the multithreaded BLAS, whose threads spin
 for work and, on a machine whose cores are busy, can cost a hundred times the product itself.
@@ -21,7 +26,8 @@ for work and, on a machine whose cores are busy, can cost a hundred times the pr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -121,6 +127,23 @@ def check_names(steps: list[Step], runs: list[Run]) -> None:
                 raise ValueError(f"run metric {r.name} aggregates unknown step metric {name}")
 
 
+@dataclass
+class Totals:
+    """What the run figures need of the steps so far: how many, the sums of the columns
+    `Catalog.summed()` names, and the last step's row."""
+
+    steps: int = 0
+    sums: dict = field(default_factory=dict)
+    last: dict = field(default_factory=dict)
+
+    def add(self, row: dict, names) -> None:
+        """One more step: its row."""
+        self.steps += 1
+        for name in names:
+            self.sums[name] += row[name]
+        self.last = row
+
+
 @dataclass(frozen=True)
 class Catalog:
     """Every metric of a list of mechanisms, and the tables and labels derived from them."""
@@ -143,6 +166,11 @@ class Catalog:
     @property
     def run_names(self) -> list[str]:
         return run_names(list(self.steps), list(self.runs))
+
+    @functools.cached_property
+    def grouped_steps(self) -> frozenset[str]:
+        """The step metrics counted per field group (`by_group`)."""
+        return frozenset(s.name for s in self.steps if s.by_group)
 
     def step(self, name: str) -> Step:
         return next(s for s in self.steps if s.name == name)
@@ -171,7 +199,7 @@ class Catalog:
             if r.how != "rate":
                 continue
             row[QUARTERLY + r.name] = rate_per_thousand(row[r.of], model.n, STEP_YEARS, r.per)
-            if self.step(r.of).by_group:
+            if r.of in self.grouped_steps:
                 for g in GROUPS:
                     count, size = row[grouped(r.of, g)], model.group_sizes[g]
                     row[QUARTERLY + grouped(r.name, g)] = rate_per_thousand(
@@ -179,29 +207,48 @@ class Catalog:
                     )
         return row
 
+    def summed(self) -> list[str]:
+        """The step columns whose totals the run figures need."""
+        names = []
+        for r in self.runs:
+            names += [r.of, r.over] if r.how == "ratio" else [r.of]
+            if r.how == "rate" and r.of in self.grouped_steps:
+                names += [grouped(r.of, g) for g in GROUPS]
+        return list(dict.fromkeys(names))
+
     def run_values(self, history: dict[str, list], n: int, group_sizes: dict) -> dict:
         """Whole-run figures from the per-step history (`run_metrics()`)."""
-        years = len(history["year"]) * STEP_YEARS
+        steps = len(history["year"])
+        totals = Totals(
+            steps=steps,
+            sums={name: np.asarray(history[name], dtype=float).sum() for name in self.summed()},
+            last={name: values[-1] for name, values in history.items()} if steps else {},
+        )
+        return self.run_figures(totals, n, group_sizes)
+
+    def run_figures(self, totals: Totals, n: int, group_sizes: dict) -> dict:
+        """Whole-run figures from the totals of the steps so far."""
+        steps, sums = totals.steps, totals.sums
+        years = steps * STEP_YEARS
         out = {"years": years}
         for r in self.runs:
-            series = np.asarray(history[r.of], dtype=float)
             if r.how == "rate":
-                out[r.name] = rate_per_thousand(series.sum(), n, years, r.per)
-                if self.step(r.of).by_group:
+                out[r.name] = rate_per_thousand(sums[r.of], n, years, r.per)
+                if r.of in self.grouped_steps:
                     for g in GROUPS:
-                        total = np.sum(history[grouped(r.of, g)])
+                        total = sums[grouped(r.of, g)]
                         out[grouped(r.name, g)] = rate_per_thousand(
                             total, group_sizes[g], years, r.per
                         )
             elif r.how == "sum":
-                out[r.name] = series.sum()
+                out[r.name] = sums[r.of]
             elif r.how == "mean":
-                out[r.name] = series.mean() if series.size else float("nan")
+                out[r.name] = sums[r.of] / steps if steps else float("nan")
             elif r.how == "ratio":
-                below = np.sum(history[r.over])
-                out[r.name] = r.per * series.sum() / below if below else 0.0
+                below = sums[r.over]
+                out[r.name] = r.per * sums[r.of] / below if below else 0.0
             else:
-                out[r.name] = series[-1] if series.size else float("nan")
+                out[r.name] = totals.last[r.of] if steps else float("nan")
         return {k: float(v) for k, v in out.items()}
 
     # --- words -----------------------------------------------------------------------------
@@ -246,9 +293,9 @@ class Catalog:
 
 
 def rate_per_thousand(count: float, researchers: float, years: float, per: float = 1000.0):
-    """Events per `per` (by default 1,000) researcher-years."""
+    """Events per `per` (by default 1,000) researcher-years; NaN over none (an empty group)."""
     exposure = researchers * years
-    return per * count / exposure if exposure > 0 else 0.0
+    return per * count / exposure if exposure > 0 else float("nan")
 
 
 def gini(x: np.ndarray) -> float:

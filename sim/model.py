@@ -21,6 +21,8 @@ import hashlib
 import json
 import math
 import numbers
+import warnings
+from collections.abc import Iterable
 
 import mesa
 import numpy as np
@@ -34,7 +36,7 @@ from .funding import Funding
 from .guanxi import Guanxi
 from .incentives import Incentives
 from .leadership import Leadership
-from .mechanism import STEP_YEARS, steps_for
+from .mechanism import STEP_YEARS, Mechanism, steps_for
 from .metrics import Catalog
 from .oversight import Oversight
 from .params import ParameterError, Params, params_class, set_status_quo, with_overrides
@@ -129,6 +131,42 @@ def _group_and(params, key: str) -> tuple:
     return getattr(params, group), name
 
 
+UNSEEDED = (
+    "ResearchModel without a seed: its numbers are neither reproducible nor paired (runs of "
+    "different settings do not share their random numbers); pass seed=..., in mesa.batch_run "
+    "as parameters={'seed': [...]} (Mesa 3.3) or rng=[...] (Mesa 3.5)"
+)
+
+
+def checked_mechanisms(mechanisms) -> tuple:
+    """The mechanism classes to run (`MECHANISMS` when None): distinct `Mechanism` subclasses,
+    `Population` among them (it makes the posts, fields and institutions the others read)."""
+    if mechanisms is None:
+        return MECHANISMS
+    if isinstance(mechanisms, str | type) or not isinstance(mechanisms, Iterable):
+        raise ParameterError(f"mechanisms = {mechanisms!r} must be a list of Mechanism classes")
+    mechanisms = tuple(mechanisms)
+    for m in mechanisms:
+        if not (isinstance(m, type) and issubclass(m, Mechanism)):
+            raise ParameterError(f"mechanisms: {m!r} is not a subclass of sim.Mechanism")
+    names = [m.name for m in mechanisms]
+    if not any(issubclass(m, Population) for m in mechanisms) or len(set(names)) < len(names):
+        raise ParameterError(
+            f"mechanisms = {list(mechanisms)!r}: allowed are distinct mechanisms (no name "
+            "twice) that include sim.population.Population, as sim.MECHANISMS does"
+        )
+    return mechanisms
+
+
+def check_params_argument(name: str, value) -> None:
+    """`params` and `status_quo` are a `Params` or None."""
+    if value is not None and not isinstance(value, Params):
+        raise ParameterError(
+            f"{name} = {value!r} must be a sim.Params, such as "
+            "sim.with_overrides(**{'oversight.intensity': 0.8}), or None"
+        )
+
+
 class ResearchModel(mesa.Model):
     """Researchers (array-backed Mesa agents) under publication rewards, oversight and controls.
 
@@ -155,6 +193,7 @@ class ResearchModel(mesa.Model):
                 raise ParameterError(
                     "spun_up: the seed, mechanisms and status quo are the spun-up model's own"
                 )
+            check_params_argument("params", params)
             self._start_from(spun_up, params, overrides)
             return
         self._spin_up(params, seed, mechanisms, status_quo, overrides)
@@ -218,8 +257,13 @@ class ResearchModel(mesa.Model):
     def _spin_up(self, params, seed, mechanisms, status_quo, overrides) -> None:
         """Build the model and run its burn-in under the status quo (levers of `status_quo`)."""
         seed = whole_seed(seed)
+        if seed is None:
+            warnings.warn(UNSEEDED, UserWarning, stacklevel=3)
+        mechanisms = checked_mechanisms(mechanisms)
+        check_params_argument("params", params)
+        check_params_argument("status_quo", status_quo)
         super().__init__(rng=seed)
-        self._mechanism_classes = MECHANISMS if mechanisms is None else tuple(mechanisms)
+        self._mechanism_classes = mechanisms
         self._status_quo = status_quo
         self.p = self._run_params(params, overrides)
         self.spin_up_key = spin_up_key(self.p, seed, self._mechanism_classes, status_quo)
@@ -257,8 +301,11 @@ class ResearchModel(mesa.Model):
             self._run_hook("refresh")
         self.running = True
         self.history: dict[str, list] = {name: [] for name in ("year", *self.catalog.step_columns)}
+        self.datacollector = MetricsCollector(self.catalog)
         self.metrics: dict[str, float] = {}
-        self.datacollector = MetricsCollector(self.history)
+        if self.quarter:  # the state after the burn-in, as the row of its last quarter
+            self.metrics = self._observe(self.year)
+            self.datacollector.collect_opening(self)
 
     def mechanism(self, name: str):
         """The mechanism called `name` (for inspection; mechanisms never call each other)."""
@@ -322,10 +369,14 @@ class ResearchModel(mesa.Model):
         self._run_hook("replace", leavers)
 
     # --- outputs ---------------------------------------------------------------------------
-    def _record_metrics(self) -> None:
+    def _observe(self, year: float) -> dict:
+        """Every step metric now, as the row of the quarter that began at `year`."""
         values: dict = {}
         self._run_hook("observe", values)
-        self.metrics = self.catalog.step_values(self.year, values, self)
+        return self.catalog.step_values(year, values, self)
+
+    def _record_metrics(self) -> None:
+        self.metrics = self._observe(self.year)
         for name, value in self.metrics.items():
             self.history[name].append(value)
 

@@ -13,6 +13,7 @@ import dataclasses
 import functools
 import math
 import numbers
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -198,7 +199,7 @@ class FieldsParams:
         0.0,
         1.0,
         unit="share of researchers",
-        doc="Population share of each field",
+        doc="Population share of each field (weights: divided by their sum)",
     )
     export_exposure: list[float] = param(
         [1.0, 0.9, 0.6, 0.3, 0.6, 0.1, 0.0, 0.0],
@@ -803,11 +804,41 @@ class CareersParams:
 
 @dataclass
 class Event:
-    """At calendar year `year`, set the parameter `key` (e.g. 'oversight.intensity') to `value`."""
+    """At calendar year `year`, set the parameter `key` (e.g. 'oversight.intensity') to `value`.
 
-    year: float = param(2020.0, 1950.0, 2100.0, unit="calendar year")
-    key: str = param("oversight.intensity", doc="Dotted parameter name")
-    value: Any = param(0.0, doc="New value")
+    All three are required: an event lacking one is refused, never completed with a default."""
+
+    year: float = param(dataclasses.MISSING, 1950.0, 2100.0, unit="calendar year")
+    key: str = param(dataclasses.MISSING, doc="Dotted parameter name")
+    value: Any = param(dataclasses.MISSING, doc="New value")
+
+
+EVENT_KEYS = tuple(f.name for f in dataclasses.fields(Event))
+
+
+def as_event(event, index: int) -> Event:
+    """`timeline[index]` as an `Event`: an `Event`, or a mapping with exactly its keys."""
+    if isinstance(event, Event):
+        return event
+    allowed = f"an event has: {', '.join(EVENT_KEYS)}"
+    if not isinstance(event, Mapping):
+        raise ParameterError(f"timeline[{index}] = {event!r} must be a mapping; {allowed}")
+    unknown = [str(k) for k in event if k not in EVENT_KEYS]
+    if unknown:
+        raise ParameterError(f"unknown key '{unknown[0]}' in timeline[{index}]; {allowed}")
+    missing = [k for k in EVENT_KEYS if k not in event]
+    if missing:
+        raise ParameterError(
+            f"timeline[{index}] = {dict(event)!r} lacks {', '.join(missing)}; {allowed}"
+        )
+    return Event(**event)
+
+
+def as_timeline(events) -> list[Event]:
+    """A timeline (a list of events, each an `Event` or a mapping) as a list of `Event`s."""
+    if isinstance(events, str | bytes | Mapping) or not isinstance(events, Iterable):
+        raise ParameterError(f"timeline = {events!r} must be a list of events")
+    return [as_event(e, i) for i, e in enumerate(events)]
 
 
 @dataclass
@@ -930,12 +961,18 @@ def with_overrides(params: Params | None = None, **overrides) -> Params:
     params_type = type(out)
     for group in groups_of(params_type):
         setattr(out, group, dataclasses.replace(getattr(out, group)))
-    out.timeline = [Event(**e) if isinstance(e, dict) else e for e in out.timeline]
+    spelled: dict[tuple[str, str], str] = {}
     for key, value in overrides.items():
         if key == "timeline":
-            out.timeline = [Event(**e) if isinstance(e, dict) else e for e in value]
+            out.timeline = value
             continue
         group, name = resolve_key(key, params_type)
+        if (group, name) in spelled:
+            raise ParameterError(
+                f"{group}.{name} is given twice, as '{spelled[group, name]}' and '{key}'; "
+                "allowed: once"
+            )
+        spelled[group, name] = key
         setattr(getattr(out, group), name, value)
     validate(out)
     return out
@@ -1006,16 +1043,22 @@ def validate(params: Params) -> Params:
                 f"fields.{name} has {len(getattr(fields_, name))} entries; "
                 f"allowed: one per field in fields.names ({n})"
             )
+    twice = sorted({name for name in fields_.names if fields_.names.count(name) > 1})
+    if twice:
+        raise ParameterError(f"fields.names has '{twice[0]}' twice; allowed: distinct names")
     if n == 0 or sum(fields_.shares) <= 0:
         raise ParameterError(f"fields.shares = {fields_.shares} must have a positive sum")
+    params.timeline = as_timeline(params.timeline)
+    year, key, _ = dataclasses.fields(Event)
     for i, event in enumerate(params.timeline):
+        check_value(f"timeline[{i}].key", key, event.key)
         group, name, f = field_of(event.key, params_type)
         if f"{group}.{name}" in FIXED_AT_START:
             raise ParameterError(
                 f"timeline[{i}] {event.key}: cannot change during a run (the model reads it "
                 "once, when it is built); set it directly instead"
             )
-        check_value(f"timeline[{i}].year", dataclasses.fields(Event)[0], event.year)
+        check_value(f"timeline[{i}].year", year, event.year)
         event.value = check_value(f"timeline[{i}] {event.key}", f, event.value)
     return params
 

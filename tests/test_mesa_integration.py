@@ -2,13 +2,37 @@
 
 import gc
 import inspect
+import warnings
 import weakref
 
 import mesa
 import numpy as np
 import pytest
 
-from sim import Researcher, ResearchModel
+from sim import METRICS, STEP_YEARS, Researcher, ResearchModel
+
+# Mesa 3.5 and later record when each collection was made, and batch_run reads that record, so
+# the row collected at construction shows as Step 0; Mesa 3.3 reads row k as step k.
+RECORDS_TIMES = hasattr(mesa.DataCollector(), "_collection_steps")
+
+
+def batch_run(model_parameters: dict, seeds: list | None, **options) -> list[dict]:
+    """`mesa.batch_run` of ResearchModel on one process, seeded as each Mesa version takes it:
+    Mesa 3.5 through batch_run's `rng` argument, Mesa 3.3 through the parameters."""
+    if seeds is None:
+        parameters, seeding = model_parameters, {}
+    elif "rng" in inspect.signature(mesa.batch_run).parameters:
+        parameters, seeding = model_parameters, {"rng": seeds}
+    else:
+        parameters, seeding = {**model_parameters, "seed": seeds}, {}
+    return mesa.batch_run(
+        ResearchModel,
+        parameters=parameters,
+        **seeding,
+        number_processes=1,
+        display_progress=False,
+        **options,
+    )
 
 
 def test_agents_list_every_researcher_and_show_array_state():
@@ -35,20 +59,15 @@ def test_datacollector_and_agent_reporters_work():
     model = ResearchModel(seed=2, n_researchers=40, years=1)
     model.run()
     df = model.datacollector.get_model_vars_dataframe()
-    assert len(df) == 4 and "quarterly_breakthrough_rate" in df
+    assert len(df) == 4 + RECORDS_TIMES and "quarterly_breakthrough_rate" in df
     collector = mesa.DataCollector(agent_reporters={"share": "exploratory_share"})
     collector.collect(model)
     assert len(collector.get_agent_vars_dataframe()) == 40
 
 
 def test_batch_run_sweeps_keyword_levers():
-    results = mesa.batch_run(
-        ResearchModel,
-        parameters={"n_researchers": 60, "publication_weight": [0.2, 0.8], "years": 1},
-        max_steps=10,
-        number_processes=1,
-        display_progress=False,
-    )
+    levers = {"n_researchers": 60, "publication_weight": [0.2, 0.8], "years": 1}
+    results = batch_run(levers, [1], max_steps=10)
     assert {r["publication_weight"] for r in results} == {0.2, 0.8}
 
 
@@ -69,29 +88,14 @@ def test_model_agrees_with_numpy_views():
 
 
 def test_batch_run_numbers_mean_what_run_metrics_say():
-    """Mesa's batch_run collects the step metrics; summed up as declared, they give exactly
-    `run_metrics()`, and no step metric shares a run metric's name."""
-    from sim import METRICS
-
+    """Mesa's batch_run collects the step metrics; summed up as declared over the run's
+    quarters, they give exactly `run_metrics()`."""
     steps = {"n_researchers": 200, "years": 2, "publication_weight": 0.9}
-    # Mesa 3.5 seeds through batch_run's `rng` argument, Mesa 3.3 through the parameters
-    if "rng" in inspect.signature(mesa.batch_run).parameters:
-        parameters, seeding = steps, {"rng": [11]}
-    else:
-        parameters, seeding = {**steps, "seed": 11}, {}
-    rows = mesa.batch_run(
-        ResearchModel,
-        parameters=parameters,
-        **seeding,
-        max_steps=100,
-        data_collection_period=1,
-        number_processes=1,
-        display_progress=False,
-    )
+    rows = batch_run(steps, [11], max_steps=100, data_collection_period=1)
     expected = ResearchModel(seed=11, **steps).run().run_metrics()
-    series = {name: [row[name] for row in rows] for name in rows[0]}
-    collected = set(series) - {*steps, "seed", "rng", "RunId", "iteration", "Step"}
-    assert collected and not set(METRICS.run_names) & collected
+    quarters = [row for row in rows if row["years"] > 0]  # not the row at construction
+    assert len(quarters) == 8
+    series = {name: [row[name] for row in quarters] for name in rows[0]}
     runs = {r.name: r for r in METRICS.runs}
     assert sum(series["breakthroughs"]) == expected[runs["total_breakthroughs"].name]
     rate = 1000 * sum(series["breakthroughs"]) / (200 * 2)
@@ -105,6 +109,59 @@ def test_batch_run_numbers_mean_what_run_metrics_say():
             below = sum(series[r.over])
             ratio = r.per * sum(series[r.of]) / below if below else 0.0
             assert ratio == pytest.approx(expected[r.name], rel=1e-12), r.name
+
+
+def test_batch_run_gives_the_runs_figures_without_summing():
+    """By default batch_run reports the last collection: its run metrics are the run's."""
+    levers = {"n_researchers": 200, "years": 2, "publication_weight": [0.2, 0.9]}
+    rows = batch_run(levers, [11, 12], max_steps=100)
+    assert len(rows) == 4
+    for row in rows:
+        seed = row["seed"] if "seed" in row else row["rng"]
+        arm = {**levers, "publication_weight": row["publication_weight"]}
+        expected = ResearchModel(seed=seed, **arm).run().run_metrics()
+        assert set(expected) <= set(row)
+        for name, value in expected.items():
+            assert row[name] == pytest.approx(value, rel=1e-12, nan_ok=True), name
+        assert row["total_breakthroughs"] == expected["total_breakthroughs"]
+
+
+def test_the_datacollector_holds_the_run_so_far_at_every_step():
+    model = ResearchModel(seed=5, n_researchers=200, years=2)
+    while model.running:
+        model.step()
+        collected = model.datacollector.get_model_vars_dataframe().iloc[-1]
+        for name, value in model.run_metrics().items():
+            assert collected[name] == pytest.approx(value, rel=1e-12, nan_ok=True), name
+
+
+def test_batch_run_steps_count_from_the_state_after_the_burn_in():
+    levers = {"n_researchers": 100, "years": 2, "burn_in_years": 1}
+    rows = batch_run(levers, [3], max_steps=100, data_collection_period=1)
+    model = ResearchModel(seed=3, **levers)
+    opening = dict(model.metrics)  # the state after the burn-in, as its last quarter's row
+    quarters = model.run().timeseries()
+    if RECORDS_TIMES:
+        assert [row["Step"] for row in rows] == list(range(9))
+        assert [row["years"] for row in rows] == [k * STEP_YEARS for k in range(9)]
+        first, rest = rows[0], rows[1:]
+        assert first["year"] == 2015.0 - STEP_YEARS
+        assert {name: first[name] for name in opening} == opening
+        assert first["total_breakthroughs"] == 0 and np.isnan(first["breakthrough_rate"])
+    else:  # Mesa 3.3: row k is taken for step k, so quarter k shows as Step k - 1
+        assert [row["Step"] for row in rows] == list(range(8))
+        rest = rows
+    assert [row["year"] for row in rest] == quarters["year"].tolist()
+    assert [row["breakthroughs"] for row in rest] == quarters["breakthroughs"].tolist()
+
+
+def test_batch_run_without_a_seed_warns_that_it_is_neither_reproducible_nor_paired():
+    levers = {"n_researchers": 50, "years": 0.5, "burn_in_years": 0}
+    with pytest.warns(UserWarning, match="neither reproducible nor paired"):
+        batch_run(levers, None, max_steps=10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        batch_run(levers, [1], max_steps=10)
 
 
 def test_a_replaced_datacollector_leaves_run_metrics_intact():
