@@ -183,7 +183,7 @@ def figure(width: float, height: float, **kwargs):
 
 def legend_outside(ax, handles=None, **kwargs):
     """The legend right of the axes, where it cannot cover a line or a point."""
-    options = {"frameon": False, "fontsize": 8, "loc": "upper left", "borderaxespad": 0.0}
+    options = {"frameon": False, "fontsize": 8, "loc": "upper left", "alignment": "left"}
     options["bbox_to_anchor"] = (1.02, 1.0)
     if handles is not None:
         options["handles"] = handles
@@ -561,11 +561,10 @@ def contrast_intervals(
     """Each arm minus the reference: paired CI (dark) beside the unpaired CI (light)."""
     table = contrast_table[contrast_table["metric"] == metric].reset_index(drop=True)
     labels = [
-        wrapped(arm_label(levers, tuple(row[list(levers)])), LABEL_WIDTH)
-        for _, row in table.iterrows()
+        wrapped(arm_label(levers, tuple(row[list(levers)])), 48) for _, row in table.iterrows()
     ]
     lines = sum(label.count("\n") + 1 for label in labels)
-    fig, ax = figure(7.6, 0.3 * lines + 0.2 * len(table) + 2.4)
+    fig, ax = figure(8.4, 0.17 * lines + 0.28 * len(table) + 2.2)
     positions = np.arange(len(table))[::-1]
     for y, (_, row) in zip(positions, table.iterrows(), strict=True):
         ax.plot(

@@ -22,7 +22,8 @@ _INLINE = [
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem;
        line-height: 1.45; color: #222; }
-table { border-collapse: collapse; font-size: 0.85rem; margin: 0.5rem 0 1rem; }
+table { border-collapse: collapse; font-size: 0.85rem; }
+.table { overflow-x: auto; margin: 0.5rem 0 1rem; }  /* a wide table scrolls, not the page */
 th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: left; }
 th { background: #f2f2f2; }
 img { max-width: 100%; }
@@ -126,7 +127,8 @@ class Document:
                     "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
                     for row in frame.itertuples(index=False)
                 )
-                parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+                table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+                parts.append(f'<div class="table">{table}</div>')
             elif kind == "image":
                 path, alt, caption = args
                 parts.append(
