@@ -453,8 +453,9 @@ def robustness_note(levers: list[str], table: pd.DataFrame) -> str:
     if uncovered:
         parts.append(
             f"No uncertainty analysis covers the {listed(uncovered).replace(' and ', ' or ')}: "
-            f"{'its effect holds' if len(uncovered) == 1 else 'their effects hold'} at this "
-            "sweep's settings, with no test of how far it carries to other assumptions."
+            f"{'its' if len(uncovered) == 1 else 'their'} effects below are measured at this "
+            "sweep's settings only, not across the "
+            "plausible ranges of the model's assumptions."
         )
     return " ".join(parts)
 
