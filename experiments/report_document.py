@@ -122,7 +122,9 @@ class Document:
                 parts.append("</ul>")
             elif kind == "table":
                 frame = args[0]
-                head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+                head = "".join(  # a dotted lever name may break after its dots
+                    f"<th>{html.escape(str(c)).replace('.', '.<wbr>')}</th>" for c in frame.columns
+                )
                 body = "".join(
                     "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
                     for row in frame.itertuples(index=False)
