@@ -750,8 +750,10 @@ def analyse(data: SweepData) -> dict:
         effect["metrics"] = [m for m in chosen if m in metrics]
         effects.append(effect)
     extra = [m for lv in levers for m in lever_metrics(lv) if m.startswith(AFTER_SHOCK)]
-    table_metrics = [HEADLINE, *dict.fromkeys(extra), *table_outcomes(data)]
-    contrast_metrics = [HEADLINE, *[m for m in extra if "rate" in m][:1]]
+    rates_after = [m for m in extra if m.startswith(AFTER_SHOCK + figures.QUARTERLY)]
+    # the table's other after-shock columns would repeat a whole-run outcome's step total
+    table_metrics = [HEADLINE, *dict.fromkeys(rates_after), *table_outcomes(data)]
+    contrast_metrics = [HEADLINE, *rates_after[:1]]
     technocrats = (
         decomposition.decompose(data, model_defaults()) if decomposition.applies(levers) else None
     )
