@@ -10,7 +10,8 @@ apply to the levers the sweep varied (`experiments.report_figures`), and writes 
 `periods.csv` (the breakthrough rate per arm and 5-year period of the run), for a sweep of the
 technocrat share across the leadership channels `decomposition.csv`
 (`experiments.decomposition`), and `figures/`. Every file is written to a temporary name and
-renamed into place.
+renamed into place. Each main effect of a lever the committed uncertainty analysis measured says
+at what share of the plausible space its sign holds (`results/sensitivity/robustness.csv`).
 """
 
 from __future__ import annotations
@@ -454,8 +455,7 @@ def robustness_note(levers: list[str], table: pd.DataFrame) -> str:
         parts.append(
             f"No uncertainty analysis covers the {listed(uncovered).replace(' and ', ' or ')}: "
             f"{'its' if len(uncovered) == 1 else 'their'} effects below are measured at this "
-            "sweep's settings only, not across the "
-            "plausible ranges of the model's assumptions."
+            "sweep's settings only, not across the plausible ranges of the model's assumptions."
         )
     return " ".join(parts)
 
@@ -504,9 +504,8 @@ def _seeds_in_order(data: SweepData) -> list:
 
 def _few_seeds_text(data: SweepData) -> str:
     """A warning when an arm has fewer than FEW_SEEDS replicates, else nothing."""
-    fewest = data.replicates.groupby(data.levers)["seed"].nunique().min() if data.levers else (
-        data.replicates["seed"].nunique()
-    )  # fmt: skip
+    seeds = data.replicates.groupby(data.levers)["seed"] if data.levers else data.replicates["seed"]
+    fewest = int(np.min(seeds.nunique()))
     if fewest >= FEW_SEEDS:
         return ""
     return (
