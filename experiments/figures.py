@@ -70,15 +70,23 @@ def quarterly_rate(group: str | None = None) -> str:
     return QUARTERLY + name
 
 
+def declared_label(metric: str) -> str:
+    """The declared 'Name (unit)', without a unit that only repeats the name ('Papers per
+    researcher-year (papers per researcher-year)' becomes 'Papers per researcher-year')."""
+    label = catalog().label(metric)
+    head, _, unit = label.partition(" (")
+    return head if unit.removesuffix(")").lower() == head.lower() else label
+
+
 def metric_label(metric: str) -> str:
     """A metric's label with its unit, from its declaration (sim.METRICS)."""
     if metric.startswith(AFTER_SHOCK):
-        head, _, unit = catalog().label(metric.removeprefix(AFTER_SHOCK)).partition(" (")
+        head, _, unit = declared_label(metric.removeprefix(AFTER_SHOCK)).partition(" (")
         return f"{head.removesuffix(', quarterly')} after the shock date" + (
             f" ({unit}" if unit else ""
         )
     try:
-        return catalog().label(metric)
+        return declared_label(metric)
     except (KeyError, StopIteration):
         return metric.replace("_", " ")
 
@@ -92,7 +100,9 @@ def metric_short(metric: str) -> str:
 
 def wrapped(text: str, width: int = 48) -> str:
     """Break a long axis label over lines so it fits beside a small panel."""
-    return "\n".join(textwrap.wrap(text, width)) if len(text) > width else text
+    if len(text) <= width:
+        return text
+    return "\n".join(textwrap.wrap(text, width, break_on_hyphens=False))  # 'researcher-years'
 
 
 def lever_label(lever: str) -> str:
@@ -158,13 +168,35 @@ def caption(counts, what: str = "replicates per point", shown_as: str = "bars") 
     )
 
 
-def set_title(ax, headline: str, counts, what: str, shown_as: str, note: str = ""):
-    """Title: the headline (wrapped), the n and CI caption, and an optional note."""
-    width = max(60, int(ax.figure.get_figwidth() * 10))
-    lines = [wrapped(headline, width), caption(counts, what, shown_as)]
-    if note:
-        lines.append(wrapped(note, width + 20))
-    ax.set_title("\n".join(lines))
+def set_title(fig, headline: str, counts, what: str, shown_as: str, note: str = ""):
+    """Title over the whole figure (so it is never wider than the figure): the headline, the n
+    and CI caption and an optional note, each wrapped to the figure's width."""
+    width = int(fig.get_figwidth() * 12)  # characters of 10-point text per line
+    lines = [headline, caption(counts, what, shown_as), *([note] if note else [])]
+    fig.suptitle("\n".join(wrapped(line, width) for line in lines), fontsize=10)
+
+
+def figure(width: float, height: float, **kwargs):
+    """A figure and axes whose layout keeps titles, labels and outside legends in the image."""
+    return plt.subplots(figsize=(width, height), layout="constrained", **kwargs)
+
+
+def legend_outside(ax, handles=None, **kwargs):
+    """The legend right of the axes, where it cannot cover a line or a point."""
+    options = {"frameon": False, "fontsize": 8, "loc": "upper left", "alignment": "left"}
+    options["bbox_to_anchor"] = (1.02, 1.0)
+    if handles is not None:
+        options["handles"] = handles
+    return ax.legend(**{**options, **kwargs})
+
+
+def over_time_labels(metric: str, bin_years: float) -> tuple[str, str]:
+    """(the metric's label, the time axis's label) for a plot of yearly means: a quarterly rate
+    is then a mean of quarterly rates, not quarterly."""
+    if metric.startswith(QUARTERLY):
+        label = metric_label(metric).replace(", quarterly", "")
+        return label, f"calendar year ({bin_years:g}-year means of the quarterly rates)"
+    return metric_label(metric), f"calendar year ({bin_years:g}-year means)"
 
 
 def palette(values) -> list:
@@ -237,7 +269,7 @@ def heatmap(
     xs = sorted(table[x_lever].unique())
     ys = sorted(table[y_lever].unique())
     grid = table.pivot(index=y_lever, columns=x_lever, values="mean").reindex(index=ys, columns=xs)
-    fig, ax = plt.subplots(figsize=(max(7.0, 1.5 * len(xs) + 2.8), max(4.2, 0.9 * len(ys) + 2.2)))
+    fig, ax = figure(max(7.0, 1.5 * len(xs) + 2.8), max(4.2, 0.9 * len(ys) + 2.2))
     image = ax.imshow(grid.to_numpy(), cmap=HEATMAP_COLORMAP, origin="lower", aspect="auto")
     colormap, norm = image.cmap, image.norm
     for _, row in table.iterrows():
@@ -269,8 +301,7 @@ def heatmap(
             ]
         ).strip()
     headline = f"{title} and {lever_label(y_lever).split(' (')[0]}"
-    set_title(ax, headline, table["n"], "replicates per cell", "brackets", note)
-    fig.tight_layout()
+    set_title(fig, headline, table["n"], "replicates per cell", "brackets", note)
     return save(fig, out_dir, name)
 
 
@@ -287,21 +318,20 @@ def lever_line(
     keys = [lever] if hue is None else [hue, lever]
     _one_arm_per_cell(replicates, keys)
     table = stats.summarize(replicates, keys, [metric])
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    fig, ax = figure(6.4 if hue is None else 8.4, 4.2)
     groups = [(None, table)] if hue is None else list(table.groupby(hue, sort=True))
     colours = palette([value for value, _ in groups]) if hue is not None else OKABE_ITO[:1]
     for colour, (value, group) in zip(colours, groups, strict=True):
         group = group.sort_values(lever)
-        label = None if hue is None else f"{lever_label(hue).split(' (')[0]} {format_value(value)}"
+        label = None if hue is None else format_value(value)
         _band(ax, group[lever].astype(float), group, colour, label)
         ax.plot(group[lever].astype(float), group["mean"], "o", color=colour, markersize=3)
     ax.set_xlabel(lever_label(lever))
     ax.set_ylabel(wrapped(metric_label(metric)))
     if hue is not None:
-        ax.legend(frameon=False)
+        legend_outside(ax, title=lever_label(hue).split(" (")[0])
     headline = f"{metric_label(metric).split(' (')[0]} against {lever_label(lever).split(' (')[0]}"
-    set_title(ax, headline, table["n"], "replicates per point", "bands", note)
-    fig.tight_layout()
+    set_title(fig, headline, table["n"], "replicates per point", "bands", note)
     return save(fig, out_dir, name)
 
 
@@ -317,19 +347,19 @@ def arms_over_time(
     """`metric` over calendar time, one line with CI band per arm (e.g. incentive regime)."""
     _one_arm_per_cell(timeseries, [*levers, "step"])
     bands = stats.timeseries_bands(timeseries, list(levers), metric, bin_years=bin_years)
-    fig, ax = plt.subplots(figsize=(6.8, 4.2))
+    fig, ax = figure(8.4, 4.2)
+    label, time_label = over_time_labels(metric, bin_years)
     present = stats.arms(bands, levers)
     colours = palette([arm[0] for arm in present] if len(levers) == 1 else present)
     for colour, arm in zip(colours, present, strict=True):
         group = bands if not levers else stats.select(bands, levers, arm)
         _band(ax, group["time"], group, colour, arm_label(levers, arm))
-    ax.set_xlabel(f"calendar year ({bin_years:g}-year means)")
+    ax.set_xlabel(time_label)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_ylabel(wrapped(metric_label(metric)))
-    ax.legend(frameon=False, fontsize=8)
-    headline = f"{metric_label(metric).split(' (')[0]} over time"
-    set_title(ax, headline, bands["n"], "replicates per point", "bands", note)
-    fig.tight_layout()
+    ax.set_ylabel(wrapped(label))
+    legend_outside(ax)
+    headline = f"{label.split(' (')[0]} over time"
+    set_title(fig, headline, bands["n"], "replicates per point", "bands", note)
     return save(fig, out_dir, name)
 
 
@@ -357,8 +387,9 @@ def export_shock(
 ) -> list[Path]:
     """Around the export-control date: exposed vs other fields, with and without the shock.
 
-    Panels: (a) exposed fields' breakthrough rate per arm; (b) other fields'; (c) the paired
-    difference shock - no shock per field group; (d) foreign collaboration. `other_levers` vary
+    Panels: (a) exposed fields' breakthrough rate per arm; (b) other fields'; (c) foreign
+    collaboration; (d) the paired difference shock - no shock per field group, each legend
+    right of its row, clear of the lines. `other_levers` vary
     besides the shock (e.g. self-reliance funding) and are held equal when pairing; no-shock
     arms that are identical whatever those levers are shown once, as "no shock".
     """
@@ -383,15 +414,15 @@ def export_shock(
 
     shown = untreated + treated
     colour_of = dict(zip(shown, OKABE_ITO, strict=False))
-    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5), sharex=True)
+    fig, axes = figure(13, 7.5, nrows=2, ncols=2, sharex=True)
     counts = []
     panels = [
         (axes[0, 0], metrics[0], "(a) Export-exposed fields", BREAKTHROUGH_RATE.unit),
         (axes[0, 1], metrics[1], "(b) Other fields", BREAKTHROUGH_RATE.unit),
         (
-            axes[1, 1],
+            axes[1, 0],
             FOREIGN_COLLABORATION.name,
-            "(d) Foreign collaboration",
+            "(c) Foreign collaboration",
             FOREIGN_COLLABORATION.unit,
         ),
     ]
@@ -404,7 +435,7 @@ def export_shock(
             _band(ax, group["time"], group, colour_of[arm], label(arm), style)
         ax.set_title(title)
         ax.set_ylabel(wrapped(unit, 32))
-    ax = axes[1, 0]
+    ax = axes[1, 1]
     untreated_by_rest = {arm[1:]: arm for arm in untreated}
     for arm in treated:
         reference = untreated_by_rest.get(arm[1:], untreated[0] if untreated else None)
@@ -425,31 +456,31 @@ def export_shock(
             )
             _band(ax, diff["time"], diff, colour_of[arm], text, style)
     ax.axhline(0.0, color="grey", linewidth=0.8)
-    ax.set_title("(c) Shock minus no shock, paired on seeds")
+    ax.set_title("(d) Shock minus no shock, paired on seeds")
     ax.set_ylabel(wrapped(f"difference in {BREAKTHROUGH_RATE.unit}", 32))
     for ax in axes.flat:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.axvline(start_year, color="black", linewidth=0.9, linestyle=":")
-        ax.legend(fontsize=7, frameon=True, facecolor="white", edgecolor="none", framealpha=0.85)
+    legend_outside(axes[0, 1], title="panels (a)-(c)", fontsize=7, title_fontsize=7)
+    legend_outside(axes[1, 1], title="panel (d)", fontsize=7, title_fontsize=7)
     for ax in axes[1]:
         ax.set_xlabel(f"calendar year ({bin_years:g}-year means); dotted line: controls begin")
     fig.suptitle(
         f"Export-control shock from {start_year:g}: breakthrough rates by field exposure\n"
         f"{caption(counts, 'replicates per point', 'bands')}"
     )
-    fig.tight_layout()
     return save(fig, out_dir, name)
 
 
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 
 
-def _legend(ax, handles, title, loc, keep=False):
-    legend = ax.legend(
-        handles=handles, title=title, frameon=False, fontsize=7, title_fontsize=7, loc=loc
-    )
-    if keep:
-        ax.add_artist(legend)
+LABEL_WIDTH = 36  # characters per line of an arm's name in a legend or on an axis
+
+
+def _heading(text: str):
+    """A legend entry with no mark: the title of the entries below it."""
+    return plt.Line2D([], [], linestyle="", label=text)
 
 
 def papers_vs_breakthroughs(
@@ -474,7 +505,9 @@ def papers_vs_breakthroughs(
     colours = palette(
         values[0] if grid else [arm[0] for arm in present] if len(levers) == 1 else present
     )
-    fig, ax = plt.subplots(figsize=(7.2, 4.8))
+    names = [wrapped(arm_label(levers, arm), LABEL_WIDTH) for arm in present]
+    entries = len(values[0]) + len(values[1]) + 2 if grid else sum(n.count("\n") + 1 for n in names)
+    fig, ax = figure(9.0, max(4.8, 0.17 * entries + 1.8))  # tall enough for the legend
     arm_handles = []
     for k, arm in enumerate(present):
         rows = stats.select(table, levers, arm).set_index("metric")
@@ -493,7 +526,7 @@ def papers_vs_breakthroughs(
             markersize=6,
         )
         arm_handles.append(
-            plt.Line2D([], [], color=colour, marker="o", linestyle="", label=arm_label(levers, arm))
+            plt.Line2D([], [], color=colour, marker="o", linestyle="", label=names[k])
         )
     if grid:
         for value in values[1]:
@@ -510,15 +543,14 @@ def papers_vs_breakthroughs(
             plt.Line2D([], [], color="grey", marker=m, linestyle="", label=format_value(v))
             for m, v in zip(MARKERS, values[1], strict=False)
         ]
-        _legend(ax, colour_handles, lever_label(levers[0]), "upper left", keep=True)
-        _legend(ax, shape_handles, lever_label(levers[1]), "lower right")
+        headings = [_heading(wrapped(lever_label(lever), LABEL_WIDTH)) for lever in levers]
+        legend_outside(ax, [headings[0], *colour_handles, headings[1], *shape_handles])
     elif levers:
-        _legend(ax, arm_handles, None, "best")
+        legend_outside(ax, arm_handles, fontsize=7)
     ax.set_xlabel(metric_label(metrics[0]))
     ax.set_ylabel(wrapped(metric_label(metrics[1])))
     headline = "Papers against breakthroughs across regimes"
-    set_title(ax, headline, table["n"], "replicates per point", "bars", note)
-    fig.tight_layout()
+    set_title(fig, headline, table["n"], "replicates per point", "bars", note)
     return save(fig, out_dir, name)
 
 
@@ -532,7 +564,11 @@ def contrast_intervals(
 ) -> list[Path]:
     """Each arm minus the reference: paired CI (dark) beside the unpaired CI (light)."""
     table = contrast_table[contrast_table["metric"] == metric].reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(7.6, 0.45 * len(table) + 2.0))
+    labels = [
+        wrapped(arm_label(levers, tuple(row[list(levers)])), 48) for _, row in table.iterrows()
+    ]
+    lines = sum(label.count("\n") + 1 for label in labels)
+    fig, ax = figure(8.4, 0.17 * lines + 0.28 * len(table) + 2.2)
     positions = np.arange(len(table))[::-1]
     for y, (_, row) in zip(positions, table.iterrows(), strict=True):
         ax.plot(
@@ -552,15 +588,13 @@ def contrast_intervals(
         ax.plot(row["difference"], y + 0.15, "o", color="black", markersize=3)
     ax.plot([], [], color=OKABE_ITO[0], linewidth=5, label="paired on seeds")
     ax.plot([], [], color=OKABE_ITO[1], linewidth=5, label="unpaired (same replicates)")
-    labels = [arm_label(levers, tuple(row[list(levers)])) for _, row in table.iterrows()]
     ax.set_yticks(positions, labels)
     ax.set_ylim(-0.6, len(table) - 0.4)
     ax.axvline(0.0, color="grey", linewidth=0.8)
     unit = metric_label(metric).split(" (", 1)
     label = f"{unit[0]}: arm minus reference" + (f" ({unit[1]}" if len(unit) > 1 else "")
     ax.set_xlabel(wrapped(label, 80))
-    ax.legend(frameon=False, fontsize=8, loc="best")
+    fig.legend(frameon=False, fontsize=8, loc="outside lower center", ncols=2)
     headline = f"Each arm minus the reference ({reference_label})"
-    set_title(ax, headline, table["n_pairs"], "seed pairs per arm", "bars")
-    fig.tight_layout()
+    set_title(fig, headline, table["n_pairs"], "seed pairs per arm", "bars")
     return save(fig, out_dir, name)

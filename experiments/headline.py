@@ -33,6 +33,8 @@ import sys
 import time
 from pathlib import Path
 
+from omegaconf import OmegaConf
+
 from . import report
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -56,6 +58,19 @@ class UsageError(ValueError):
 
 def known_experiments() -> list[str]:
     return sorted(p.stem for p in EXPERIMENTS.glob("*.yaml"))
+
+
+def planned_levers(name: str) -> set[str]:
+    """The levers the experiment's config sweeps (its `hydra.sweeper.params`)."""
+    config = OmegaConf.load(EXPERIMENTS / f"{name}.yaml")
+    return set(OmegaConf.select(config, "hydra.sweeper.params", default=None) or {})
+
+
+def title(name: str, levers: list[str]) -> str:
+    """The experiment's title, or, when overrides changed what it varies, one from its levers."""
+    if set(levers) == planned_levers(name):
+        return TITLES.get(name, f"Experiment: {name}")
+    return f"{report.title_for(levers)} (the {name} experiment, with overrides)"
 
 
 def results_dir(name: str) -> Path:
@@ -184,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         path = report.build_report(
             data,
             PROJECT_ROOT / out,
-            title=TITLES.get(args.name, f"Experiment: {args.name}"),
+            title=title(args.name, data.levers),
             command=command,
         )
     except (report.ReportError, OSError) as error:

@@ -10,7 +10,8 @@ apply to the levers the sweep varied (`experiments.report_figures`), and writes 
 `periods.csv` (the breakthrough rate per arm and 5-year period of the run), for a sweep of the
 technocrat share across the leadership channels `decomposition.csv`
 (`experiments.decomposition`), and `figures/`. Every file is written to a temporary name and
-renamed into place.
+renamed into place. Each main effect of a lever the committed uncertainty analysis measured says
+at what share of the plausible space its sign holds (`results/sensitivity/robustness.csv`).
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import shlex
 import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from omegaconf import OmegaConf
 
 from sim.model import catalog
 from sim.production import BREAKTHROUGH_RATE
@@ -34,6 +37,13 @@ from .report_figures import Figure, make_figures
 SHOCK_LEVER = figures.SHOCK_LEVER
 AFTER_SHOCK = figures.AFTER_SHOCK
 HEADLINE = BREAKTHROUGH_RATE.name
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The committed uncertainty analysis: per lever and outcome, the share of the plausible space
+# where the effect has its sign (experiments.sensitivity), and the contrasts it measured.
+SENSITIVITY_REPORT = "results/sensitivity/report.md"
+ROBUSTNESS_TABLE = "results/sensitivity/robustness.csv"
+SENSITIVITY_DESIGN = "configs/uncertainty/screening.yaml"
+FEW_SEEDS = 10  # below this many seeds a bootstrap interval is too unsteady to judge by
 
 
 # Every declared run metric but the totals, which the rates carry (sim.METRICS).
@@ -358,8 +368,11 @@ def _settings(values: dict) -> str:
     )
 
 
-def effect_sentence(effect: dict, metrics: list[str]) -> str:
-    """'Raising X from a to b (Y at c; 20 seed pairs): breakthrough rate -6.2 [CI] ...'."""
+def effect_sentence(
+    effect: dict, metrics: list[str], robustness: pd.DataFrame | None = None
+) -> str:
+    """'Raising X from a to b (Y at c; 20 seed pairs): breakthrough rate -6.2 [CI] ...', each
+    metric with its robustness across the plausible space where `robustness` has it."""
     lever = effect["lever"]
     name = figures.lever_label(lever).split(" (")[0]
     if isinstance(effect["low"], bool | np.bool_):
@@ -379,11 +392,72 @@ def effect_sentence(effect: dict, metrics: list[str]) -> str:
         text += f"{number(c.ci_low)} to {number(c.ci_high)}"
         if np.isfinite(c.pairing_gain) and c.ci_high > c.ci_low:
             text += f"; pairing narrows it {number(c.pairing_gain)}×"
+        rows = [] if robustness is None else robustness[
+            (robustness["lever"] == lever) & (robustness["outcome"] == metric)
+        ].to_dict("records")  # fmt: skip
+        text += "".join(f"; {robustness_phrase(row)}" for row in rows)
         parts.append(text + ")")
     sentence = f"{start} ({'; '.join(context)}): " + "; ".join(parts) + "."
     if effect["identical_at"]:
         sentence += f" With {_settings(effect['identical_at'][0])} it changes nothing."
     return sentence
+
+
+# --- robustness across the plausible space ------------------------------------------------------
+
+
+def robustness_table() -> pd.DataFrame:
+    """The committed uncertainty analysis's shares by lever and outcome (empty if absent)."""
+    try:
+        return pd.read_csv(PROJECT_ROOT / ROBUSTNESS_TABLE)
+    except (OSError, ValueError):
+        return pd.DataFrame(columns=["lever", "outcome"])
+
+
+def sensitivity_contrasts() -> dict[str, tuple[float, float]]:
+    """Each lever the uncertainty analysis contrasted: (low, high)."""
+    try:
+        spec = OmegaConf.load(PROJECT_ROOT / SENSITIVITY_DESIGN)
+        return {c.key: (float(c.low), float(c.high)) for c in spec.contrasts}
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def robustness_phrase(row) -> str:
+    """'lower at 49% of the plausible space, 95% CI 44% to 53%'."""
+    direction = "lower" if row["sign"] == "negative" else "higher"
+    share, low, high = (
+        f"{100 * row[k]:.0f}%" for k in ("share_with_sign", "share_low", "share_high")
+    )
+    return f"{direction} at {share} of the plausible space, 95% CI {low} to {high}"
+
+
+def robustness_note(levers: list[str], table: pd.DataFrame) -> str:
+    """Where each effect's robustness comes from, and which levers no analysis covers."""
+    covered = [lever for lever in levers if lever in set(table["lever"])]
+    uncovered = [figures.lever_label(lv).split(" (")[0] for lv in levers if lv not in covered]
+    parts = []
+    if covered:
+        ranges = sensitivity_contrasts()
+        moves = [
+            figures.lever_label(lever).split(" (")[0]
+            + (" {:g} to {:g}".format(*ranges[lever]) if lever in ranges else "")
+            for lever in covered
+        ]
+        first = table[table["lever"] == covered[0]].iloc[0]
+        parts.append(
+            f"Where the uncertainty analysis measured a lever ({', '.join(moves)}; at "
+            f"{int(first['points'])} points of the plausible ranges of the model's structural "
+            f"parameters, {int(first['seeds'])} seeds each; `{SENSITIVITY_REPORT}`), an effect "
+            "says at what share of those points it is lower or higher, with that share's 95% CI."
+        )
+    if uncovered:
+        parts.append(
+            f"No uncertainty analysis covers the {listed(uncovered).replace(' and ', ' or ')}: "
+            f"{'its' if len(uncovered) == 1 else 'their'} effects below are measured at this "
+            "sweep's settings only, not across the plausible ranges of the model's assumptions."
+        )
+    return " ".join(parts)
 
 
 # --- the document ------------------------------------------------------------------------------
@@ -426,6 +500,19 @@ def _seeds_in_order(data: SweepData) -> list:
     if listed and set(listed) == present:
         return list(listed)
     return sorted(present)
+
+
+def _few_seeds_text(data: SweepData) -> str:
+    """A warning when an arm has fewer than FEW_SEEDS replicates, else nothing."""
+    seeds = data.replicates.groupby(data.levers)["seed"] if data.levers else data.replicates["seed"]
+    fewest = int(np.min(seeds.nunique()))
+    if fewest >= FEW_SEEDS:
+        return ""
+    return (
+        f" **With {fewest} seeds per arm (fewer than {FEW_SEEDS}) the bootstrap intervals are "
+        "unreliable**: too narrow and unsteady from seed to seed, so read differences as rough; "
+        "rerun with more replicates (`run.replicates=20`) before relying on them."
+    )
 
 
 def _seeds_text(data: SweepData) -> str:
@@ -529,11 +616,15 @@ def build_document(data: SweepData, analysis: dict, made: list[Figure], title, q
         f"**Design.** {len(stats.arms(reps, levers))} arms, {len(reps)} replicates in all{scale}; "
         f"{_seeds_text(data)}. Means carry 95% bootstrap confidence intervals over "
         "replicates; differences between arms are paired on seeds (common random numbers), with "
-        f"the unpaired interval beside them for comparison. Regenerate with `{command}`."
+        f"the unpaired interval beside them for comparison.{_few_seeds_text(data)} "
+        f"Regenerate with `{command}`."
     )
     if analysis["effects"]:
+        robustness = robustness_table()
         doc.heading("Main effects (paired on seeds)")
-        doc.bullets([effect_sentence(e, e["metrics"]) for e in analysis["effects"]])
+        levers_with_effects = list(dict.fromkeys(e["lever"] for e in analysis["effects"]))
+        doc.paragraph(robustness_note(levers_with_effects, robustness))
+        doc.bullets([effect_sentence(e, e["metrics"], robustness) for e in analysis["effects"]])
 
     doc.heading("Levers varied")
     doc.bullets(
@@ -611,6 +702,36 @@ def build_document(data: SweepData, analysis: dict, made: list[Figure], title, q
     return doc
 
 
+def table_outcomes(data: SweepData) -> list[str]:
+    """The outcomes the results table shows: those that speak to a lever the sweep varied (or to
+    a parameter its presets set), else every declared outcome; never the shock's own outcomes
+    when no arm has the shock."""
+    varied = [*data.levers, *(p for parts in data.implied.values() for p in parts)]
+    answering = list(dict.fromkeys(m for lever in varied for m in catalog().answering(lever)))
+    shock = SHOCK_LEVER in data.levers or data.fixed.get(SHOCK_LEVER) is True
+    return answering or [
+        r.name
+        for r in catalog().runs
+        if r.answers and r.name != HEADLINE and (shock or set(r.answers) != {SHOCK_LEVER})
+    ]
+
+
+def sweep_command(directory: Path) -> str | None:
+    """The command that ran the sweep, from the overrides Hydra recorded in its multirun.yaml."""
+    try:
+        overrides = list(OmegaConf.load(directory / "multirun.yaml").hydra.overrides.task)
+    except (OSError, ValueError, AttributeError):
+        return None
+    words = ["python -m experiments.run -m", *map(shlex.quote, overrides)]
+    return " ".join([*words, shlex.quote(f"hydra.sweep.dir={directory}")])
+
+
+def title_for(levers: list[str]) -> str:
+    """'Sweep over publication-count weight and oversight intensity', from the levers."""
+    names = [figures.lever_label(lever).split(" (")[0] for lever in levers]
+    return f"Sweep over {listed(names)}" if names else "One setting over seeds"
+
+
 # --- building and writing ----------------------------------------------------------------------
 
 
@@ -628,9 +749,10 @@ def analyse(data: SweepData) -> dict:
         effect["metrics"] = [m for m in chosen if m in metrics]
         effects.append(effect)
     extra = [m for lv in levers for m in lever_metrics(lv) if m.startswith(AFTER_SHOCK)]
-    outcomes = [r.name for r in catalog().runs if r.answers and r.name != HEADLINE]
-    table_metrics = [HEADLINE, *dict.fromkeys(extra), *outcomes]
-    contrast_metrics = [HEADLINE, *[m for m in extra if "rate" in m][:1]]
+    rates_after = [m for m in extra if m.startswith(AFTER_SHOCK + figures.QUARTERLY)]
+    # the table's other after-shock columns would repeat a whole-run outcome's step total
+    table_metrics = [HEADLINE, *dict.fromkeys(rates_after), *table_outcomes(data)]
+    contrast_metrics = [HEADLINE, *rates_after[:1]]
     technocrats = (
         decomposition.decompose(data, model_defaults()) if decomposition.applies(levers) else None
     )
@@ -662,7 +784,7 @@ def build_report(data: SweepData, out_dir, title=None, question=None, command=No
         made,
         title or f"Sweep report: {data.directory.name}",
         question or question_for(data.levers),
-        command or f"python -m experiments.report {data.directory}",
+        command or default_command(data.directory),
     )
     io.write_text(out_dir / "summary.csv", analysis["summary"].to_csv(index=False))
     io.write_text(out_dir / "contrasts.csv", analysis["contrasts"].to_csv(index=False))
@@ -674,6 +796,13 @@ def build_report(data: SweepData, out_dir, title=None, question=None, command=No
     return out_dir / "report.md"
 
 
+def default_command(directory: Path) -> str:
+    """The sweep's own command (when Hydra recorded it), then the report's."""
+    report_command = f"python -m experiments.report {shlex.quote(str(directory))}"
+    sweep = sweep_command(directory)
+    return f"{sweep} && {report_command}" if sweep else report_command
+
+
 def question_for(levers: list[str]) -> str:
     """The named experiment's question, or one written from the levers the sweep varied."""
     varied = set(levers)
@@ -683,16 +812,20 @@ def question_for(levers: list[str]) -> str:
     names = [figures.lever_label(lever).split(" (")[0] for lever in levers]
     if not names:
         return "What breakthrough rate do these settings give, with what uncertainty over seeds?"
-    joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
     outcomes = dict.fromkeys(
         figures.metric_short(m) for lever in levers for m in lever_metrics(lever)
     )
     verb = "does" if len(names) == 1 else "do"
-    question = f"How {verb} the {joined} change the breakthrough rate"
+    question = f"How {verb} the {listed(names)} change the breakthrough rate"
     if outcomes:
         question += f", and what {verb} {'it' if len(names) == 1 else 'they'} do to "
-        question += ", ".join(outcomes)
+        question += listed(list(outcomes))
     return question + "?"
+
+
+def listed(names: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,8 @@ _INLINE = [
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem;
        line-height: 1.45; color: #222; }
-table { border-collapse: collapse; font-size: 0.85rem; margin: 0.5rem 0 1rem; }
+table { border-collapse: collapse; font-size: 0.85rem; }
+.table { overflow-x: auto; margin: 0.5rem 0 1rem; }  /* a wide table scrolls, not the page */
 th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: left; }
 th { background: #f2f2f2; }
 img { max-width: 100%; }
@@ -121,12 +122,15 @@ class Document:
                 parts.append("</ul>")
             elif kind == "table":
                 frame = args[0]
-                head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+                head = "".join(  # a dotted lever name may break after its dots
+                    f"<th>{html.escape(str(c)).replace('.', '.<wbr>')}</th>" for c in frame.columns
+                )
                 body = "".join(
                     "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
                     for row in frame.itertuples(index=False)
                 )
-                parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+                table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+                parts.append(f'<div class="table">{table}</div>')
             elif kind == "image":
                 path, alt, caption = args
                 parts.append(

@@ -123,7 +123,7 @@ def make_figures(data, analysis: dict, out_dir: Path, shock_start: float) -> lis
             Figure(
                 "export_shock",
                 "Breakthrough rates of exposed and other fields around the shock",
-                f"Yearly means with {CI} bands. Panel (c) is the per-seed difference between each "
+                f"Yearly means with {CI} bands. Panel (d) is the per-seed difference between each "
                 "shock arm and the no-shock arm with the same other levers. Dotted line: the "
                 f"shock's start ({shock_start:g}).",
             )

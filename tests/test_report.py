@@ -1,5 +1,6 @@
 """A report is built from a real small sweep (the project's runner), and bad input fails cleanly."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -108,6 +109,10 @@ def test_export_shock_sweep_gets_the_shock_figure(tmp_path):
     assert "figures/export_shock.png" in text and (out / "figures" / "export_shock.svg").exists()
     assert "**Switching on the export-control shock**" in text
     assert "breakthrough rate, export-exposed fields after the shock date" in text
+    assert "No uncertainty analysis covers the export-control shock" in text
+    # Its results table: the rates after the shock, not a step total beside its whole-run ratio.
+    header = next(line for line in text.splitlines() if line.startswith("| export_controls."))
+    assert "after the shock date" in header and "impact recognized" not in header
 
 
 @pytest.mark.parametrize("target", ["no-such-folder", "empty"])
@@ -154,3 +159,68 @@ def test_a_preset_lever_replaces_the_parameters_it_sets():
     assert report.implied_by_choices(replicates, levers) == {
         "incentives": ["incentives.publication_weight"]
     }
+
+
+def test_a_report_says_how_robust_each_effect_is_and_that_few_seeds_are_unreliable(
+    grid_sweep, tmp_path
+):
+    out = tmp_path / "report"
+    assert report.main([str(grid_sweep), "--out", str(out)]) == 0
+    text = (out / "report.md").read_text()
+    # The count weight's and oversight's effects carry the committed analysis's shares.
+    table = report.robustness_table().set_index(["lever", "outcome"])
+    for lever in ("incentives.publication_weight", "oversight.intensity"):
+        row = table.loc[(lever, "breakthrough_rate")].to_dict()
+        assert report.robustness_phrase(row) in text
+    assert "lower at 49% of the plausible space, 95% CI 44% to 53%" in text  # the count weight
+    assert report.SENSITIVITY_REPORT in text
+    # Four seeds per arm: the intervals are flagged.
+    assert "With 4 seeds per arm (fewer than 10) the bootstrap intervals are unreliable" in text
+    # The results table shows what speaks to the levers: no outcome of a shock no arm has.
+    header = next(line for line in text.splitlines() if line.startswith("| incentives."))
+    assert "at the shock" not in header and "papers per researcher-year" in header
+    assert "(papers per researcher-year)" not in text
+    # The command that regenerates it runs the sweep too, with its own overrides.
+    assert f"`python -m experiments.run -m {' '.join(SMALL)} " in text
+    assert "incentives.publication_weight=0.2,0.9 oversight.intensity=0,1" in text
+    assert f"&& python -m experiments.report {grid_sweep}`" in text
+
+
+def test_ten_seeds_are_not_flagged():
+    replicates = pd.DataFrame(
+        {"lever": [0, 1] * 10, "seed": [s for s in range(10) for _ in (0, 1)]}
+    )
+    data = report.SweepData(Path("."), replicates, pd.DataFrame(), ["lever"], {}, [], {})
+    assert report._few_seeds_text(data) == ""
+    data.replicates = replicates[replicates["seed"] < 9]
+    assert "With 9 seeds per arm" in report._few_seeds_text(data)
+
+
+def test_a_title_follows_overrides_that_change_the_levers():
+    from experiments import headline
+
+    both = ["incentives.publication_weight", "oversight.intensity"]
+    assert headline.title("headline", both) == headline.TITLES["headline"]
+    fixed_oversight = headline.title("headline", ["incentives.publication_weight"])
+    assert "oversight" not in fixed_oversight
+    assert fixed_oversight.startswith("Sweep over publication-count weight")
+
+
+def test_the_html_report_fits_a_laptop_screen(grid_sweep, tmp_path):
+    """No table makes the page wider than the window (a wide one scrolls in its own box)."""
+    chromium = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    if not Path(chromium).exists():
+        pytest.skip(f"no Chromium at {chromium}: set CHROMIUM=/path/to/chromium")
+    from playwright.sync_api import sync_playwright
+
+    out = tmp_path / "report"
+    assert report.main([str(grid_sweep), "--out", str(out)]) == 0
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=["--headless", "--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.goto((out / "report.html").as_uri())
+            width = page.evaluate("document.documentElement.scrollWidth")
+        finally:
+            browser.close()
+    assert width <= 1280, f"the page is {width} px wide"
