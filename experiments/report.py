@@ -10,8 +10,10 @@ apply to the levers the sweep varied (`experiments.report_figures`), and writes 
 `periods.csv` (the breakthrough rate per arm and 5-year period of the run), for a sweep of the
 technocrat share across the leadership channels `decomposition.csv`
 (`experiments.decomposition`), and `figures/`. Every file is written to a temporary name and
-renamed into place. Each main effect of a lever the committed uncertainty analysis measured says
-at what share of the plausible space its sign holds (`results/sensitivity/robustness.csv`).
+renamed into place. Each main effect of a lever a committed uncertainty analysis measured says
+at what share of the plausible space its sign holds (`results/sensitivity/robustness.csv`) and
+its spread over the calibration's accepted parameter sets, which adds parameter uncertainty to
+the seed-only interval (`results/posterior/robustness.csv`).
 """
 
 from __future__ import annotations
@@ -38,11 +40,37 @@ SHOCK_LEVER = figures.SHOCK_LEVER
 AFTER_SHOCK = figures.AFTER_SHOCK
 HEADLINE = BREAKTHROUGH_RATE.name
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-# The committed uncertainty analysis: per lever and outcome, the share of the plausible space
-# where the effect has its sign (experiments.sensitivity), and the contrasts it measured.
-SENSITIVITY_REPORT = "results/sensitivity/report.md"
-ROBUSTNESS_TABLE = "results/sensitivity/robustness.csv"
-SENSITIVITY_DESIGN = "configs/uncertainty/screening.yaml"
+
+
+@dataclasses.dataclass(frozen=True)
+class Uncertainty:
+    """A committed uncertainty analysis (experiments.sensitivity): per lever and outcome, where
+    the effect has its sign over the analysis's points, and the contrasts it measured."""
+
+    name: str  # what its points are
+    report: str
+    table: str
+    design: str
+    points: str  # how the note describes them
+
+
+UNCERTAINTY = (
+    Uncertainty(
+        "the plausible space",
+        "results/sensitivity/report.md",
+        "results/sensitivity/robustness.csv",
+        "configs/uncertainty/screening.yaml",
+        "points of the plausible ranges of the model's structural parameters",
+    ),
+    Uncertainty(
+        "the accepted ensemble",
+        "results/posterior/report.md",
+        "results/posterior/robustness.csv",
+        "configs/uncertainty/posterior.yaml",
+        "parameter sets the calibration accepted, each the status quo of its burn-in",
+    ),
+)
+SENSITIVITY_REPORT = UNCERTAINTY[0].report
 FEW_SEEDS = 10  # below this many seeds a bootstrap interval is too unsteady to judge by
 
 
@@ -407,50 +435,72 @@ def effect_sentence(
 
 
 def robustness_table() -> pd.DataFrame:
-    """The committed uncertainty analysis's shares by lever and outcome (empty if absent)."""
-    try:
-        return pd.read_csv(PROJECT_ROOT / ROBUSTNESS_TABLE)
-    except (OSError, ValueError):
-        return pd.DataFrame(columns=["lever", "outcome"])
+    """The committed uncertainty analyses' rows by lever and outcome, each with the `space` its
+    points stand for (empty where an analysis is absent)."""
+    tables = []
+    for analysis in UNCERTAINTY:
+        try:
+            tables.append(pd.read_csv(PROJECT_ROOT / analysis.table).assign(space=analysis.name))
+        except (OSError, ValueError):
+            continue
+    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(
+        columns=["lever", "outcome", "space"]
+    )  # fmt: skip
 
 
-def sensitivity_contrasts() -> dict[str, tuple[float, float]]:
-    """Each lever the uncertainty analysis contrasted: (low, high)."""
+def uncertainty_contrasts(analysis: Uncertainty) -> dict[str, tuple[float, float]]:
+    """Each lever an uncertainty analysis contrasted: (low, high)."""
     try:
-        spec = OmegaConf.load(PROJECT_ROOT / SENSITIVITY_DESIGN)
+        spec = OmegaConf.load(PROJECT_ROOT / analysis.design)
         return {c.key: (float(c.low), float(c.high)) for c in spec.contrasts}
     except (OSError, ValueError, AttributeError):
         return {}
 
 
 def robustness_phrase(row) -> str:
-    """'lower at 49% of the plausible space, 95% CI 44% to 53%'."""
+    """'lower at 49% of the plausible space, 95% CI 44% to 53%', or over the accepted ensemble
+    its median and 5-95% range: the effect with the calibration's parameter uncertainty."""
     direction = "lower" if row["sign"] == "negative" else "higher"
     share, low, high = (
         f"{100 * row[k]:.0f}%" for k in ("share_with_sign", "share_low", "share_high")
     )
-    return f"{direction} at {share} of the plausible space, 95% CI {low} to {high}"
+    if row.get("space", UNCERTAINTY[0].name) == UNCERTAINTY[0].name:
+        return f"{direction} at {share} of the plausible space, 95% CI {low} to {high}"
+    return (
+        f"over the accepted parameter sets {signed(row['median'])} (5-95% {number(row['q05'])} "
+        f"to {number(row['q95'])}), {direction} at {share} of them"
+    )
 
 
 def robustness_note(levers: list[str], table: pd.DataFrame) -> str:
     """Where each effect's robustness comes from, and which levers no analysis covers."""
-    covered = [lever for lever in levers if lever in set(table["lever"])]
-    uncovered = [figures.lever_label(lv).split(" (")[0] for lv in levers if lv not in covered]
     parts = []
-    if covered:
-        ranges = sensitivity_contrasts()
+    for analysis in UNCERTAINTY:
+        rows = table[table["space"] == analysis.name]
+        covered = [lever for lever in levers if lever in set(rows["lever"])]
+        if not covered:
+            continue
+        ranges = uncertainty_contrasts(analysis)
         moves = [
             figures.lever_label(lever).split(" (")[0]
             + (" {:g} to {:g}".format(*ranges[lever]) if lever in ranges else "")
             for lever in covered
         ]
-        first = table[table["lever"] == covered[0]].iloc[0]
+        first = rows[rows["lever"] == covered[0]].iloc[0]
         parts.append(
-            f"Where the uncertainty analysis measured a lever ({', '.join(moves)}; at "
-            f"{int(first['points'])} points of the plausible ranges of the model's structural "
-            f"parameters, {int(first['seeds'])} seeds each; `{SENSITIVITY_REPORT}`), an effect "
-            "says at what share of those points it is lower or higher, with that share's 95% CI."
+            f"Where {'an' if not parts else 'another'} uncertainty analysis measured a lever "
+            f"({', '.join(moves)}; at {int(first['points'])} {analysis.points}, "
+            f"{int(first['seeds'])} seeds each; `{analysis.report}`), an effect says "
+            + (
+                "at what share of those points it is lower or higher, with that share's 95% CI."
+                if analysis is UNCERTAINTY[0]
+                else "its median and 5-95% range over those sets beside the seed-only CI, and "
+                "at what share of them it is lower or higher."
+            )
         )
+    uncovered = [
+        figures.lever_label(lv).split(" (")[0] for lv in levers if lv not in set(table["lever"])
+    ]
     if uncovered:
         parts.append(
             f"No uncertainty analysis covers the {listed(uncovered).replace(' and ', ' or ')}: "
