@@ -17,6 +17,7 @@ full description and docs/extending.md for adding a mechanism.
 import copy
 import dataclasses
 import functools
+import gc
 import hashlib
 import json
 import math
@@ -244,7 +245,13 @@ class ResearchModel(mesa.Model):
         own = {k: v for k, v in vars(base).items() if k not in vars(self)}
         shared = (base.catalog, base._status_quo)  # never changed by a run: not copied
         memo = {id(base): self, **{id(x): x for x in shared}}
-        self.__dict__.update(copy.deepcopy(own, memo))
+        collecting = gc.isenabled()
+        gc.disable()  # the copy makes thousands of objects: half its time went to the collector
+        try:
+            self.__dict__.update(copy.deepcopy(own, memo))
+        finally:
+            if collecting:
+                gc.enable()
         reform = set_status_quo(copy.deepcopy(run), base._status_quo) if base.burn_in_steps else []
         self._start(run, reform)
 
