@@ -50,7 +50,9 @@ def job_ns(researchers: int, years: float, replicates: int) -> tuple[float, floa
             f"hydra.run.dir={Path(scratch) / 'job'}",
         ]
         started = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True)
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise SystemExit(f"the job failed ({done.returncode}): {done.stderr[-2000:]}")
         seconds = time.perf_counter() - started
     return seconds / (researchers * steps_for(years) * replicates) * 1e9, seconds
 
