@@ -37,13 +37,15 @@ from .errors import BadInput
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = PROJECT_ROOT / "configs"
 OUTPUT_FOLDERS = ("outputs", "multirun")  # and any `runs` folder under results/ (.gitignore)
-LAUNCHERS = {
-    "basic": "hydra._internal.core_plugins.basic_launcher.BasicLauncher",
-    "joblib": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher",
-    "slurm": "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher",
-    "submitit_local": "hydra_plugins.hydra_submitit_launcher.submitit_launcher.LocalLauncher",
-    "ray": "hydra_plugins.hydra_ray_launcher.ray_launcher.RayLauncher",
+RAY_LAUNCHER = "hydra_plugins.hydra_ray_launcher.ray_launcher.RayLauncher"
+LAUNCHERS = {  # the `_target_` of each launcher the project documents (docs/experiments.md)
+    "hydra._internal.core_plugins.basic_launcher.BasicLauncher",
+    "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher",
+    "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher",
+    "hydra_plugins.hydra_submitit_launcher.submitit_launcher.LocalLauncher",
+    RAY_LAUNCHER,
 }
+LAUNCHER_NAMES = "basic, joblib, slurm, submitit_local, ray, ray_cluster"
 SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 LOG_HANDLERS = {
     "logging.StreamHandler",
@@ -132,10 +134,10 @@ def check_code(raw: dict) -> None:
         raise BadInput(f"hydra.callbacks.{name}: callbacks are not allowed (config runs no code)")
     launcher = raw.get("launcher") or {}
     target = launcher.get("_target_")
-    if target not in LAUNCHERS.values():
+    if target not in LAUNCHERS:
         raise BadInput(
             f"hydra.launcher._target_ = {target!r}: config may not name code to run; "
-            f"launchers allowed: hydra/launcher={', '.join(LAUNCHERS)}, ray_cluster, slurm"
+            f"launchers allowed (hydra/launcher=NAME): {LAUNCHER_NAMES}"
         )
     sweeper = (raw.get("sweeper") or {}).get("_target_")
     if sweeper != SWEEPER:
@@ -151,7 +153,7 @@ def check_code(raw: dict) -> None:
             check_logging(key, leaf, value)
     check_searchpath(raw.get("searchpath"))
     job = raw.get("job") or {}
-    for name in ("env_set", "env_copy"):
+    for name in ("env_copy", "env_set"):  # Hydra copies env_copy into env_set
         if job.get(name):
             raise BadInput(
                 f"hydra.job.{name}: setting environment variables for jobs is not allowed"

@@ -146,7 +146,7 @@ def plan(arguments: list[str], multirun: bool, allow_outside: bool = False, deta
     if not details:
         return planned
     launcher = hydra_cfg.launcher
-    local_ray = multirun and launcher._target_ == hydra_settings.LAUNCHERS["ray"]
+    local_ray = multirun and launcher._target_ == hydra_settings.RAY_LAUNCHER
     local_ray = local_ray and launcher.ray.init.get("address") is None
     return Prepared(planned, folder, multirun, pinned, conflicts(parsed), local_ray)
 
