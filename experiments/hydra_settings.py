@@ -1,27 +1,27 @@
 """What Hydra may do from config, checked before any job runs (`experiments/preflight.py`).
 
 Config never runs code, never sets up the jobs' environment and never writes outside the output
-folders, whether the setting comes from an override or from a config file. `check` refuses, with
-one line naming the key and the value:
+folders, whether a setting comes from an override or from a config file. Refused, with one line
+naming the key and the value:
 
-- code: `hydra.callbacks`, `_target_` anywhere but the launcher's and the sweeper's (a launcher
-  of `LAUNCHERS`, the basic sweeper, whose jobs the check plans), logging factories (`()`),
-  logging classes outside `LOG_HANDLERS` and `logging.Formatter`, `ext://` objects other than
-  sys.stdout and sys.stderr, `hydra.searchpath` entries other than the project's `configs/`
-  (a `pkg://` entry imports a module);
+- code: `hydra.callbacks`; `_target_` anywhere but a launcher of `LAUNCHERS` and the basic
+  sweeper (whose jobs the check plans); logging factories (`()`), logging classes outside
+  `LOG_HANDLERS` and `logging.Formatter`, `ext://` objects but sys.stdout and sys.stderr;
+  `hydra.searchpath` entries but the project's `configs/` (a `pkg://` entry imports a module);
 - the jobs' environment: `hydra.job.env_set` and `env_copy`, a launcher's shell `setup`, Ray's
   `runtime_env` and any Ray setting outside `RAY_INIT` / `RAY_REMOTE`, SLURM options that set
-  the environment, the working folder or the job's files;
-- files: every folder and file Hydra writes, with interpolations resolved (`${oc.env:...}`,
-  `${hydra.job.name}` ...): the command's folder (`hydra.run.dir` or `hydra.sweep.dir`), each
-  job's folder (`hydra.sweep.subdir`, one per job), `hydra.output_subdir`, log files and the
-  launchers' own folders. Each must lie outside the project or inside its output folders
-  (`outputs/`, `multirun/`, a `runs/` folder under `results/`), where nothing is tracked by git;
-  job files stay in the job's folder; a relative folder that climbs (`..`) out of the current
-  folder needs `--allow-outside-project`.
-- `hydra.mode` (give -m for a sweep instead).
-
-`check` returns the resolved folders, which the command then locks and checks for old results.
+  the environment, the working folder, the job's files or its command;
+- files (`check_folders`), with interpolations resolved (`${oc.env:...}`, `${hydra.job.name}`
+  ...): the command's folder (`hydra.run.dir` or `hydra.sweep.dir`) and each job's
+  (`hydra.sweep.subdir`, one per job) must lie outside the project or in its output folders
+  (`outputs/`, `multirun/`, a `runs/` folder under `results/`: nothing there is tracked by
+  git), and a relative one that climbs (`..`) out of the current folder needs
+  `--allow-outside-project`; log files and the launchers' files stay in the job's or the
+  command's folder; `hydra.output_subdir` stays `.hydra`, where the reports read each job's
+  overrides;
+- `hydra.mode` (give -m for a sweep instead);
+- a config file that is not UTF-8, or whose YAML aliases expand past `MAX_YAML_VALUES` values
+  (`check_yaml_file`, called as Hydra reads each file).
 """
 
 import os
@@ -86,6 +86,7 @@ SLURM_REFUSED = {
 }
 JOBLIB_BACKENDS = (None, "loky", "multiprocessing", "threading", "sequential")
 JOB_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+OUTPUT_SUBDIR = ".hydra"  # Hydra's default, where experiments/aggregate.py reads overrides
 MAX_YAML_VALUES = 100_000  # a config file's values once its YAML aliases are expanded
 
 
@@ -151,6 +152,8 @@ def check_code(raw: dict) -> None:
             raise BadInput(f"{key} = {value!r}: config may not name code to run")
         if key.startswith(("hydra.job_logging.", "hydra.hydra_logging.")):
             check_logging(key, leaf, value)
+    for section in ("job_logging", "hydra_logging"):
+        check_logging_names(f"hydra.{section}", raw.get(section) or {})
     check_searchpath(raw.get("searchpath"))
     job = raw.get("job") or {}
     for name in ("env_copy", "env_set"):  # Hydra copies env_copy into env_set
@@ -181,6 +184,29 @@ def check_logging(key: str, leaf: str, value) -> None:
         raise BadInput(f"{key}: Hydra's own log is not written to files here")
 
 
+def check_logging_names(key: str, config: dict) -> None:
+    """BadInput unless a logging config is version 1 and names only handlers and formatters it
+    defines (else Python's logging fails as each job starts)."""
+    if config and config.get("version") != 1:
+        raise BadInput(f"{key}.version = {config.get('version')!r}; allowed: 1")
+    handlers, formatters = config.get("handlers") or {}, config.get("formatters") or {}
+    users = {"root": config.get("root") or {}, **(config.get("loggers") or {})}
+    for name, logger in users.items():
+        for handler in (logger or {}).get("handlers") or []:
+            if handler not in handlers:
+                raise BadInput(
+                    f"{key} logger {name} names handler {handler!r}; defined: "
+                    f"{', '.join(handlers) or 'none'}"
+                )
+    for name, handler in handlers.items():
+        formatter = (handler or {}).get("formatter")
+        if formatter is not None and formatter not in formatters:
+            raise BadInput(
+                f"{key}.handlers.{name}.formatter = {formatter!r}; defined: "
+                f"{', '.join(formatters) or 'none'}"
+            )
+
+
 def check_launcher(launcher: dict) -> None:
     """BadInput for launcher settings that would set up the jobs' environment or run commands."""
     for key, _ in walk(launcher, "hydra.launcher"):
@@ -209,6 +235,12 @@ def check_launcher(launcher: dict) -> None:
                 f"hydra.launcher.additional_parameters.{name}: SLURM options that set the jobs' "
                 "environment, folder, files or command are not allowed"
             )
+    n_jobs = launcher.get("n_jobs")
+    if "n_jobs" in launcher and (not isinstance(n_jobs, int) or n_jobs == 0):
+        raise BadInput(
+            f"hydra.launcher.n_jobs = {n_jobs!r} must be a whole number other than 0 "
+            "(-1: every core)"
+        )
     if "backend" in launcher and launcher["backend"] not in JOBLIB_BACKENDS:
         raise BadInput(
             f"hydra.launcher.backend = {launcher['backend']!r}; allowed: "
@@ -243,7 +275,7 @@ def check_folders(
     for num, lines in enumerate(job_overrides if multirun else [arguments]):
         if multirun:
             set_job(plan, num, lines)
-            sub = resolve(plan, "hydra.sweep.subdir")
+            sub = resolve(plan, "hydra.sweep.subdir") or ""
             if not inside(sub) or PurePosixPath(sub).parts in ((), (".",)):
                 raise BadInput(
                     f"hydra.sweep.subdir = {sub!r} must name a folder inside hydra.sweep.dir"
@@ -278,7 +310,7 @@ def set_job(plan: DictConfig, num: int | None, lines: list[str]) -> None:
     job.override_dirname = settings.item_sep.join(kept).replace("=", settings.kv_sep)
 
 
-def resolve(plan: DictConfig, key: str) -> str:
+def resolve(plan: DictConfig, key: str) -> str | None:
     """`key`'s value with interpolations resolved; BadInput if that needs more than Hydra's part."""
     try:
         value = OmegaConf.select(plan, key, throw_on_missing=True)
@@ -291,7 +323,7 @@ def resolve(plan: DictConfig, key: str) -> str:
             f"{key} = {raw!r} cannot be resolved before the run ({detail}); name folders with "
             "${now:...}, ${oc.env:...}, ${hydra.job.num} or ${hydra.job.override_dirname}"
         ) from err
-    return "" if value is None else str(value)
+    return None if value is None else str(value)
 
 
 def in_output_folder(folder: Path) -> bool:
@@ -305,10 +337,12 @@ def in_output_folder(folder: Path) -> bool:
     )
 
 
-def writable(given: str, key: str, allow_outside: bool) -> Path:
+def writable(given: str | None, key: str, allow_outside: bool) -> Path:
     """The folder `given` (resolved from the current folder), if Hydra may write into it."""
-    if not given.strip():
+    if given is None or not given.strip():
         raise BadInput(f"{key} is empty: name a folder")
+    if given.startswith("~"):
+        raise BadInput(f"{key} = {given!r}: ~ is not expanded here; give the full path")
     folder = Path(given).resolve()
     if not in_output_folder(folder):
         raise BadInput(
@@ -334,21 +368,21 @@ def inside(relative: str) -> bool:
 
 
 def check_job_files(plan: DictConfig, folder: Path) -> None:
-    """BadInput if `hydra.output_subdir` or a log file of the job in `folder` leaves it."""
+    """BadInput unless Hydra's record of the job in `folder` goes to its `.hydra` (where the
+    reports read it) and its log files stay in `folder`."""
     home = folder.resolve()
     plan.hydra.runtime.output_dir = str(home)
-    subdir = plan.hydra.get("output_subdir")
-    if subdir is not None:
-        sub = resolve(plan, "hydra.output_subdir")
-        if not inside(sub) or not (home / sub).resolve().is_relative_to(home):
-            raise BadInput(
-                f"hydra.output_subdir = {sub!r} must be a folder inside the job folder (or null)"
-            )
+    subdir = resolve(plan, "hydra.output_subdir")
+    if subdir != OUTPUT_SUBDIR:
+        raise BadInput(
+            f"hydra.output_subdir = {subdir!r}: only {OUTPUT_SUBDIR} is allowed (the reports "
+            "read each job's overrides there)"
+        )
     handlers = plan.hydra.job_logging.get("handlers") or {}
     for name in handlers:
         key = f"hydra.job_logging.handlers.{name}.filename"
         if "filename" in handlers[name]:
-            path = resolve(plan, key)
+            path = resolve(plan, key) or ""
             if not (home / path).resolve().is_relative_to(home) or path.strip() in ("", "."):
                 raise BadInput(
                     f"{key} = {path!r}: log files must stay in the job folder "
@@ -365,7 +399,7 @@ def check_launcher_folders(plan: DictConfig, command: Path) -> None:
         if launcher.get(name) is None:
             continue
         key = f"hydra.launcher.{name}"
-        path = resolve(plan, key)
+        path = resolve(plan, key) or ""
         if not Path(path).resolve().is_relative_to(command.resolve()):
             raise BadInput(f"{key} = {path!r} must lie inside the command's folder ({command})")
 

@@ -100,7 +100,9 @@ def main(argv: list[str] | None = None) -> None:
         return
     for warning in prepared.warnings:
         sys.stderr.write(warning + "\n")
-    argv = [*argv, *prepared.pinned]
+    # -m first, once: Hydra's parser reads no flag between overrides
+    arguments = [a for a in argv if a not in preflight.MULTIRUN_FLAGS]
+    argv = ["-m"] * prepared.multirun + arguments + prepared.pinned
     os.environ[COMMAND_PID] = command_marker()  # launcher workers here end when this one does
     if prepared.local_ray:
         private_ray_token()

@@ -102,11 +102,30 @@ def test_an_experiment_file_writing_into_the_configs_is_refused(configs, monkeyp
         (["hydra.run.dir=outputs/${hydra.job.id}"], "cannot be resolved before the run"),
         (["+hydra.hydra_logging.handlers.f.filename=x.log"], "Hydra's own log"),
         (["+hydra.job_logging.handlers.f.class=logging.FileHandler"], "needs a filename"),
+        # more of the same kind, each silently wrong or a traceback before
+        (["hydra.output_subdir=null"], "hydra.output_subdir = None"),  # "never started" jobs
+        (["hydra.output_subdir=replicates.csv"], "only .hydra"),  # the job crashed
+        (["hydra.run.dir='~/x'"], "~ is not expanded"),  # a folder named ~
+        (["hydra.run.dir=~/x"], "unexpected '~' at character 15"),  # a caret, no reason
+        (["+hydra.job_logging.root.handlers=[nope]"], "names handler 'nope'"),
+        (["hydra.job_logging.version=2"], "hydra.job_logging.version = 2"),
+        (["hydra.job_logging.handlers.console.formatter=fancy"], "formatter = 'fancy'"),
     ],
 )
 def test_paths_are_checked_once_resolved(arguments, key, monkeypatch):
     monkeypatch.setenv("CLIMB", "../../c")
     assert key in refused(arguments)
+
+
+def test_a_link_into_the_project_is_followed(tmp_path):
+    (tmp_path / "link").symlink_to(ROOT / "configs")
+    assert "lies in the project" in refused([f"hydra.run.dir={tmp_path / 'link'}"])
+
+
+def test_sweep_flags_between_overrides_reach_hydra_in_order(tmp_path):
+    done = cli("-m", *SMALL, "-m", f"hydra.sweep.dir={tmp_path}", "--multirun")
+    assert done.returncode == 0, done.stderr[-2000:]  # was Hydra's usage and exit status 2
+    assert (tmp_path / "0" / "replicates.csv").is_file()
 
 
 def test_a_job_name_that_climbs_writes_no_log_outside(tmp_path):
@@ -146,6 +165,7 @@ def test_folders_named_after_the_overrides_are_planned_where_hydra_writes(tmp_pa
         (["hydra/launcher=ray", "+hydra.launcher.ray.remote.scheduling_strategy=x"], "remote."),
         (["hydra/launcher=ray_aws"], "hydra.launcher._target_"),
         (["hydra/launcher=joblib", "hydra.launcher.backend=dask"], "hydra.launcher.backend"),
+        (["hydra/launcher=joblib", "hydra.launcher.n_jobs=0"], "hydra.launcher.n_jobs = 0"),
         (["hydra/launcher=joblib", "hydra.launcher.temp_folder=/x"], "temp_folder"),
         (["hydra/launcher=slurm", "hydra.launcher.submitit_folder=/x/%j"], "submitit_folder"),
         (
@@ -225,6 +245,9 @@ def test_a_yaml_alias_bomb_is_refused_naming_its_file(configs):
     assert "experiment/bomb.yaml" in line and "aliases expand to more than" in line
     (configs / "experiment" / "loop.yaml").write_text("# @package _global_\na: &a [1, *a]\n")
     assert "experiment/loop.yaml" in refused(["experiment=loop"])
+    deep = "# @package _global_\nx: " + "[" * 3000 + "]" * 3000 + "\n"
+    (configs / "experiment" / "deep.yaml").write_text(deep)  # was: maximum recursion depth ...
+    assert "experiment/deep.yaml: nested too deeply" in refused(["experiment=deep"])
 
 
 def test_a_preset_file_that_is_not_utf8_is_named(configs):
