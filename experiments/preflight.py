@@ -13,7 +13,9 @@ Composing is Hydra's slowest step (tens of milliseconds), so each distinct choic
 composed once and the value overrides of each job are applied to a copy, as Hydra applies them.
 """
 
+import contextlib
 import copy
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,16 +90,39 @@ def prepare(argv: list[str], allow_outside: bool = False) -> Prepared | None:
         )
     multirun = bool(flags)
     arguments = [a for a in argv if not a.startswith("-")]
+    with composing():
+        return plan(arguments, multirun, allow_outside, details=True)
+
+
+@contextlib.contextmanager
+def composing() -> Iterator[None]:
+    """Hydra set up on the project's configs, each config file checked as Hydra reads it, and
+    Hydra's and OmegaConf's errors made one line (BadInput)."""
     try:
         with (
             initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"),
             hydra_compat.checked_config_files(hydra_settings.check_yaml_file),
         ):
-            return plan(arguments, multirun, allow_outside, details=True)
+            yield
     except BadInput:
         raise
-    except Exception as err:  # Hydra's and OmegaConf's errors, made one line
+    except Exception as err:
         raise BadInput(explain(err)) from err
+
+
+def check_hydra_overrides(overrides: list[str], sweep_dir: Path) -> None:
+    """Check Hydra's settings `overrides` (`hydra/launcher=...`, `hydra.launcher.KEY=...`) for a
+    command that runs its own Hydra app with them as a sweep into `sweep_dir`
+    (`experiments.calibrate`): what the check refuses in Hydra's part of the config."""
+    lines = [*overrides, f"hydra.sweep.dir={sweep_dir}"]
+    schema.register()
+    with composing():
+        for override in OverridesParser.create().parse_overrides(lines):
+            if override.key_or_group == "hydra.searchpath":
+                hydra_settings.check_searchpath(override.value())
+        hydra_cfg = compose(CONFIG_NAME, overrides=lines, return_hydra_config=True).hydra
+        hydra_settings.check_code(OmegaConf.to_container(hydra_cfg, resolve=False))  # type: ignore
+        hydra_settings.check_folders(hydra_cfg, True, lines, [lines], allow_outside=True)
 
 
 def conflicts(parsed: list[Override]) -> list[str]:

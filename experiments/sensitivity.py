@@ -449,17 +449,14 @@ def run_design(name: str, runs_dir: Path, overrides: list[str]) -> float:
 
     Every job is checked first, in this process: bad input is one line (SensitivityError).
     """
-    from hydra import compose, initialize_config_dir
+    from hydra import compose
 
-    from . import hydra_compat, hydra_settings, preflight
-    from .errors import explain
+    from . import preflight
+    from .errors import BadInput
 
     schema.register()
     try:
-        with (
-            initialize_config_dir(config_dir=str(PROJECT_ROOT / "configs"), version_base="1.3"),
-            hydra_compat.checked_config_files(hydra_settings.check_yaml_file),
-        ):
+        with preflight.composing():
             cfg = compose("config", overrides=[f"experiment={name}", *overrides])
         if cfg.get("uncertainty") is None:
             raise SensitivityError(f"experiment '{name}' has no uncertainty design")
@@ -471,10 +468,8 @@ def run_design(name: str, runs_dir: Path, overrides: list[str]) -> float:
             *overrides,
         ]
         preflight.check_runner(arguments, overrides)
-    except SensitivityError:
-        raise
-    except Exception as err:  # Hydra's, OmegaConf's and the check's, made one line
-        raise SensitivityError(explain(err)) from err
+    except BadInput as err:
+        raise SensitivityError(str(err)) from err
     started = time.perf_counter()
     process = subprocess.Popen(
         [sys.executable, "-m", "experiments.run", *arguments], cwd=PROJECT_ROOT

@@ -187,6 +187,15 @@ def test_settings_that_set_up_the_jobs_or_run_code_are_refused(arguments, key):
     assert key in refused(["-m", *arguments])
 
 
+def test_the_calibrations_jobs_get_no_callback_either(tmp_path):
+    touched = tmp_path / "touched"
+    arguments = ["calibration=quick", "jobs=2", "+hydra.callbacks.x._target_=pathlib.Path.touch"]
+    arguments += [f"+hydra.callbacks.x.self={touched}", "--out", str(tmp_path / "out")]
+    line = one_line_error(cli(*arguments, module="experiments.calibrate"))
+    assert "hydra.callbacks.x" in line
+    assert not touched.exists() and not (tmp_path / "out").exists()
+
+
 def test_the_projects_own_config_folder_may_be_on_the_search_path():
     assert preflight.check([f"hydra.searchpath=[file://{ROOT / 'configs'}]"])
 
