@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import yaml
+from hydra.core.override_parser.types import Override
 from omegaconf import DictConfig, OmegaConf
 
 from .errors import BadInput
@@ -114,7 +115,7 @@ def walk(node, path: str = ""):
 # --- code and environment ----------------------------------------------------------------------
 
 
-def check_searchpath(entries, where: str = "hydra.searchpath") -> None:
+def check_searchpath(entries) -> None:
     """BadInput unless every search path entry is the project's configs/ folder (or inside it)."""
     if entries is None:
         return
@@ -123,9 +124,17 @@ def check_searchpath(entries, where: str = "hydra.searchpath") -> None:
         scheme, _, path = text.partition("://")
         if scheme != "file" or not Path(path).resolve().is_relative_to(CONFIG_DIR.resolve()):
             raise BadInput(
-                f"{where} entry {text!r} is not allowed: configs come from the project's "
-                "configs/ folder only (a pkg:// entry would import a module)"
+                f"hydra.searchpath entry {text!r} is not allowed: configs come from the "
+                "project's configs/ folder only (a pkg:// entry would import a module)"
             )
+
+
+def check_searchpath_overrides(overrides: list[Override]) -> None:
+    """`check_searchpath` on the command line, before composing: Hydra imports a pkg:// entry's
+    module as it composes."""
+    for override in overrides:
+        if override.key_or_group == "hydra.searchpath":
+            check_searchpath(override.value())
 
 
 def check_code(raw: dict) -> None:

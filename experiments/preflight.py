@@ -117,9 +117,7 @@ def check_hydra_overrides(overrides: list[str], sweep_dir: Path) -> None:
     lines = [*overrides, f"hydra.sweep.dir={sweep_dir}"]
     schema.register()
     with composing():
-        for override in OverridesParser.create().parse_overrides(lines):
-            if override.key_or_group == "hydra.searchpath":
-                hydra_settings.check_searchpath(override.value())
+        hydra_settings.check_searchpath_overrides(OverridesParser.create().parse_overrides(lines))
         hydra_cfg = compose(CONFIG_NAME, overrides=lines, return_hydra_config=True).hydra
         hydra_settings.check_code(OmegaConf.to_container(hydra_cfg, resolve=False))  # type: ignore
         hydra_settings.check_folders(hydra_cfg, True, lines, [lines], allow_outside=True)
@@ -146,9 +144,7 @@ def plan(arguments: list[str], multirun: bool, allow_outside: bool = False, deta
     sweeps = [o for o in parsed if o.is_sweep_override()]
     if sweeps and not multirun:
         raise BadInput(f"'{sweeps[0].input_line}' is a sweep; add -m to run it as one")
-    for override in parsed:  # before composing: Hydra imports a pkg:// entry as it composes
-        if override.key_or_group == "hydra.searchpath":
-            hydra_settings.check_searchpath(override.value())
+    hydra_settings.check_searchpath_overrides(parsed)
     fixed = [o for o in parsed if not o.is_sweep_override()]
     hydra_cfg = configs.compose_base(fixed).hydra
     hydra_settings.check_code(OmegaConf.to_container(hydra_cfg, resolve=False))  # type: ignore
