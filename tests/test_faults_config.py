@@ -100,7 +100,10 @@ def test_an_experiment_file_writing_into_the_configs_is_refused(configs, monkeyp
         (["-m", "oversight.intensity=0,1", "hydra.sweep.subdir=same"], "several jobs"),
         (["hydra.run.dir=outputs/${oversight.intensity}"], "cannot be resolved before the run"),
         (["hydra.run.dir=outputs/${hydra.job.id}"], "cannot be resolved before the run"),
-        (["+hydra.hydra_logging.handlers.f.filename=x.log"], "Hydra's own log"),
+        (
+            ["+hydra.hydra_logging.handlers.f.filename=${hydra.runtime.output_dir}/x.log"],
+            "Hydra's own log",
+        ),
         (["+hydra.job_logging.handlers.f.class=logging.FileHandler"], "needs a filename"),
         # more of the same kind, each silently wrong or a traceback before
         (["hydra.output_subdir=null"], "hydra.output_subdir = None"),  # "never started" jobs
