@@ -64,8 +64,9 @@ import yaml
 
 from sim.params import ParameterError, check_value, field_of, with_overrides
 
-from . import calibration, io, lock, stats
+from . import calibration, io, lock, preflight, stats
 from .design_job import PointCheckpoint
+from .errors import BadInput
 from .replicates import replicate_seed, sigterm_as_exit, worker_context
 from .schema import flatten
 
@@ -702,6 +703,12 @@ def main(argv: list[str] | None = None) -> int:
         else:
             overrides.append(item)
     out = Path(args.out or f"outputs/calibration/{name}")
+    try:  # the jobs' Hydra settings, checked as experiments.run checks its own
+        if hydra_args:
+            preflight.check_hydra_overrides(hydra_args, (out / "runs").resolve())
+    except BadInput as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     started = time.perf_counter()
     try:

@@ -58,6 +58,17 @@ def chain(exc: BaseException | None) -> list[BaseException]:
     return out
 
 
+def parse_detail(exc: OverrideParseException) -> str:
+    """What Hydra's override parser objects to, from its three message layouts."""
+    lines = exc.message.splitlines()
+    if lines[0].startswith("LexerNoViableAltException: ") and len(lines) > 1 and "^" in lines[1]:
+        at = lines[1].index("^") - len("LexerNoViableAltException: ")
+        return f"unexpected {exc.override[at]!r} at character {at + 1}; quote the value: KEY='...'"
+    if lines[0].startswith("Error parsing override") and len(lines) > 2:
+        return lines[1]
+    return lines[0]
+
+
 def explain(exc: BaseException) -> str:
     """One line saying what is wrong with the input that raised `exc`."""
     if isinstance(exc, ParameterError | BadInput):
@@ -66,8 +77,7 @@ def explain(exc: BaseException) -> str:
         group, _, name = exc.missing_cfg_file.rpartition("/")
         return f"unknown {group} preset '{name}'; allowed: {', '.join(sorted(exc.options))}"
     if isinstance(exc, OverrideParseException):
-        detail = exc.message.splitlines()[1] if "\n" in exc.message else exc.message
-        return f"cannot read override '{exc.override}': {detail}"
+        return f"cannot read override '{exc.override}': {parse_detail(exc)}"
     errors = chain(exc)
     broken_yaml = next((e for e in errors if isinstance(e, yaml.MarkedYAMLError)), None)
     if broken_yaml is not None and broken_yaml.problem_mark is not None:

@@ -35,7 +35,8 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from . import report
+from . import preflight, report
+from .errors import BadInput
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 EXPERIMENTS = PROJECT_ROOT / "configs" / "experiment"
@@ -112,9 +113,14 @@ def run_sweep(name: str, sweep_dir: Path, overrides: list[str]) -> int:
         "experiments.run",
         "-m",
         f"experiment={name}",
-        f"hydra.sweep.dir={sweep_dir}",
+        f"hydra.sweep.dir={PROJECT_ROOT / sweep_dir}",
         *overrides,
     ]
+    try:  # here, so that a taken folder names this command's remedy (--fresh, --out)
+        preflight.check_runner(command[3:], overrides)
+    except BadInput as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     process = subprocess.Popen(command, cwd=PROJECT_ROOT)
     while True:
         try:

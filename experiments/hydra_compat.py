@@ -1,6 +1,6 @@
 """Every use of Hydra's private API in the project, in one place.
 
-Hydra 1.3 offers no public way to do four things the experiments layer needs, so they are done
+Hydra 1.3 offers no public way to do five things the experiments layer needs, so they are done
 here and nowhere else; `tests/test_hydra_compat.py` exercises each one and fails with a message
 naming the installed Hydra version when an upgrade breaks it:
 
@@ -18,15 +18,21 @@ naming the installed Hydra version when an upgrade breaks it:
   (`Plugins._instantiate` refuses any other module, even for a class registered with
   `Plugins.register`), which this project does not ship. So the method is replaced on the basic
   sweeper only (the class Hydra's plugin registry will instantiate), only while one command
-  runs, and restored afterwards.
+  runs, and restored afterwards;
+- `checked_config_files`: check each config file before Hydra loads it (its file config source's
+  `load_config`, the class its `SourcesRegistry` holds), so that a file that is not UTF-8 is
+  named and a YAML alias bomb is refused before OmegaConf expands it. Hydra offers no hook
+  between finding a config file and loading it.
 """
 
 import contextlib
-from collections.abc import Iterator, Sequence
+import os
+from collections.abc import Callable, Iterator, Sequence
 
 import hydra
 from hydra._internal.config_loader_impl import ConfigLoaderImpl
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from hydra._internal.sources_registry import SourcesRegistry
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.types import Override
 from hydra.core.plugins import Plugins
@@ -81,3 +87,23 @@ def single_composition() -> Iterator[None]:
 
 def _already_checked(self, batch) -> None:
     """The preflight check composed and checked every job of the batch already."""
+
+
+@contextlib.contextmanager
+def checked_config_files(check: Callable[[str], None]) -> Iterator[None]:
+    """Meanwhile, Hydra calls `check(path)` on each config file it loads from a folder, first."""
+    Plugins.instance()  # registers the config sources
+    source = SourcesRegistry.instance().resolve("file")
+    original = source.__dict__["load_config"]
+
+    def load_config(self, config_path: str):
+        path = os.path.realpath(os.path.join(self.path, self._normalize_file_name(config_path)))
+        if os.path.isfile(path):
+            check(path)
+        return original(self, config_path)
+
+    source.load_config = load_config
+    try:
+        yield
+    finally:
+        source.load_config = original

@@ -4,7 +4,8 @@
 combination of a sweep, `hydra.sweeper.params` included, expanded as Hydra's basic sweeper does),
 checks keys and types (the schema), ranges (`sim.params.validate`), that no job folder holds
 finished results of a different config or of other model code, and that Hydra's settings
-neither name code to run nor send files outside the output folder (`check_hydra_settings`).
+neither name code to run nor send files outside the output folders (`experiments/
+hydra_settings.py`, which also checks each config file as Hydra reads it).
 The first problem raises `BadInput` with one line. `prepare(argv)` also says which folder the
 command writes (a dated folder is fixed now, so that the command can lock it and name it).
 
@@ -12,16 +13,18 @@ Composing is Hydra's slowest step (tens of milliseconds), so each distinct choic
 composed once and the value overrides of each job are applied to a copy, as Hydra applies them.
 """
 
+import contextlib
 import copy
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from . import hydra_compat, io, schema
+from . import hydra_compat, hydra_settings, io, schema
 from .errors import BadInput, explain
 from .job import finished
 
@@ -45,16 +48,13 @@ INFO_FLAGS = (
     "--shell-completion",
     "-sc",
 )
-# Plugin classes Hydra may instantiate from config: its own and installed plugins'.
-PLUGIN_MODULES = ("hydra_plugins.", "hydra._internal.core_plugins.")
-LOG_FILE_PREFIX = "${hydra.runtime.output_dir}/"
 
 
 @dataclass
 class PlannedJob:
     overrides: list[str]
     config_hash: str
-    folder: Path | None
+    folder: Path
     resume: bool = True
     replicates: int = 0
 
@@ -64,10 +64,11 @@ class Prepared:
     """A checked command: its jobs, the folder it writes, and what to tell Hydra and the user."""
 
     jobs: list[PlannedJob]
-    folder: Path | None  # the sweep folder, or the single job's folder
+    folder: Path  # the sweep folder, or the single job's folder
     multirun: bool
     pinned: list[str] = field(default_factory=list)  # overrides fixing a dated folder
     warnings: list[str] = field(default_factory=list)
+    local_ray: bool = False  # the Ray launcher starts a cluster of its own
 
 
 def check(argv: list[str], allow_outside: bool = False) -> list[PlannedJob] | None:
@@ -89,13 +90,37 @@ def prepare(argv: list[str], allow_outside: bool = False) -> Prepared | None:
         )
     multirun = bool(flags)
     arguments = [a for a in argv if not a.startswith("-")]
+    with composing():
+        return plan(arguments, multirun, allow_outside, details=True)
+
+
+@contextlib.contextmanager
+def composing() -> Iterator[None]:
+    """Hydra set up on the project's configs, each config file checked as Hydra reads it, and
+    Hydra's and OmegaConf's errors made one line (BadInput)."""
     try:
-        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-            return plan(arguments, multirun, allow_outside, details=True)
+        with (
+            initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"),
+            hydra_compat.checked_config_files(hydra_settings.check_yaml_file),
+        ):
+            yield
     except BadInput:
         raise
-    except Exception as err:  # Hydra's and OmegaConf's errors, made one line
+    except Exception as err:
         raise BadInput(explain(err)) from err
+
+
+def check_hydra_overrides(overrides: list[str], sweep_dir: Path) -> None:
+    """Check Hydra's settings `overrides` (`hydra/launcher=...`, `hydra.launcher.KEY=...`) for a
+    command that runs its own Hydra app with them as a sweep into `sweep_dir`
+    (`experiments.calibrate`): what the check refuses in Hydra's part of the config."""
+    lines = [*overrides, f"hydra.sweep.dir={sweep_dir}"]
+    schema.register()
+    with composing():
+        hydra_settings.check_searchpath_overrides(OverridesParser.create().parse_overrides(lines))
+        hydra_cfg = compose(CONFIG_NAME, overrides=lines, return_hydra_config=True).hydra
+        hydra_settings.check_code(OmegaConf.to_container(hydra_cfg, resolve=False))  # type: ignore
+        hydra_settings.check_folders(hydra_cfg, True, lines, [lines], allow_outside=True)
 
 
 def conflicts(parsed: list[Override]) -> list[str]:
@@ -119,17 +144,19 @@ def plan(arguments: list[str], multirun: bool, allow_outside: bool = False, deta
     sweeps = [o for o in parsed if o.is_sweep_override()]
     if sweeps and not multirun:
         raise BadInput(f"'{sweeps[0].input_line}' is a sweep; add -m to run it as one")
+    hydra_settings.check_searchpath_overrides(parsed)
     fixed = [o for o in parsed if not o.is_sweep_override()]
     hydra_cfg = configs.compose_base(fixed).hydra
-    check_hydra_settings(hydra_cfg, allow_outside)
+    hydra_settings.check_code(OmegaConf.to_container(hydra_cfg, resolve=False))  # type: ignore
     if multirun:
         params = hydra_cfg.sweeper.get("params") or {}
         lines = [f"{k}={v}" for k, v in params.items()] + arguments
         jobs = hydra_compat.split_sweep([configs.parse(line) for line in lines])
     else:
         jobs = [arguments]
-    folder, pinned = command_folder(hydra_cfg, multirun)
-    folders = job_folders(hydra_cfg, multirun, len(jobs), folder)
+    written = hydra_settings.check_folders(hydra_cfg, multirun, arguments, jobs, allow_outside)
+    folder, folders = written.command, written.jobs
+    pinned = pinned_folder(hydra_cfg, multirun, folder)
     planned = []
     for overrides, job_folder in zip(jobs, folders, strict=True):
         config = configs.job_config(overrides)
@@ -139,132 +166,77 @@ def plan(arguments: list[str], multirun: bool, allow_outside: bool = False, deta
     check_folders(planned)
     if not details:
         return planned
-    return Prepared(planned, folder, multirun, pinned, conflicts(parsed))
+    launcher = hydra_cfg.launcher
+    local_ray = multirun and launcher._target_ == hydra_settings.RAY_LAUNCHER
+    local_ray = local_ray and launcher.ray.init.get("address") is None
+    return Prepared(planned, folder, multirun, pinned, conflicts(parsed), local_ray)
+
+
+class FolderTaken(BadInput):
+    """A job folder holds finished results that this command would neither resume nor overwrite.
+
+    `what` says what is there; a command that runs this one (`experiments.headline`,
+    `experiments.sensitivity run`) adds its own way to start afresh."""
+
+    def __init__(self, what: str, remedy: str):
+        super().__init__(f"{what}; {remedy}")
+        self.what = what
+
+
+RUNNER_REMEDY = "rerun with --fresh to start over, or give --out DIR for a new folder"
+
+
+def check_runner(argv: list[str], overrides: list[str]) -> None:
+    """`check` for a command that runs `python -m experiments.run ARGV` and then reads the sweep
+    folder ARGV names (`experiments.headline`, `experiments.sensitivity run`): the user's
+    `overrides` may not move it, and a taken folder is renewed with that command's options."""
+    for line in overrides:
+        if line.lstrip("+~").split("=", 1)[0] in ("hydra.sweep.dir", "hydra.sweep.subdir"):
+            raise BadInput(f"{line}: this command writes its jobs into OUT/runs; give --out OUT")
+    schema.register()
+    try:
+        check(argv)
+    except FolderTaken as err:
+        raise BadInput(f"{err.what}; {RUNNER_REMEDY}") from err
 
 
 def check_folders(planned: list[PlannedJob]) -> None:
-    """BadInput if a job folder holds finished results of another config, or (when the job
+    """FolderTaken if a job folder holds finished results of another config, or (when the job
     resumes) of other model code."""
     stale = []
     for job in planned:
-        if job.folder is None:
-            continue
         done = finished(job.folder)
         if done is None:
             continue
         if done.config_hash != job.config_hash:
-            raise BadInput(
-                f"{job.folder} holds finished results of a different config; "
-                "pick another hydra.sweep.dir (or hydra.run.dir) or delete that folder"
+            raise FolderTaken(
+                f"{job.folder} holds finished results of a different config",
+                "pick another hydra.sweep.dir (or hydra.run.dir) or delete that folder",
             )
         if job.resume and done.code_version != io.code_version():
             stale.append(job.folder)
     if stale:
-        raise BadInput(
+        raise FolderTaken(
             f"{len(stale)} job folder(s) ({', '.join(str(f) for f in stale[:3])}"
             f"{' ...' if len(stale) > 3 else ''}) hold results of other model code (now "
-            f"{io.code_version()}); add run.resume=false to recompute them, or use another folder"
+            f"{io.code_version()})",
+            "add run.resume=false to recompute them, or use another folder",
         )
 
 
-def walk(node, path: str = ""):
-    """(dotted key, value) of every leaf and branch of plain config data."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            name = f"{path}.{key}" if path else str(key)
-            yield name, value
-            yield from walk(value, name)
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            yield f"{path}[{i}]", value
-            yield from walk(value, f"{path}[{i}]")
-
-
-def check_hydra_settings(hydra_cfg: DictConfig, allow_outside: bool = False) -> None:
-    """BadInput if Hydra's settings would run code named in config or write outside the folder.
-
-    Refused: callbacks, `_target_` anywhere but the launcher's and sweeper's plugin class,
-    logging factories (`()`) and handler classes outside `logging`, log files outside the job
-    folder, environment variables set for jobs, a launcher's shell `setup` commands,
-    `hydra.mode` (the check plans what -m says), `hydra.output_subdir` and `hydra.sweep.subdir`
-    leaving the job folder, and `hydra.run.dir` / `hydra.sweep.dir` that climb (`..`) out of the
-    current folder, unless allow_outside.
-    """
-    raw = OmegaConf.to_container(hydra_cfg, resolve=False)
-    assert isinstance(raw, dict)
-    if raw.get("callbacks"):
-        name = next(iter(raw["callbacks"]))
-        raise BadInput(f"hydra.callbacks.{name}: callbacks are not allowed (config runs no code)")
-    for key, value in walk(raw, "hydra"):
-        leaf = key.rsplit(".", 1)[-1]
-        if leaf == "_target_" and (
-            key not in ("hydra.launcher._target_", "hydra.sweeper._target_")
-            or not str(value).startswith(PLUGIN_MODULES)
-        ):
-            raise BadInput(f"{key} = {value!r}: config may not name code to run")
-        if leaf == "()":
-            raise BadInput(f"{key}: logging factories are not allowed (config never runs code)")
-        if key.startswith(("hydra.job_logging.", "hydra.hydra_logging.")):
-            if leaf == "class" and not str(value).startswith("logging."):
-                raise BadInput(f"{key} = {value!r}: only classes of Python's logging are allowed")
-            if leaf == "filename" and (
-                not str(value).startswith(LOG_FILE_PREFIX) or ".." in str(value)
-            ):
-                raise BadInput(
-                    f"{key} = {value!r}: log files must stay in the job folder "
-                    f"({LOG_FILE_PREFIX}NAME.log)"
-                )
-    if (raw.get("launcher") or {}).get("setup"):
-        raise BadInput(
-            "hydra.launcher.setup: shell commands in config are not allowed (config runs no "
-            "code); load modules in the shell that submits the sweep, whose environment the "
-            "jobs inherit"
-        )
-    if raw.get("mode") is not None:
-        raise BadInput(f"hydra.mode = {raw['mode']}: give -m for a sweep instead")
-    if raw.get("job", {}).get("env_set"):
-        raise BadInput("hydra.job.env_set: setting environment variables for jobs is not allowed")
-    subdir = raw.get("output_subdir")
-    if subdir is not None and not inside(str(subdir)):
-        raise BadInput(
-            f"hydra.output_subdir = {subdir!r} must be a folder inside the job folder (or null)"
-        )
-    sweep_subdir = str(raw.get("sweep", {}).get("subdir", ""))
-    if not inside(sweep_subdir):
-        raise BadInput(f"hydra.sweep.subdir = {sweep_subdir!r} must stay inside hydra.sweep.dir")
-    if allow_outside:
-        return
-    for key in ("run", "sweep"):
-        given = str(raw.get(key, {}).get("dir", ""))
-        if ".." in PurePosixPath(given).parts and not Path(given).resolve().is_relative_to(
-            Path.cwd().resolve()
-        ):
-            raise BadInput(
-                f"hydra.{key}.dir = {given!r} climbs out of the current folder; give an "
-                "absolute path, or add --allow-outside-project"
-            )
-
-
-def inside(relative: str) -> bool:
-    """Whether a relative path stays inside the folder it is relative to."""
-    path = PurePosixPath(relative)
-    return not path.is_absolute() and ".." not in path.parts and "\\" not in relative
-
-
-def command_folder(hydra_cfg: DictConfig, multirun: bool) -> tuple[Path | None, list[str]]:
-    """The folder the command writes (sweep folder or single job's), and the override that fixes
-    it when it is dated (`${now:...}` resolved now); (None, []) when only the job knows it."""
+def pinned_folder(hydra_cfg: DictConfig, multirun: bool, folder: Path) -> list[str]:
+    """The override that fixes the command's folder when it is dated (`${now:...}` resolved now),
+    so that the jobs write where the command locked and checked."""
     key = "sweep" if multirun else "run"
     raw = str(OmegaConf.to_container(hydra_cfg[key], resolve=False)["dir"])  # type: ignore[index]
-    try:
-        folder = str(hydra_cfg[key].dir)
-    except Exception:  # named after something only the job knows
-        return None, []
     if "${now:" not in raw:
-        return Path(folder), []
-    if any(c in folder for c in " ,=[]{}()'\"\\"):
-        return None, []  # cannot be written as an override as it is
-    return Path(folder), [f"hydra.{key}.dir={folder}"]
+        return []
+    if "'" in str(folder) or "\\" in str(folder):
+        raise BadInput(
+            f"hydra.{key}.dir = {str(folder)!r}: a dated folder cannot hold quotes or backslashes"
+        )
+    plain = not any(c in str(folder) for c in ' ,=[]{}()"')
+    return [f"hydra.{key}.dir={folder}" if plain else f"hydra.{key}.dir='{folder}'"]
 
 
 class JobConfigs:
@@ -351,17 +323,3 @@ def merge_given(target: dict, typed: dict, given: dict) -> None:
 
 
 DELETED = object()
-
-
-def job_folders(
-    hydra_cfg: DictConfig, multirun: bool, n_jobs: int, folder: Path | None
-) -> list[Path | None]:
-    """Where each job will write, when known (a sweep's subdir is the job number); else None."""
-    if folder is None:
-        return [None] * n_jobs
-    if not multirun:
-        return [folder]
-    subdir = OmegaConf.to_container(hydra_cfg.sweep, resolve=False)["subdir"]  # type: ignore
-    if subdir != "${hydra.job.num}":
-        return [None] * n_jobs
-    return [folder / str(num) for num in range(n_jobs)]

@@ -20,6 +20,7 @@ that climbs out of the current folder with `..`.
 
 import contextlib
 import os
+import secrets
 import shlex
 import signal
 import sys
@@ -66,9 +67,6 @@ def fail(message: str) -> None:
 def holding(prepared: preflight.Prepared, wait: bool) -> Iterator[None]:
     """Hold the command's folder; one line and exit 2 if it is busy or cannot be written."""
     folder = prepared.folder
-    if folder is None:  # named after something only the job knows: each job locks its own
-        yield
-        return
     if not prepared.multirun and lock.is_held(folder.parent):
         fail(f"{folder.parent} is in use by {lock.holder_text(folder.parent / lock.COMMAND_LOCK)}")
     with contextlib.ExitStack() as stack:
@@ -80,7 +78,7 @@ def holding(prepared: preflight.Prepared, wait: bool) -> Iterator[None]:
             fail(f"cannot write to {err.filename or folder}: {err.strerror or err}")
         for job in prepared.jobs if prepared.multirun else ():
             for name in (lock.COMMAND_LOCK, lock.JOB_LOCK):  # a single-job command's
-                if job.folder is not None and lock.is_held(job.folder, name):
+                if lock.is_held(job.folder, name):
                     fail(f"{job.folder} is in use by {lock.holder_text(job.folder / name)}")
         yield
 
@@ -102,8 +100,12 @@ def main(argv: list[str] | None = None) -> None:
         return
     for warning in prepared.warnings:
         sys.stderr.write(warning + "\n")
-    argv = [*argv, *prepared.pinned]
+    # -m first, once: Hydra's parser reads no flag between overrides
+    arguments = [a for a in argv if a not in preflight.MULTIRUN_FLAGS]
+    argv = ["-m"] * prepared.multirun + arguments + prepared.pinned
     os.environ[COMMAND_PID] = command_marker()  # launcher workers here end when this one does
+    if prepared.local_ray:
+        private_ray_token()
     compile_kernels()
     try:
         with holding(prepared, wait):
@@ -131,11 +133,29 @@ def stopped(
 ) -> None:
     """Say what was kept and how to resume, then exit with `status`."""
     command = " ".join(["python -m experiments.run", shlex.join([*flags, *argv])])
-    where = f" in {prepared.folder}" if prepared.folder is not None else ""
     sys.stderr.write(
-        f"{how}: finished jobs and replicates are kept{where}; to resume, run: {command}\n"
+        f"{how}: finished jobs and replicates are kept in {prepared.folder}; to resume, run: "
+        f"{command}\n"
     )
     raise SystemExit(status)
+
+
+def private_ray_token() -> None:
+    """Give the local Ray cluster this command starts a token kept in its processes' environment.
+
+    Ray (2.60) turns token authentication on for a new local cluster and, without a token, writes
+    a new one to ~/.ray/auth_token with the default permissions: readable by every user of the
+    machine, who could then run code in the cluster. A token of the user's own is used as it is.
+    """
+    if os.environ.get("RAY_AUTH_MODE", "").lower() == "disabled" or any(
+        name in os.environ for name in ("RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")
+    ):
+        return
+    saved = Path.home() / ".ray" / "auth_token"
+    if not saved.exists():
+        os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
+    elif saved.stat().st_mode & 0o077:
+        sys.stderr.write(f"warning: {saved} is readable by other users; run: chmod 600 {saved}\n")
 
 
 def compile_kernels() -> None:

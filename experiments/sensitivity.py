@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import signal
 import subprocess
 import sys
 import time
@@ -432,36 +433,69 @@ def write(analysis: Analysis, out: Path, command: str, timing: dict | None = Non
 # --- command line ----------------------------------------------------------------------------
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Command-line errors as one line and exit status 2, like every bad input."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
+class Stopped(Exception):
+    """The design sweep stopped on Ctrl-C or SIGTERM (its exit status), keeping what finished."""
+
+
 def run_design(name: str, runs_dir: Path, overrides: list[str]) -> float:
-    """Run experiment NAME's design into `runs_dir` with the project's runner; its seconds."""
-    from hydra import compose, initialize_config_dir
+    """Run experiment NAME's design into `runs_dir` with the project's runner; its seconds.
+
+    Every job is checked first, in this process: bad input is one line (SensitivityError).
+    """
+    from hydra import compose
+
+    from . import preflight
+    from .errors import BadInput
 
     schema.register()
-    with initialize_config_dir(config_dir=str(PROJECT_ROOT / "configs"), version_base="1.3"):
-        cfg = compose("config", overrides=[f"experiment={name}", *overrides])
-    if cfg.get("uncertainty") is None:
-        raise SensitivityError(f"experiment '{name}' has no uncertainty design")
-    command = [
-        sys.executable,
-        "-m",
-        "experiments.run",
-        "-m",
-        f"experiment={name}",
-        f"hydra.sweep.dir={runs_dir}",
-        f"uncertainty.job=range(0,{cfg.uncertainty.jobs})",
-        *overrides,
-    ]
+    try:
+        with preflight.composing():
+            cfg = compose("config", overrides=[f"experiment={name}", *overrides])
+        if cfg.get("uncertainty") is None:
+            raise SensitivityError(f"experiment '{name}' has no uncertainty design")
+        arguments = [
+            "-m",
+            f"experiment={name}",
+            f"hydra.sweep.dir={PROJECT_ROOT / runs_dir}",  # the child runs in PROJECT_ROOT
+            f"uncertainty.job=range(0,{cfg.uncertainty.jobs})",
+            *overrides,
+        ]
+        preflight.check_runner(arguments, overrides)
+    except BadInput as err:
+        raise SensitivityError(str(err)) from err
     started = time.perf_counter()
-    done = subprocess.run(command, cwd=PROJECT_ROOT, check=False)
-    if done.returncode != 0:
-        raise SensitivityError(f"the design sweep exited with status {done.returncode}")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "experiments.run", *arguments], cwd=PROJECT_ROOT
+    )
+    previous = signal.signal(signal.SIGTERM, lambda *_: process.send_signal(signal.SIGTERM))
+    try:
+        while True:
+            try:
+                status = process.wait()
+                break
+            except KeyboardInterrupt:  # the sweep got the same Ctrl-C: let it save and stop
+                continue
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if status in (130, 143):
+        raise Stopped(status)
+    if status != 0:
+        raise SensitivityError(f"the design sweep exited with status {status}")
     return time.perf_counter() - started
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    sys_argv = list(argv)
     running = bool(argv) and argv[0] == "run"
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="python -m experiments.sensitivity" + (" run" if running else ""),
         description="Run (with 'run NAME') and analyse an uncertainty design.",
     )
@@ -471,6 +505,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument("overrides", nargs="*", help="extra Hydra overrides for every job")
         parser.add_argument("--out", default="results/sensitivity", help="report folder")
         argv = argv[1:]
+        if "-m" in argv or "--multirun" in argv:
+            parser.error("-m is not needed: 'sensitivity run' always runs the design as a sweep")
     else:
         parser.add_argument("sweep_dir", metavar="SWEEP_DIR", help="a finished design sweep")
         parser.add_argument("--out", help="report folder (default: SWEEP_DIR)")
@@ -499,6 +535,10 @@ def main(argv: list[str] | None = None) -> int:
     except SensitivityError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except Stopped as stop:
+        again = " ".join(["python -m experiments.sensitivity", *sys_argv]).replace(" --fresh", "")
+        print(f"to resume, run: {again}", file=sys.stderr)
+        return stop.args[0]
     print(f"{path} written (analysis {time.perf_counter() - started:.0f} s)")
     return 0
 
