@@ -50,6 +50,7 @@ BOOTSTRAP_SEED = 20221007  # fixed, so intervals are reproducible (as in experim
 PRIM_THRESHOLD = 0.5  # a PRIM box must hold at least this share of reversing points
 PRIM_MAX_RESTRICTED = 5  # the reported box restricts at most this many factors (readable)
 MIN_REVERSALS = 3  # fewer reversing points than this: no PRIM box is sought
+DEFAULT_OUT = "results/sensitivity"  # of `run`, in the project
 
 
 class SensitivityError(Exception):
@@ -432,15 +433,31 @@ def write(analysis: Analysis, out: Path, command: str, timing: dict | None = Non
 # --- command line ----------------------------------------------------------------------------
 
 
-def run_design(name: str, runs_dir: Path, overrides: list[str]) -> float:
-    """Run experiment NAME's design into `runs_dir` with the project's runner; its seconds."""
+def run_design(name: str, runs_dir: Path, overrides: list[str], fresh: bool = False) -> float:
+    """Run experiment NAME's design into `runs_dir` with the project's runner; its seconds.
+
+    With `fresh`, earlier job folders are deleted first, once NAME and the overrides are known
+    good, and only inside the project's own output folders.
+    """
     from hydra import compose, initialize_config_dir
 
+    from . import headline
+
+    try:
+        headline.check_experiment(name, overrides)
+    except headline.UsageError as err:
+        raise SensitivityError(str(err)) from None
     schema.register()
     with initialize_config_dir(config_dir=str(PROJECT_ROOT / "configs"), version_base="1.3"):
         cfg = compose("config", overrides=[f"experiment={name}", *overrides])
     if cfg.get("uncertainty") is None:
         raise SensitivityError(f"experiment '{name}' has no uncertainty design")
+    jobs = f"uncertainty.job=range(0,{cfg.uncertainty.jobs})"
+    if fresh:
+        try:
+            headline.delete_runs(name, runs_dir, [jobs, *overrides])
+        except headline.UsageError as err:
+            raise SensitivityError(str(err)) from None
     command = [
         sys.executable,
         "-m",
@@ -448,7 +465,7 @@ def run_design(name: str, runs_dir: Path, overrides: list[str]) -> float:
         "-m",
         f"experiment={name}",
         f"hydra.sweep.dir={runs_dir}",
-        f"uncertainty.job=range(0,{cfg.uncertainty.jobs})",
+        jobs,
         *overrides,
     ]
     started = time.perf_counter()
@@ -469,25 +486,21 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument("name", metavar="NAME", help="an experiment with an uncertainty design")
         parser.add_argument("--fresh", action="store_true", help="delete earlier job folders first")
         parser.add_argument("overrides", nargs="*", help="extra Hydra overrides for every job")
-        parser.add_argument("--out", default="results/sensitivity", help="report folder")
+        parser.add_argument("--out", default=DEFAULT_OUT, help="report folder")
         argv = argv[1:]
     else:
         parser.add_argument("sweep_dir", metavar="SWEEP_DIR", help="a finished design sweep")
         parser.add_argument("--out", help="report folder (default: SWEEP_DIR)")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)  # overrides before or after the flags
     try:
         timing = {}
         if running:
-            out = Path(args.out)
+            out = PROJECT_ROOT / args.out if args.out == DEFAULT_OUT else Path(args.out).absolute()
             sweep_dir = out / "runs"
-            if args.fresh:
-                import shutil
-
-                shutil.rmtree(sweep_dir, ignore_errors=True)
-            timing["sweep_seconds"] = run_design(args.name, sweep_dir, args.overrides)
+            timing["sweep_seconds"] = run_design(args.name, sweep_dir, args.overrides, args.fresh)
             command = " ".join(
                 ["python -m experiments.sensitivity run", args.name, *args.overrides]
-                + ([] if args.out == "results/sensitivity" else ["--out", args.out])
+                + ([] if args.out == DEFAULT_OUT else ["--out", args.out])
             )
         else:
             sweep_dir = Path(args.sweep_dir)
