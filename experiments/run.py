@@ -69,8 +69,10 @@ def holding(prepared: preflight.Prepared, wait: bool) -> Iterator[None]:
     if folder is None:  # named after something only the job knows: each job locks its own
         yield
         return
-    if not prepared.multirun and lock.is_held(folder.parent):
+    if lock.is_held(folder.parent):  # a job folder of a running sweep: not this command's
         fail(f"{folder.parent} is in use by {lock.holder_text(folder.parent / lock.COMMAND_LOCK)}")
+    if prepared.multirun and lock.is_held(folder, lock.JOB_LOCK):
+        fail(f"{folder} is in use by {lock.holder_text(folder / lock.JOB_LOCK)}")
     with contextlib.ExitStack() as stack:
         try:
             stack.enter_context(lock.hold(folder, wait=wait))
