@@ -120,13 +120,15 @@ def check_own_jobs(sweep_dir: Path, folders: list[Path], sweep: str | None, expe
         if mode != "MULTIRUN":
             if num >= len(expected) or what_runs(job_overrides(folder)) != what_runs(expected[num]):
                 foreign.append(f"{folder.name} (a single run)")
-        elif job_sweep != sweep or Path(output_dir).name != folder.name:
+        elif job_sweep != sweep:
             foreign.append(
                 f"{folder.name} (job {Path(output_dir).name} of a sweep into {job_sweep})"
             )
+        elif Path(output_dir).name != folder.name:
+            foreign.append(f"{folder.name} (job {Path(output_dir).name}, renamed)")
     if foreign:
         raise AggregateError(
-            f"{sweep_dir} holds jobs that this sweep did not run: {'; '.join(foreign[:3])}"
+            f"{sweep_dir} holds job folders that are not its sweep's jobs: {'; '.join(foreign[:3])}"
             f"{' ...' if len(foreign) > 3 else ''}; move them out of the sweep folder"
         )
 
@@ -261,6 +263,12 @@ def aggregate(sweep_dir: Path | str, write: bool = True, allow_mixed_code: bool 
         else:
             records[name] = io.read_json(folder / PROVENANCE)
     if not records:
+        deeper = [] if folders else stray_jobs(sweep_dir, folders)
+        if deeper:  # a folder of sweeps, say
+            raise AggregateError(
+                f"no job folder directly in {sweep_dir}, only deeper down ({', '.join(deeper[:3])}"
+                f"{' ...' if len(deeper) > 3 else ''}); aggregate the sweep folder that holds them"
+            )
         raise AggregateError(
             f"no complete job in {sweep_dir} ({len(folders)} job folders, {len(missing)} missing)"
         )

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from datetime import UTC, datetime
@@ -99,8 +100,7 @@ class PointCheckpoint:
 
     def load(self) -> dict[int, list[dict]]:
         """Points saved by an earlier, unfinished run of the same key (others are deleted)."""
-        marker = self.dir / "config_hash"
-        if not (marker.is_file() and marker.read_text().strip() == self.config_hash):
+        if self.saved_key() != self.config_hash:
             self.clear()
             return {}
         done: dict[int, list[dict]] = {}
@@ -137,9 +137,9 @@ class PointCheckpoint:
 
     def clear(self) -> None:
         if self.dir.is_dir():
-            for path in self.dir.iterdir():
-                path.unlink()
-            self.dir.rmdir()
+            shutil.rmtree(self.dir)
+        elif self.dir.exists() or self.dir.is_symlink():  # a file in its place
+            self.dir.unlink()
 
 
 def run_chunk(cfg, context) -> str:

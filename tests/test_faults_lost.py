@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import test_faults
+import yaml
 from test_faults import GRID, ROOT, SMALL, cli, one_line_error
 
 from experiments import calibrate, design_job, headline, io, lock, preflight, sensitivity
@@ -52,6 +53,23 @@ def test_sensitivity_fresh_deletes_nothing_before_the_experiment_and_overrides_a
         )
         assert bad.partition("=")[0] in capsys.readouterr().err
         assert (project_runs / "runs" / "kept.txt").is_file()
+
+
+def test_sensitivity_run_writes_a_relative_out_where_the_user_is(tmp_path, monkeypatch):
+    """The design ran into the project's folder of that name, and the analysis then looked
+    for it (and failed) where the user was."""
+    monkeypatch.chdir(tmp_path)
+    name = f"design-{uuid.uuid4().hex[:8]}"
+    design = ["uncertainty=ishigami", "uncertainty.method=morris", "uncertainty.samples=4"]
+    try:
+        arguments = ["run", "screening", *design, "uncertainty.jobs=1", "run.replicates=1"]
+        assert sensitivity.main([*arguments, "--out", name]) == 0
+    finally:
+        written_outside = (ROOT / name).exists()
+        shutil.rmtree(ROOT / name, ignore_errors=True)
+    assert not written_outside
+    assert (tmp_path / name / "runs" / "0" / PROVENANCE).is_file()
+    assert (tmp_path / name / "report.md").is_file()
 
 
 def test_headline_fresh_deletes_nothing_when_an_override_is_bad(project_runs, capsys):
@@ -124,9 +142,15 @@ def test_job_folders_below_the_sweeps_jobs_are_left_out_and_named(sweep_dir):
 
 
 def test_a_job_another_command_ran_is_refused(sweep_dir):
-    shutil.copytree(sweep_dir / "1", sweep_dir / "2")  # job 1 copied in as job 2
-    with pytest.raises(AggregateError, match="2 \\(job 1 of a sweep into"):
+    shutil.copytree(sweep_dir / "1", sweep_dir / "2")  # job 1 copied as job 2
+    with pytest.raises(AggregateError, match="2 \\(job 1, renamed\\)"):
         aggregate(sweep_dir, write=False)
+    hydra_yaml = sweep_dir / "2" / ".hydra" / "hydra.yaml"
+    record = yaml.safe_load(hydra_yaml.read_text())
+    record["hydra"]["sweep"]["dir"] = "another/sweep"
+    hydra_yaml.write_text(yaml.safe_dump(record))
+    with pytest.raises(AggregateError, match="2 \\(job 1 of a sweep into another/sweep\\)"):
+        aggregate(sweep_dir, write=False)  # a job of another sweep copied in
     shutil.rmtree(sweep_dir / "2")
     shutil.copytree(sweep_dir / "1", sweep_dir / "extra")  # a single run into the sweep folder
     hydra_yaml = sweep_dir / "extra" / ".hydra" / "hydra.yaml"
@@ -173,6 +197,18 @@ def test_checkpoint_chunks_of_another_job_are_refused(tmp_path, small_params, ca
     saved = Checkpoint(tmp_path / "job0", "key0", 0.0).load(3)
     assert sorted(saved) == [0, 1]
     assert "another config or code" in caplog.text
+
+
+def test_a_damaged_design_checkpoint_is_discarded_not_a_crash(tmp_path):
+    (tmp_path / "a" / PARTIAL_DIR).mkdir(parents=True)
+    (tmp_path / "a" / PARTIAL_DIR / "config_hash").write_bytes(b"\xff\xfe garbage")
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / PARTIAL_DIR).write_text("a file where the folder should be")
+    for job in ("a", "b"):
+        checkpoint = design_job.PointCheckpoint(tmp_path / job, "key", 0.0)
+        assert checkpoint.load() == {}
+        checkpoint.add([{"point": 3, "y": 1.0}])
+        assert sorted(design_job.PointCheckpoint(tmp_path / job, "key", 0.0).load()) == [3]
 
 
 def test_design_point_chunks_of_another_job_are_refused(tmp_path):
