@@ -70,16 +70,16 @@ def job_folders(sweep_dir: Path) -> list[Path]:
 
 
 def stray_jobs(sweep_dir: Path, folders: list[Path]) -> list[str]:
-    """Job folders deeper in `sweep_dir` than its jobs (a scratch run, a sweep into a job's
-    folder): no job of this sweep, so left out."""
+    """Job folders one or two levels below the sweep's jobs (a scratch run, a sweep into a job's
+    folder): no job of this sweep, so left out. (Not deeper: `/` is no sweep to walk.)"""
     if folders == [sweep_dir]:
         return []
     found = [
         path.relative_to(sweep_dir).as_posix()
-        for path in sweep_dir.rglob("*")
-        if path.is_dir()
-        and path not in folders
-        and not any(part.startswith(".") for part in path.relative_to(sweep_dir).parts)
+        for pattern in ("*/*", "*/*/*")
+        for path in sweep_dir.glob(pattern)
+        if not any(part.startswith(".") for part in path.relative_to(sweep_dir).parts)
+        and path.is_dir()
         and is_job(path)
     ]
     return sorted(found, key=natural_key)

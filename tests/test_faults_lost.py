@@ -141,6 +141,14 @@ def test_job_folders_below_the_sweeps_jobs_are_left_out_and_named(sweep_dir):
     assert "ignored: scratch/try1" in done.stdout
 
 
+def test_a_folder_of_sweeps_is_not_joined_into_one(sweep_dir, tmp_path):
+    for name in ("a", "b"):
+        shutil.copytree(sweep_dir, tmp_path / "sweeps" / name)
+    with pytest.raises(AggregateError, match="only deeper down \\(a/0, a/1, b/0"):
+        aggregate(tmp_path / "sweeps")  # was: both sweeps' jobs as one, each arm twice
+    assert not (tmp_path / "sweeps" / "sweep.csv").exists()
+
+
 def test_a_job_another_command_ran_is_refused(sweep_dir):
     shutil.copytree(sweep_dir / "1", sweep_dir / "2")  # job 1 copied as job 2
     with pytest.raises(AggregateError, match="2 \\(job 1, renamed\\)"):
