@@ -116,9 +116,12 @@ def check_own_jobs(sweep_dir: Path, folders: list[Path], sweep: str | None, expe
         if record is None:
             continue
         mode, job_sweep, output_dir = record
-        num = int(folder.name) if folder.name.isdigit() else len(expected)
         if mode != "MULTIRUN":
-            if num >= len(expected) or what_runs(job_overrides(folder)) != what_runs(expected[num]):
+            num = int(folder.name) if folder.name.isdigit() else len(expected)
+            redone = num < len(expected) and what_runs(job_overrides(folder)) == what_runs(
+                expected[num]
+            )
+            if not redone:
                 foreign.append(f"{folder.name} (a single run)")
         elif job_sweep != sweep:
             foreign.append(

@@ -42,6 +42,7 @@ import pandas as pd
 from scipy import stats as scipy_stats
 
 from . import design, design_job, io, schema
+from .aggregate import code_versions
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIDENCE = 0.95
@@ -86,19 +87,10 @@ def load(sweep_dir: Path) -> DesignRuns:
     if not sweep_dir.is_dir():
         raise SensitivityError(f"{sweep_dir} is not a folder")
     records, tables, spec, shared = {}, [], None, None
-    versions = {}
     for folder in job_dirs(sweep_dir):
         if design_job.completed_hash(folder, code_of_now=False) is None:
             continue
         record = io.read_json(folder / design_job.PROVENANCE)
-        code = record.get("environment", {}).get("code_version")
-        versions.setdefault(code, []).append(folder.name)
-        if len(versions) > 1:  # analysing after a code change is fine; mixing two codes is not
-            listed = "; ".join(f"{v}: jobs {', '.join(jobs)}" for v, jobs in versions.items())
-            raise SensitivityError(
-                f"{sweep_dir}: the jobs ran {len(versions)} versions of the code ({listed}); "
-                "rerun the design's command, which recomputes those not of the code of now"
-            )
         config = record["config"]
         job_spec = design.as_spec(config["uncertainty"])
         common = {**config, "uncertainty": {**config["uncertainty"], "job": None}}
@@ -110,6 +102,13 @@ def load(sweep_dir: Path) -> DesignRuns:
         tables.append(io.read_csv(folder / design_job.RUNS))
     if spec is None:
         raise SensitivityError(f"{sweep_dir} holds no finished design job")
+    versions = code_versions({str(job): record for job, record in records.items()})
+    if len(versions) > 1:  # analysing after a code change is fine; mixing two codes is not
+        listed = "; ".join(f"{v}: jobs {', '.join(jobs)}" for v, jobs in versions.items())
+        raise SensitivityError(
+            f"{sweep_dir}: the jobs ran {len(versions)} versions of the code ({listed}); "
+            "rerun the design's command, which recomputes those not of the code of now"
+        )
     missing = [str(j) for j in range(spec.jobs) if j not in records]
     if missing:
         raise SensitivityError(
