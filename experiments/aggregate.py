@@ -21,12 +21,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import yaml
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
 from . import hydra_compat, io, schema
 from .job import FAILURE, PROVENANCE, REPLICATES, TIMESERIES, finished_record
 from .replicates import PARTIAL_DIR
+
+SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's when installed: faster
 
 
 class AggregateError(ValueError):
@@ -45,27 +48,92 @@ class Sweep:
     provenance: dict
     fixed: dict = field(default_factory=dict)
     jobs: dict[str, str] = field(default_factory=dict)
+    ignored: list[str] = field(default_factory=list)  # job folders below the sweep's jobs
 
 
 def natural_key(name: str) -> tuple:
     return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name))
 
 
+def is_job(path: Path) -> bool:
+    markers = (".hydra", PROVENANCE, FAILURE, REPLICATES)
+    return any((path / marker).exists() for marker in markers)
+
+
 def job_folders(sweep_dir: Path) -> list[Path]:
-    """Folders holding a job, sorted by job number; the folder itself for a single job."""
-
-    def is_job(path: Path) -> bool:
-        markers = (".hydra", PROVENANCE, FAILURE, REPLICATES)
-        return any((path / marker).exists() for marker in markers)
-
+    """The sweep's job folders (its subfolders holding a job), sorted by job number; the folder
+    itself for a single job."""
     if is_job(sweep_dir):
         return [sweep_dir]
-    found = []
-    for path in sweep_dir.rglob("*"):
-        relative = path.relative_to(sweep_dir)
-        if path.is_dir() and not any(p.startswith(".") for p in relative.parts) and is_job(path):
-            found.append(path)
-    return sorted(found, key=lambda p: natural_key(p.relative_to(sweep_dir).as_posix()))
+    found = [p for p in sweep_dir.iterdir() if not p.name.startswith(".") and p.is_dir()]
+    return sorted((p for p in found if is_job(p)), key=lambda p: natural_key(p.name))
+
+
+def stray_jobs(sweep_dir: Path, folders: list[Path]) -> list[str]:
+    """Job folders one or two levels below the sweep's jobs (a scratch run, a sweep into a job's
+    folder): no job of this sweep, so left out. (Not deeper: `/` is no sweep to walk.)"""
+    if folders == [sweep_dir]:
+        return []
+    found = [
+        path.relative_to(sweep_dir).as_posix()
+        for pattern in ("*/*", "*/*/*")
+        for path in sweep_dir.glob(pattern)
+        if not any(part.startswith(".") for part in path.relative_to(sweep_dir).parts)
+        and path.is_dir()
+        and is_job(path)
+    ]
+    return sorted(found, key=natural_key)
+
+
+def launch_record(job_dir: Path) -> tuple[str, str, str] | None:
+    """(mode, sweep folder, job folder) as Hydra recorded them when it last launched the job, or
+    None when there is no readable record."""
+    try:
+        hydra = yaml.load((job_dir / ".hydra" / "hydra.yaml").read_text(), Loader=SafeLoader)
+        hydra = hydra["hydra"]
+        return str(hydra["mode"]), str(hydra["sweep"]["dir"]), str(hydra["runtime"]["output_dir"])
+    except Exception:  # missing or damaged: nothing to tell from
+        return None
+
+
+def what_runs(overrides: list[str]) -> set[str]:
+    """The overrides that choose what a job computes (not how: `schema.EXECUTION_KEYS`)."""
+    return {o for o in overrides if o.partition("=")[0].lstrip("+~") not in schema.EXECUTION_KEYS}
+
+
+def check_own_jobs(sweep_dir: Path, folders: list[Path], sweep: str | None, expected) -> None:
+    """AggregateError naming the jobs that another command ran, by Hydra's record of each job:
+    a job of another sweep (copied in, or launched into another folder), or a single run that
+    is not one of this sweep's jobs (`expected`) redone alone in its folder."""
+    if folders == [sweep_dir]:
+        return
+    records = {folder: launch_record(folder) for folder in folders}
+    if sweep is None:  # no readable record of the sweep: its jobs' commonest
+        dirs = [r[1] for r in records.values() if r is not None and r[0] == "MULTIRUN"]
+        sweep = max(set(dirs), key=dirs.count) if dirs else None
+    foreign = []
+    for folder, record in records.items():
+        if record is None:
+            continue
+        mode, job_sweep, output_dir = record
+        if mode != "MULTIRUN":
+            num = int(folder.name) if folder.name.isdigit() else len(expected)
+            redone = num < len(expected) and what_runs(job_overrides(folder)) == what_runs(
+                expected[num]
+            )
+            if not redone:
+                foreign.append(f"{folder.name} (a single run)")
+        elif job_sweep != sweep:
+            foreign.append(
+                f"{folder.name} (job {Path(output_dir).name} of a sweep into {job_sweep})"
+            )
+        elif Path(output_dir).name != folder.name:
+            foreign.append(f"{folder.name} (job {Path(output_dir).name}, renamed)")
+    if foreign:
+        raise AggregateError(
+            f"{sweep_dir} holds job folders that are not its sweep's jobs: {'; '.join(foreign[:3])}"
+            f"{' ...' if len(foreign) > 3 else ''}; move them out of the sweep folder"
+        )
 
 
 def problem(job_dir: Path) -> str | None:
@@ -111,19 +179,25 @@ def job_overrides(job_dir: Path) -> list[str]:
         return []
 
 
-def never_started(sweep_dir: Path, folders: list[Path]) -> list[str]:
-    """Jobs the sweep's multirun.yaml defines that have no folder (sweep stopped early)."""
-    path = sweep_dir / "multirun.yaml"
-    if not path.is_file():
-        return []
+def sweep_record(sweep_dir: Path) -> tuple[str | None, list[list[str]]]:
+    """The sweep folder its `multirun.yaml` names (None without one) and the override lists of
+    the jobs it defines ([] when they cannot be listed)."""
     try:
-        hydra_cfg = OmegaConf.load(path).hydra
+        hydra_cfg = OmegaConf.load(sweep_dir / "multirun.yaml").hydra
+        directory = str(OmegaConf.to_container(hydra_cfg.sweep)["dir"])  # as jobs record it
+    except Exception:  # missing or damaged
+        return None, []
+    try:
         params = hydra_cfg.sweeper.get("params") or {}
         lines = [f"{k}={v}" for k, v in params.items()] + list(hydra_cfg.overrides.task)
         parser = OverridesParser.create()
-        expected = hydra_compat.split_sweep(parser.parse_overrides(lines))
-    except Exception:  # damaged, or a sweep syntax needing the config (glob): cannot list them
-        return []
+        return directory, hydra_compat.split_sweep(parser.parse_overrides(lines))
+    except Exception:  # a sweep syntax needing the config (glob): cannot list them
+        return directory, []
+
+
+def never_started(expected: list[list[str]], folders: list[Path]) -> list[str]:
+    """Jobs the sweep defines (`expected`) that have no folder (sweep stopped early)."""
     present = {frozenset(job_overrides(f)) for f in folders}
     return [
         f"{num} ({' '.join(overrides)}): never started"
@@ -180,7 +254,9 @@ def aggregate(sweep_dir: Path | str, write: bool = True, allow_mixed_code: bool 
     if not sweep_dir.is_dir():
         raise AggregateError(f"no such folder: {sweep_dir}")
     folders = job_folders(sweep_dir)
-    missing, records, statuses = never_started(sweep_dir, folders), {}, {}
+    recorded_dir, expected = sweep_record(sweep_dir)
+    check_own_jobs(sweep_dir, folders, recorded_dir, expected)
+    missing, records, statuses = never_started(expected, folders), {}, {}
     for folder in folders:
         name = folder.relative_to(sweep_dir).as_posix() if folder != sweep_dir else "."
         reason = problem(folder)
@@ -190,6 +266,12 @@ def aggregate(sweep_dir: Path | str, write: bool = True, allow_mixed_code: bool 
         else:
             records[name] = io.read_json(folder / PROVENANCE)
     if not records:
+        deeper = [] if folders else stray_jobs(sweep_dir, folders)
+        if deeper:  # a folder of sweeps, say
+            raise AggregateError(
+                f"no job folder directly in {sweep_dir}, only deeper down ({', '.join(deeper[:3])}"
+                f"{' ...' if len(deeper) > 3 else ''}); aggregate the sweep folder that holds them"
+            )
         raise AggregateError(
             f"no complete job in {sweep_dir} ({len(folders)} job folders, {len(missing)} missing)"
         )
@@ -214,6 +296,7 @@ def aggregate(sweep_dir: Path | str, write: bool = True, allow_mixed_code: bool 
         provenance=next(iter(records.values())),
         fixed=fixed,
         jobs=statuses,
+        ignored=stray_jobs(sweep_dir, folders),
     )
     if write:
         write_tables(sweep)
@@ -226,6 +309,7 @@ def write_tables(sweep: Sweep) -> list[Path]:
     io.write_csv(written[0], sweep.replicates)
     io.write_csv(written[1], sweep.timeseries)
     summary = {"levers": sweep.levers, "fixed": sweep.fixed, "missing": sweep.missing}
+    summary["ignored"] = sweep.ignored
     io.write_json(written[2], summary | {"jobs": sweep.jobs})
     try:
         import pyarrow  # noqa: F401
@@ -260,6 +344,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     for line in sweep.missing:
         print(f"missing: {line}")
+    for name in sweep.ignored:
+        print(f"ignored: {name} (below the sweep's job folders: not one of its jobs)")
     print(f"wrote {args.sweep_dir / 'sweep.csv'} and {args.sweep_dir / 'sweep_timeseries.csv'}")
 
 

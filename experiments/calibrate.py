@@ -29,16 +29,18 @@ Method (docs/calibration.md):
 6. every target (fitted and held out) is then measured at the fitted point, and at the current
    defaults, on `validation_replicates` fresh seeds, with 95% bootstrap CIs over seeds.
 
-Outputs in DIR (default outputs/calibration/NAME), each written atomically: `points.csv` (every
-point and seed), `accepted.csv`, `confirmation.csv` (every candidate and further seed),
+Outputs in DIR (default outputs/calibration/NAME, or NAME-HASH where HASH names the overrides that
+change the numbers, so that configs never share a folder), each written atomically: `points.csv`
+(every point and seed), `accepted.csv`, `confirmation.csv` (every candidate and further seed),
 `parameters.csv` (range searched, fitted value, accepted range and quantiles), `validation.csv`
-(every seed of the final measurements), `table.csv` and `table.md` (target, model value with 95% CI,
-tolerance, met, fit or held out), `fitted.yaml` (the fitted values as a Hydra config) and
+(every seed of the final measurements), `table.csv` and `table.md` (target, model value with 95%
+CI, tolerance, met, fit or held out), `fitted.yaml` (the fitted values as a Hydra config) and
 `fitted_overrides.txt` (the same as command-line overrides), then `provenance.json` (config and its
-hash, targets, seeds, versions, git commit, timing). A rerun with the same config, targets and model
-code returns at once; an interrupted run resumes from the finished (point, seed) pairs saved under
-DIR/.partial (`--fresh` starts over). Work runs in `workers` processes; the numbers do not depend on
-how many.
+hash, targets, seeds, versions, git commit, timing). A rerun with the same config, targets and
+model code returns at once; an interrupted run resumes from the finished (point, seed) pairs saved
+under DIR/.partial. A folder belongs to one config and code: another is refused (exit 2) unless
+`--fresh`, which starts over, replacing what the folder held. Work runs in `workers` processes; the
+numbers do not depend on how many.
 """
 
 from __future__ import annotations
@@ -520,6 +522,7 @@ def calibrate(
     cfg, target_set, ranges, base = check_config(read_config(name, overrides))
     digest = config_hash(cfg, target_set, ranges)
     record = io.read_json(out / PROVENANCE)
+    checkpoint = PointCheckpoint(out, digest, cfg.checkpoint_seconds)
     if not fresh and record and record.get("status") == "complete":
         if record.get("config_hash") == digest and all(
             (out / n).is_file() and io.sha256(out / n) == h
@@ -527,9 +530,15 @@ def calibrate(
         ):
             log.info("complete for this config already: %s", out)
             return "skipped"
+    owner = (record or {}).get("config_hash") or checkpoint.saved_key()
+    if not fresh and owner not in (None, digest):
+        what = "finished" if record else "partial"
+        raise ParameterError(
+            f"{out} holds the {what} work of another calibration config or other code; "
+            "use another --out, or add --fresh to replace it"
+        )
     (out / PROVENANCE).unlink(missing_ok=True)
     started, clock = datetime.now(UTC), time.perf_counter()
-    checkpoint = PointCheckpoint(out, digest, cfg.checkpoint_seconds)
     if fresh:
         checkpoint.clear()
     reused = len(_done_pairs(checkpoint))
@@ -681,6 +690,16 @@ def _done_pairs(checkpoint: PointCheckpoint) -> set:
     return {(p, int(r["replicate"])) for p, rs in checkpoint.load().items() for r in rs}
 
 
+def default_out(name: str, overrides: list[str]) -> Path:
+    """`outputs/calibration/NAME`, or `NAME-HASH` naming the overrides that change the numbers
+    (not `workers`, `jobs`, `checkpoint_seconds`), so that each config has its own folder."""
+    changing = [o for o in overrides if o.partition("=")[0] not in EXECUTION_KEYS]
+    if not changing:
+        return Path("outputs/calibration") / name
+    digest = hashlib.sha256("\n".join(changing).encode()).hexdigest()[:8]
+    return Path("outputs/calibration") / f"{name}-{digest}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m experiments.calibrate",
@@ -691,8 +710,10 @@ def main(argv: list[str] | None = None) -> int:
         nargs="*",
         help="calibration=NAME, KEY=VALUE overrides, and hydra/launcher=... for jobs > 0",
     )
-    parser.add_argument("--out", help="output folder (default: outputs/calibration/NAME)")
-    parser.add_argument("--fresh", action="store_true", help="discard saved partial work")
+    parser.add_argument("--out", help="output folder (default: outputs/calibration/NAME[-HASH])")
+    parser.add_argument(
+        "--fresh", action="store_true", help="start over: discard earlier results and partial work"
+    )
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     name, overrides, hydra_args = "default", [], []
     for item in args.overrides:
@@ -702,7 +723,7 @@ def main(argv: list[str] | None = None) -> int:
             hydra_args.append(item)
         else:
             overrides.append(item)
-    out = Path(args.out or f"outputs/calibration/{name}")
+    out = Path(args.out or default_out(name, overrides))
     try:  # the jobs' Hydra settings, checked as experiments.run checks its own
         if hydra_args:
             preflight.check_hydra_overrides(hydra_args, (out / "runs").resolve())

@@ -17,7 +17,9 @@ stops, so a rerun redoes only the points in progress.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from datetime import UTC, datetime
@@ -41,13 +43,14 @@ FAILURE = "failure.json"
 PARTIAL_DIR = ".partial"
 
 
-def completed_hash(job_dir: Path) -> str | None:
-    """The config hash of the complete, intact outputs of a design job in `job_dir` made by the
-    model code of now (`io.code_version`, part of the resume key), or None."""
+def completed_hash(job_dir: Path, code_of_now: bool = True) -> str | None:
+    """The config hash of the complete, intact outputs of a design job in `job_dir`, or None;
+    with `code_of_now`, only those made by the code of now (`io.code_version`, part of the
+    resume key)."""
     record = io.read_json(Path(job_dir) / PROVENANCE)
     if not record or record.get("status") != "complete" or "design" not in record:
         return None
-    if record.get("environment", {}).get("code_version") != io.code_version():
+    if code_of_now and record.get("environment", {}).get("code_version") != io.code_version():
         return None
     path = Path(job_dir) / RUNS
     if not path.is_file() or record["outputs"][RUNS]["sha256"] != io.sha256(path):
@@ -83,26 +86,41 @@ def run_point(base, spec: design.DesignConfig, point: int, row, seeds: list[int]
 
 
 class PointCheckpoint:
-    """Finished points of one config, saved in chunks under `job_dir/.partial/`."""
+    """Finished points of one config and code, saved in chunks under `job_dir/.partial/`.
+
+    Each chunk's name carries a digest of the key (config hash and code version): chunks of
+    another key (copied from another job, say) are deleted, never reused.
+    """
 
     def __init__(self, job_dir: Path, config_hash: str, flush_seconds: float):
         self.dir = Path(job_dir) / PARTIAL_DIR
         self.config_hash = config_hash
+        self.tag = hashlib.sha256(config_hash.encode()).hexdigest()[:12]
         self.flush_seconds = flush_seconds
         self.unsaved: list[dict] = []
         self.last_flush = time.monotonic()
 
     def load(self) -> dict[int, list[dict]]:
-        """Points saved by an earlier, unfinished run of the same config (others are deleted)."""
-        marker = self.dir / "config_hash"
-        if not (marker.is_file() and marker.read_text().strip() == self.config_hash):
+        """Points saved by an earlier, unfinished run of the same key (others are deleted)."""
+        if self.saved_key() != self.config_hash:
             self.clear()
             return {}
         done: dict[int, list[dict]] = {}
         for path in sorted(self.dir.glob("points-*.csv")):
+            if not path.name.startswith(f"points-{self.tag}-"):
+                log.warning("checkpoint chunk %s belongs to another config or code: deleted", path)
+                path.unlink()
+                continue
             for row in io.read_csv(path).to_dict("records"):
                 done.setdefault(int(row["point"]), []).append(row)
         return done
+
+    def saved_key(self) -> str | None:
+        """The key of the saved points, or None when none are saved."""
+        try:
+            return (self.dir / "config_hash").read_text().strip() or None
+        except (OSError, ValueError):
+            return None
 
     def add(self, rows: list[dict]) -> None:
         self.unsaved += rows
@@ -114,16 +132,16 @@ class PointCheckpoint:
             return
         if not (self.dir / "config_hash").is_file():
             io.write_atomic(self.dir / "config_hash", lambda f: f.write(self.config_hash))
-        tag = f"{int(self.unsaved[0]['point']):07d}-{time.time_ns()}"
+        tag = f"{self.tag}-{int(self.unsaved[0]['point']):07d}-{time.time_ns()}"
         io.write_csv(self.dir / f"points-{tag}.csv", pd.DataFrame(self.unsaved))
         self.unsaved = []
         self.last_flush = time.monotonic()
 
     def clear(self) -> None:
         if self.dir.is_dir():
-            for path in self.dir.iterdir():
-                path.unlink()
-            self.dir.rmdir()
+            shutil.rmtree(self.dir)
+        elif self.dir.exists() or self.dir.is_symlink():  # a file in its place
+            self.dir.unlink()
 
 
 def run_chunk(cfg, context) -> str:
@@ -159,7 +177,7 @@ def write_chunk(base, run, spec, config: dict, digest: str, context) -> str:
     seeds = [replicate_seed(run.seed, i) for i in range(run.replicates)]
     points = design.sample(spec)
     mine = design.chunk(len(points), spec.jobs, spec.job)
-    checkpoint = PointCheckpoint(out, digest, run.checkpoint_seconds)
+    checkpoint = PointCheckpoint(out, f"{digest} {io.code_version()}", run.checkpoint_seconds)
     done = checkpoint.load() if run.resume else {}
     if not run.resume:
         checkpoint.clear()

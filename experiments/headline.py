@@ -30,6 +30,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -147,10 +148,41 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_intermixed_args(argv)
 
 
+def check_experiment(name: str, overrides: list[str]) -> None:
+    """UsageError unless NAME is an experiment and no override chooses another one."""
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", name) or name not in known_experiments():
+        raise UsageError(f"no experiment '{name}'; known: {', '.join(known_experiments())}")
+    for override in overrides:
+        key, _, value = override.partition("=")
+        if key.lstrip("+~") == "experiment" and value != name:
+            raise UsageError(
+                f"{override} conflicts with the experiment {name}; run "
+                f"'{value or 'NAME'}' as its own experiment instead"
+            )
+
+
+def delete_runs(name: str, runs: Path, overrides: list[str]) -> None:
+    """--fresh: delete the job folders `runs` of experiment NAME, once the sweep with these
+    overrides is known to start; UsageError outside the project's own output folders."""
+    if not own_output(runs):
+        raise UsageError(
+            f"--fresh only deletes inside the project's {', '.join(OWN_OUTPUT_FOLDERS)} "
+            f"folders; delete {shown(runs)} yourself if you mean it"
+        )
+    from .errors import BadInput
+    from .preflight import prepare
+
+    with tempfile.TemporaryDirectory() as empty:  # every check but the folders' (deleted next)
+        try:
+            prepare(["-m", f"experiment={name}", f"hydra.sweep.dir={empty}", *overrides])
+        except BadInput as err:
+            raise UsageError(str(err)) from None
+    shutil.rmtree(PROJECT_ROOT / runs, ignore_errors=True)
+
+
 def destination(args: argparse.Namespace) -> Path:
     """The folder for the report (job folders go in its `runs/`), relative to the project."""
-    if not re.fullmatch(r"[A-Za-z0-9_-]+", args.name) or args.name not in known_experiments():
-        raise UsageError(f"no experiment '{args.name}'; known: {', '.join(known_experiments())}")
+    check_experiment(args.name, args.overrides)
     if args.results:
         if args.overrides or args.out:
             given = " ".join(args.overrides) or f"--out {args.out}"
@@ -172,13 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         out = destination(args)
         if args.fresh:
-            runs = out / "runs"
-            if not own_output(runs):
-                raise UsageError(
-                    f"--fresh only deletes inside the project's {', '.join(OWN_OUTPUT_FOLDERS)} "
-                    f"folders; delete {shown(runs)} yourself if you mean it"
-                )
-            shutil.rmtree(PROJECT_ROOT / runs, ignore_errors=True)
+            delete_runs(args.name, out / "runs", args.overrides)
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -7,6 +7,8 @@ naming the installed Hydra version when an upgrade breaks it:
 - `split_sweep`: expand sweep overrides into the jobs' override lists exactly as Hydra's basic
   sweeper does (`BasicSweeper.split_arguments`), so that the preflight check and the aggregator
   list the same jobs, in the same order, as the sweep runs;
+- `sweep_values`: a `shuffle(...)` sweep's values in their given order (`Override._value`), to
+  which the preflight check gives an order of its own that is the same on every run;
 - `apply_overrides`: apply parsed overrides to a composed config with Hydra's own code
   (`ConfigLoaderImpl._apply_overrides_to_config`), which checks keys and converts values;
 - `group_exists`: whether a name is a config group (`ConfigRepository.group_exists`);
@@ -26,6 +28,8 @@ naming the installed Hydra version when an upgrade breaks it:
 """
 
 import contextlib
+import copy
+import dataclasses
 import os
 from collections.abc import Callable, Iterator, Sequence
 
@@ -44,6 +48,13 @@ HYDRA_VERSION = hydra.__version__
 def split_sweep(overrides: Sequence[Override]) -> list[list[str]]:
     """Each job's override lines, in the order Hydra's basic sweeper numbers the jobs."""
     return [list(job) for job in BasicSweeper.split_arguments(list(overrides), None)[0]]
+
+
+def sweep_values(override: Override) -> list[str]:
+    """The values of a sweep override as override text, in the order given (unshuffled)."""
+    unshuffled = copy.copy(override)
+    unshuffled._value = dataclasses.replace(override.value(), shuffle=False)
+    return list(unshuffled.sweep_string_iterator())
 
 
 def apply_overrides(overrides: Sequence[Override], cfg: DictConfig) -> None:

@@ -123,19 +123,21 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-MODEL_DIR = CODE_DIR / "sim"
+CODE_PACKAGES = ("sim", "experiments")  # the installed package: all code that decides numbers
 
 
 @functools.cache
 def code_version() -> str:
-    """A digest of the model's source (every .py file under sim/), committed or not.
+    """A digest of the package's source (every .py file under sim/ and experiments/), committed
+    or not.
 
-    Part of a job's resume key: results computed by other model code are never reused or
-    mixed with new ones unnoticed, whether or not the change was committed.
+    Part of a job's resume key: results computed by other code are never reused or mixed with
+    new ones unnoticed, whether or not the change was committed. The experiments layer counts
+    too: it derives the seeds, the parameters and the arms from the config.
     """
     digest = hashlib.sha256()
-    for path in sorted(MODEL_DIR.rglob("*.py")):
-        digest.update(path.relative_to(MODEL_DIR).as_posix().encode() + b"\0")
+    for path in sorted(p for name in CODE_PACKAGES for p in (CODE_DIR / name).rglob("*.py")):
+        digest.update(path.relative_to(CODE_DIR).as_posix().encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 

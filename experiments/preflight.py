@@ -15,6 +15,7 @@ composed once and the value overrides of each job are applied to a copy, as Hydr
 
 import contextlib
 import copy
+import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,15 +149,18 @@ def plan(arguments: list[str], multirun: bool, allow_outside: bool = False, deta
     fixed = [o for o in parsed if not o.is_sweep_override()]
     hydra_cfg = configs.compose_base(fixed).hydra
     hydra_settings.check_code(OmegaConf.to_container(hydra_cfg, resolve=False))  # type: ignore
+    params = hydra_cfg.sweeper.get("params") or {}
+    shuffled = []
     if multirun:
-        params = hydra_cfg.sweeper.get("params") or {}
         lines = [f"{k}={v}" for k, v in params.items()] + arguments
+        lines, shuffled = fixed_order([configs.parse(line) for line in lines])
         jobs = hydra_compat.split_sweep([configs.parse(line) for line in lines])
     else:
+        check_not_a_sweep(params, parsed)
         jobs = [arguments]
     written = hydra_settings.check_folders(hydra_cfg, multirun, arguments, jobs, allow_outside)
     folder, folders = written.command, written.jobs
-    pinned = pinned_folder(hydra_cfg, multirun, folder)
+    pinned = pinned_folder(hydra_cfg, multirun, folder) + shuffled
     planned = []
     for overrides, job_folder in zip(jobs, folders, strict=True):
         config = configs.job_config(overrides)
@@ -198,6 +202,39 @@ def check_runner(argv: list[str], overrides: list[str]) -> None:
         check(argv)
     except FolderTaken as err:
         raise BadInput(f"{err.what}; {RUNNER_REMEDY}") from err
+
+
+def check_not_a_sweep(params, parsed: list[Override]) -> None:
+    """BadInput when the config defines a sweep (an experiment's `hydra.sweeper.params`) that
+    this command, run without -m, would leave out: one job of the base settings would run."""
+    given = {o.key_or_group for o in parsed}
+    left = [key for key in params if key not in given]
+    if left:
+        raise BadInput(
+            f"the config defines a sweep over {', '.join(left)} (hydra.sweeper.params); add -m "
+            "to run it, or set each of those keys to run one of its jobs"
+        )
+
+
+def fixed_order(overrides: list[Override]) -> tuple[list[str], list[str]]:
+    """The sweep's override lines with each `shuffle(...)` sweep in a fixed shuffled order, and
+    those lines alone (to pass on to Hydra).
+
+    Hydra shuffles anew on every run, so job N would get another config each time and the sweep
+    could never resume (nor this check plan the jobs Hydra runs). The order here is drawn from
+    a generator seeded with the override's text: shuffled, and the same on every run.
+    """
+    lines, pinned = [], []
+    for override in overrides:
+        if override.is_sweep_override() and getattr(override.value(), "shuffle", False):
+            values = hydra_compat.sweep_values(override)
+            random.Random(override.input_line).shuffle(values)
+            line = f"{override.get_key_element()}={','.join(values)}"
+            lines.append(line)
+            pinned.append(line)
+        else:
+            lines.append(override.input_line)
+    return lines, pinned
 
 
 def check_folders(planned: list[PlannedJob]) -> None:

@@ -63,10 +63,11 @@ class Checkpoint:
     """Finished replicates of one config and model code, saved in chunks under `job_dir/.partial/`.
 
     A chunk is two CSV files and a manifest (`chunk-TAG.json`, written last) holding both files'
-    SHA-256 and the replicate numbers. A chunk is reused only when its manifest is readable and
-    both checksums match; any other chunk (truncated, emptied, edited, random bytes, or cut off
-    by a kill between its files) is deleted with a one-line warning naming it, and its
-    replicates are run again.
+    SHA-256, the replicate numbers and the checkpoint's key (config hash and code version). A
+    chunk is reused only when its manifest is readable, names this key and both checksums
+    match; any other chunk (truncated, emptied, edited, random bytes, cut off by a kill between
+    its files, or copied from another job) is deleted with a one-line warning naming it, and
+    its replicates are run again.
     """
 
     def __init__(self, job_dir: Path, key: str, flush_seconds: float):
@@ -111,6 +112,8 @@ class Checkpoint:
         """The chunk's replicates, or None (with a warning) when any part of it is damaged."""
         record = io.read_json(manifest)
         try:
+            if record["key"] != self.key:  # type: ignore[index]
+                raise DamagedChunk("it was saved by another config or code (its key differs)")
             files = {name: self.dir / name for name in record["files"]}  # type: ignore[index]
             for name, path in files.items():
                 if not path.is_file() or io.sha256(path) != record["files"][name]:
@@ -161,6 +164,7 @@ class Checkpoint:
         io.write_csv(self.dir / names["timeseries"], series)
         io.write_csv(self.dir / names["replicates"], rows)
         manifest = {
+            "key": self.key,
             **names,
             "numbers": [int(m["replicate"]) for m, _ in self.unsaved],
             "files": {name: io.sha256(self.dir / name) for name in names.values()},

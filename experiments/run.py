@@ -67,8 +67,10 @@ def fail(message: str) -> None:
 def holding(prepared: preflight.Prepared, wait: bool) -> Iterator[None]:
     """Hold the command's folder; one line and exit 2 if it is busy or cannot be written."""
     folder = prepared.folder
-    if not prepared.multirun and lock.is_held(folder.parent):
+    if lock.is_held(folder.parent):  # a job folder of a running sweep: not this command's
         fail(f"{folder.parent} is in use by {lock.holder_text(folder.parent / lock.COMMAND_LOCK)}")
+    if prepared.multirun and lock.is_held(folder, lock.JOB_LOCK):
+        fail(f"{folder} is in use by {lock.holder_text(folder / lock.JOB_LOCK)}")
     with contextlib.ExitStack() as stack:
         try:
             stack.enter_context(lock.hold(folder, wait=wait))

@@ -43,6 +43,7 @@ import pandas as pd
 from scipy import stats as scipy_stats
 
 from . import design, design_job, io, schema
+from .aggregate import code_versions
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIDENCE = 0.95
@@ -51,6 +52,7 @@ BOOTSTRAP_SEED = 20221007  # fixed, so intervals are reproducible (as in experim
 PRIM_THRESHOLD = 0.5  # a PRIM box must hold at least this share of reversing points
 PRIM_MAX_RESTRICTED = 5  # the reported box restricts at most this many factors (readable)
 MIN_REVERSALS = 3  # fewer reversing points than this: no PRIM box is sought
+DEFAULT_OUT = "results/sensitivity"  # of `run`, in the project
 
 
 class SensitivityError(Exception):
@@ -87,7 +89,7 @@ def load(sweep_dir: Path) -> DesignRuns:
         raise SensitivityError(f"{sweep_dir} is not a folder")
     records, tables, spec, shared = {}, [], None, None
     for folder in job_dirs(sweep_dir):
-        if design_job.completed_hash(folder) is None:
+        if design_job.completed_hash(folder, code_of_now=False) is None:
             continue
         record = io.read_json(folder / design_job.PROVENANCE)
         config = record["config"]
@@ -101,6 +103,13 @@ def load(sweep_dir: Path) -> DesignRuns:
         tables.append(io.read_csv(folder / design_job.RUNS))
     if spec is None:
         raise SensitivityError(f"{sweep_dir} holds no finished design job")
+    versions = code_versions({str(job): record for job, record in records.items()})
+    if len(versions) > 1:  # analysing after a code change is fine; mixing two codes is not
+        listed = "; ".join(f"{v}: jobs {', '.join(jobs)}" for v, jobs in versions.items())
+        raise SensitivityError(
+            f"{sweep_dir}: the jobs ran {len(versions)} versions of the code ({listed}); "
+            "rerun the design's command, which recomputes those not of the code of now"
+        )
     missing = [str(j) for j in range(spec.jobs) if j not in records]
     if missing:
         raise SensitivityError(
@@ -444,31 +453,40 @@ class Stopped(Exception):
     """The design sweep stopped on Ctrl-C or SIGTERM (its exit status), keeping what finished."""
 
 
-def run_design(name: str, runs_dir: Path, overrides: list[str]) -> float:
+def run_design(name: str, runs_dir: Path, overrides: list[str], fresh: bool = False) -> float:
     """Run experiment NAME's design into `runs_dir` with the project's runner; its seconds.
 
-    Every job is checked first, in this process: bad input is one line (SensitivityError).
+    Every job is checked first, in this process: bad input is one line (SensitivityError). With
+    `fresh`, earlier job folders are deleted first, once NAME and the overrides are known good,
+    and only inside the project's own output folders.
     """
     from hydra import compose
 
-    from . import preflight
+    from . import headline, preflight
     from .errors import BadInput
 
+    try:
+        headline.check_experiment(name, overrides)
+    except headline.UsageError as err:
+        raise SensitivityError(str(err)) from None
     schema.register()
     try:
         with preflight.composing():
             cfg = compose("config", overrides=[f"experiment={name}", *overrides])
         if cfg.get("uncertainty") is None:
             raise SensitivityError(f"experiment '{name}' has no uncertainty design")
+        jobs = f"uncertainty.job=range(0,{cfg.uncertainty.jobs})"
+        if fresh:
+            headline.delete_runs(name, runs_dir, [jobs, *overrides])
         arguments = [
             "-m",
             f"experiment={name}",
             f"hydra.sweep.dir={PROJECT_ROOT / runs_dir}",  # the child runs in PROJECT_ROOT
-            f"uncertainty.job=range(0,{cfg.uncertainty.jobs})",
+            jobs,
             *overrides,
         ]
         preflight.check_runner(arguments, overrides)
-    except BadInput as err:
+    except (BadInput, headline.UsageError) as err:
         raise SensitivityError(str(err)) from err
     started = time.perf_counter()
     process = subprocess.Popen(
@@ -503,27 +521,23 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument("name", metavar="NAME", help="an experiment with an uncertainty design")
         parser.add_argument("--fresh", action="store_true", help="delete earlier job folders first")
         parser.add_argument("overrides", nargs="*", help="extra Hydra overrides for every job")
-        parser.add_argument("--out", default="results/sensitivity", help="report folder")
+        parser.add_argument("--out", default=DEFAULT_OUT, help="report folder")
         argv = argv[1:]
         if "-m" in argv or "--multirun" in argv:
             parser.error("-m is not needed: 'sensitivity run' always runs the design as a sweep")
     else:
         parser.add_argument("sweep_dir", metavar="SWEEP_DIR", help="a finished design sweep")
         parser.add_argument("--out", help="report folder (default: SWEEP_DIR)")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)  # overrides before or after the flags
     try:
         timing = {}
         if running:
-            out = Path(args.out)
+            out = PROJECT_ROOT / args.out if args.out == DEFAULT_OUT else Path(args.out).absolute()
             sweep_dir = out / "runs"
-            if args.fresh:
-                import shutil
-
-                shutil.rmtree(sweep_dir, ignore_errors=True)
-            timing["sweep_seconds"] = run_design(args.name, sweep_dir, args.overrides)
+            timing["sweep_seconds"] = run_design(args.name, sweep_dir, args.overrides, args.fresh)
             command = " ".join(
                 ["python -m experiments.sensitivity run", args.name, *args.overrides]
-                + ([] if args.out == "results/sensitivity" else ["--out", args.out])
+                + ([] if args.out == DEFAULT_OUT else ["--out", args.out])
             )
         else:
             sweep_dir = Path(args.sweep_dir)

@@ -45,6 +45,14 @@ def test_split_sweep_numbers_jobs_as_the_basic_sweeper_does():
     ], f"Hydra {hydra_compat.HYDRA_VERSION} numbers sweep jobs differently"
 
 
+def test_sweep_values_gives_a_shuffled_sweep_in_its_given_order():
+    with shim("sweep_values"):
+        values = [
+            hydra_compat.sweep_values(o) for o in parse("a=shuffle(1,x,3)", "b=shuffle(range(0,3))")
+        ]
+    assert values == [["1", "x", "3"], ["0", "1", "2"]]
+
+
 def test_apply_overrides_checks_keys_and_converts_values():
     schema.register()
     with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
