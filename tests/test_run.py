@@ -80,6 +80,7 @@ def test_replicates_match_a_bare_model_run_with_the_same_seed(basic_sweep):
         n_researchers=200,
         n_institutions=10,
         years=2,
+        burn_in_years=1,
         publication_weight=0.9,
         intensity=1.0,
     ).run()
