@@ -109,7 +109,8 @@ def test_export_shock_sweep_gets_the_shock_figure(tmp_path):
     assert "figures/export_shock.png" in text and (out / "figures" / "export_shock.svg").exists()
     assert "**Switching on the export-control shock**" in text
     assert "breakthrough rate, export-exposed fields after the shock date" in text
-    assert "No uncertainty analysis covers the export-control shock" in text
+    # the posterior predictive covers the shock (results/posterior): its note names it
+    assert "export-control shock 0 to 1" in text
     # Its results table: the rates after the shock, not a step total beside its whole-run ratio.
     header = next(line for line in text.splitlines() if line.startswith("| export_controls."))
     assert "after the shock date" in header and "impact recognized" not in header
