@@ -50,10 +50,8 @@ import json
 import logging
 import math
 import signal
-import subprocess
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -66,7 +64,8 @@ from sim.params import ParameterError, check_value, field_of, with_overrides
 
 from . import calibration, io, lock, stats
 from .design_job import PointCheckpoint
-from .replicates import replicate_seed, sigterm_as_exit, worker_context
+from .job import run_command
+from .replicates import replicate_seed, run_parallel, sigterm_as_exit
 from .schema import flatten
 
 log = logging.getLogger(__name__)
@@ -292,13 +291,7 @@ def run_tasks(tasks: list[tuple], workers: int, checkpoint: PointCheckpoint, lab
         for task in tasks:
             finished(run_task(*task))
         return rows
-    pool = ProcessPoolExecutor(min(workers, len(tasks)), mp_context=worker_context())
-    try:
-        futures = [pool.submit(run_task, *task) for task in tasks]
-        for future in as_completed(futures):
-            finished(future.result())
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+    run_parallel(run_task, dict(enumerate(tasks)), workers, lambda _, row: finished(row))
     return rows
 
 
@@ -335,10 +328,10 @@ def execute(tasks: list[tuple], cfg, checkpoint, target_set, hydra_args: list[st
         *hydra_args,
     ]
     log.info("%s: %d pairs in %d Hydra jobs", label, len(tasks), cfg.jobs)
-    done = subprocess.run(command, cwd=PROJECT_ROOT, check=False)
-    if done.returncode != 0:
+    status = run_command(command, PROJECT_ROOT)  # stops (and saves) if this one is killed
+    if status != 0:
         raise CalibrationError(
-            f"the Hydra jobs exited with status {done.returncode}; rerun the same command to resume"
+            f"the Hydra jobs exited with status {status}; rerun the same command to resume"
         )
 
 
@@ -703,6 +696,7 @@ def main(argv: list[str] | None = None) -> int:
             overrides.append(item)
     out = Path(args.out or f"outputs/calibration/{name}")
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every model step at INFO
     started = time.perf_counter()
     try:
         with lock.hold(out):  # one command per folder
