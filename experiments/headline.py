@@ -28,12 +28,12 @@ import hashlib
 import os
 import re
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 from . import report
+from .job import run_command
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 EXPERIMENTS = PROJECT_ROOT / "configs" / "experiment"
@@ -100,12 +100,7 @@ def run_sweep(name: str, sweep_dir: Path, overrides: list[str]) -> int:
         f"hydra.sweep.dir={sweep_dir}",
         *overrides,
     ]
-    process = subprocess.Popen(command, cwd=PROJECT_ROOT)
-    while True:
-        try:
-            return process.wait()
-        except KeyboardInterrupt:  # the sweep got the same Ctrl-C: let it save and stop
-            continue
+    return run_command(command, PROJECT_ROOT)  # stops (and saves) if this one is killed
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:

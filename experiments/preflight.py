@@ -23,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from . import hydra_compat, io, schema
 from .errors import BadInput, explain
-from .job import finished
+from .job import finished, folder_problem
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 CONFIG_NAME = "config"
@@ -143,12 +143,14 @@ def plan(arguments: list[str], multirun: bool, allow_outside: bool = False, deta
 
 
 def check_folders(planned: list[PlannedJob]) -> None:
-    """BadInput if a job folder holds finished results of another config, or (when the job
-    resumes) of other model code."""
+    """BadInput if a job folder cannot be written (`job.folder_problem`) or holds finished
+    results of another config, or (when the job resumes) of other model code."""
     stale = []
     for job in planned:
         if job.folder is None:
             continue
+        if problem := folder_problem(job.folder):
+            raise BadInput(problem)
         done = finished(job.folder)
         if done is None:
             continue

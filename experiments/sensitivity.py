@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import subprocess
 import sys
 import time
 import warnings
@@ -42,6 +41,7 @@ import pandas as pd
 from scipy import stats as scipy_stats
 
 from . import design, design_job, io, schema
+from .job import run_command
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIDENCE = 0.95
@@ -452,9 +452,9 @@ def run_design(name: str, runs_dir: Path, overrides: list[str]) -> float:
         *overrides,
     ]
     started = time.perf_counter()
-    done = subprocess.run(command, cwd=PROJECT_ROOT, check=False)
-    if done.returncode != 0:
-        raise SensitivityError(f"the design sweep exited with status {done.returncode}")
+    status = run_command(command, PROJECT_ROOT)  # stops (and saves) if this one is killed
+    if status != 0:
+        raise SensitivityError(f"the design sweep exited with status {status}")
     return time.perf_counter() - started
 
 
