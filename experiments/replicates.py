@@ -326,7 +326,8 @@ def run_parallel(
             initargs=(os.getpid(),),
         )
         try:
-            futures = {pool.submit(function, *args): key for key, args in todo.items()}
+            with signals_held():  # a worker half started when stopped prints a traceback
+                futures = {pool.submit(function, *args): key for key, args in todo.items()}
             for future in as_completed(futures):
                 finished(futures[future], future.result())
                 del todo[futures[future]]
