@@ -20,6 +20,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -143,7 +144,8 @@ def run_command(command: list[str], cwd: Path) -> int:
 
     It stops (saving what finished) when this process ends, even by kill -9: it watches this
     one (`stop_with_command`). SIGTERM or SIGHUP here is passed on to it as SIGTERM and, once
-    it has stopped, handled here as usual; Ctrl-C reaches it from the terminal directly.
+    it has stopped, handled here as usual; so is SIGINT, unless it came from the terminal (a
+    Ctrl-C there reaches both processes).
     """
     process = subprocess.Popen(command, cwd=cwd, env=os.environ | {COMMAND_PID: command_marker()})
     passed_on: list[int] = []
@@ -159,8 +161,9 @@ def run_command(command: list[str], cwd: Path) -> int:
             try:
                 status = process.wait()
                 break
-            except KeyboardInterrupt:  # the command got the same Ctrl-C: let it save and stop
-                continue
+            except KeyboardInterrupt:  # let it save and stop
+                if not from_terminal():  # else it got the same Ctrl-C
+                    process.send_signal(signal.SIGINT)
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
@@ -168,6 +171,15 @@ def run_command(command: list[str], cwd: Path) -> int:
         if callable(previous[signum]):
             previous[signum](signum, None)
     return status
+
+
+def from_terminal() -> bool:
+    """Whether this process runs in its terminal's foreground, where Ctrl-C reaches its whole
+    process group."""
+    try:
+        return os.tcgetpgrp(sys.stdin.fileno()) == os.getpgrp()
+    except (OSError, ValueError, AttributeError):  # no terminal (or no stdin)
+        return False
 
 
 def provenance(config, digest, seeds, context, began, timing, outputs, **extra) -> dict:

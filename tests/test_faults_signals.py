@@ -154,12 +154,17 @@ def headline(tmp_path: Path) -> subprocess.Popen:
     arguments = ["run.replicates=400", "run.workers=2", "run.checkpoint_seconds=0", *SMALL[1:]]
     command = [sys.executable, "-m", "experiments.headline", "headline", "--out", str(tmp_path)]
     return subprocess.Popen(
-        [*command, *arguments], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        [*command, *arguments],
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,  # no terminal: a Ctrl-C reaches headline alone
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        preexec_fn=terminal_ctrl_c,
     )
 
 
 @LINUX
-@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT])
 def test_a_killed_headline_leaves_no_sweep_or_worker_running(tmp_path, how):
     process = headline(tmp_path)
     assert wait_for(lambda: list(tmp_path.glob("runs/*/.partial/chunk-*.json"))), "no progress"
@@ -169,8 +174,8 @@ def test_a_killed_headline_leaves_no_sweep_or_worker_running(tmp_path, how):
     _, stderr = process.communicate(timeout=120)
     assert none_alive(started), [p for p in started if alive(p)]
     assert list(tmp_path.glob("runs/*/.partial/chunk-*.json"))  # finished replicates kept
-    if how == signal.SIGTERM:
-        assert process.returncode == 128 + signal.SIGTERM
+    if how != signal.SIGKILL:
+        assert process.returncode == 128 + how
         assert "Traceback" not in stderr.decode()
         assert (
             stderr.decode()
