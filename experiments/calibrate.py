@@ -1,6 +1,7 @@
 """Calibrate the structural parameters to published targets: Latin hypercube, then ABC rejection.
 
     python -m experiments.calibrate [calibration=NAME] [KEY=VALUE ...] [--out DIR] [--fresh]
+                                    [--wait]
 
 NAME is a file of `configs/calibration/` (default `default`; `quick` is a short version), typed
 by `CalibrationConfig`; KEY=VALUE overrides one of its keys (`samples=40`,
@@ -685,6 +686,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", help="output folder (default: outputs/calibration/NAME)")
     parser.add_argument("--fresh", action="store_true", help="discard saved partial work")
+    parser.add_argument("--wait", action="store_true", help="wait for a command using DIR")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     name, overrides, hydra_args = "default", [], []
     for item in args.overrides:
@@ -699,7 +701,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every model step at INFO
     started = time.perf_counter()
     try:
-        with lock.hold(out):  # one command per folder
+        with lock.hold(out, wait=args.wait):  # one command per folder
             status = calibrate(name, overrides, out, args.fresh, hydra_args)
     except (ParameterError, lock.FolderBusy) as err:
         print(f"error: {err}", file=sys.stderr)

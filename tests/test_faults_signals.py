@@ -13,7 +13,7 @@ import pytest
 from numba.core.registry import CPUDispatcher
 from test_faults import ROOT, SMALL, cli, one_line_error
 
-from experiments import preflight
+from experiments import lock, preflight
 from experiments.errors import BadInput
 from experiments.job import PROGRESS, PROVENANCE
 from experiments.lock import JOB_LOCK
@@ -284,3 +284,24 @@ def test_a_calibration_in_one_process_prints_no_model_step(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "model.step" not in done.stderr
     assert len(done.stderr.splitlines()) < 20
+
+
+def test_a_second_calibration_with_wait_queues_behind_the_first(tmp_path):
+    """The message of a busy folder offers --wait, which the calibration did not accept."""
+    with lock.hold(tmp_path):
+        line = one_line_error(
+            cli(*CALIBRATION, "--out", str(tmp_path), module="experiments.calibrate")
+        )
+        assert "--wait" in line
+        command = [sys.executable, "-m", "experiments.calibrate", *CALIBRATION, "samples=2"]
+        process = subprocess.Popen(
+            [*command, "workers=1", "--wait", "--out", str(tmp_path)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert not wait_for(lambda: process.poll() is not None, seconds=3)  # waiting
+    stdout, stderr = process.communicate(timeout=300)
+    assert process.returncode == 0, stderr
+    assert "table.md complete" in stdout
