@@ -105,6 +105,7 @@ def signals_held(signums: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) -> 
     Signals that are ignored or left to the system's default are not touched; in a thread other
     than the main one (where Python runs no signal handler) nothing is done.
     """
+    global _holding
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -117,19 +118,27 @@ def signals_held(signums: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) -> 
     handlers = {s: h for s, h in handlers.items() if callable(h)}
     for signum in handlers:
         signal.signal(signum, hold)
+    _holding += 1
     try:
         yield
     finally:
+        _holding -= 1
         for signum, handler in handlers.items():
             signal.signal(signum, handler)  # runs `hold` first for any signal still pending
         for signum in dict.fromkeys(arrived):  # each once, in order of arrival
             handlers[signum](signum, None)
 
 
+_holding = 0  # signals_held blocks open in the main thread
+
+
 def held(kernel: Callable) -> Callable:
-    """`kernel`, called with Ctrl-C and SIGTERM held (`signals_held`)."""
+    """`kernel`, called with Ctrl-C and SIGTERM held (`signals_held`), unless they are held
+    already (around a whole model run, as the experiments do: each hold costs microseconds)."""
 
     def call(*args):
+        if _holding:
+            return kernel(*args)
         with signals_held():
             return kernel(*args)
 
