@@ -140,7 +140,8 @@ def stop_with_command(signum: int | None = None) -> None:
 
 
 def run_command(command: list[str], cwd: Path) -> int:
-    """Run another of the project's commands to its end; its exit status.
+    """Run another of the project's commands to its end; its exit status (128 + N if signal N
+    killed it).
 
     It stops (saving what finished) when this process ends, even by kill -9: it watches this
     one (`stop_with_command`). SIGTERM or SIGHUP here is passed on to it as SIGTERM and, once
@@ -170,7 +171,7 @@ def run_command(command: list[str], cwd: Path) -> int:
     for signum in dict.fromkeys(passed_on):
         if callable(previous[signum]):
             previous[signum](signum, None)
-    return status
+    return 128 - status if status < 0 else status  # killed by signal N: 128 + N, as a shell says
 
 
 def from_terminal() -> bool:
