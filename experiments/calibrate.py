@@ -66,7 +66,7 @@ from sim.params import ParameterError, check_value, field_of, with_overrides
 from . import calibration, io, lock, stats
 from .design_job import PointCheckpoint
 from .job import run_command
-from .replicates import replicate_seed, run_parallel, sigterm_as_exit
+from .replicates import WorkerLost, failure_text, replicate_seed, run_parallel, sigterm_as_exit
 from .schema import flatten
 
 log = logging.getLogger(__name__)
@@ -708,6 +708,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except CalibrationError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 1
+    except (OSError, WorkerLost) as err:  # a full disk, a lost worker: what finished is kept
+        print(f"error: {failure_text(err)}; rerun the same command to resume", file=sys.stderr)
         return 1
     except (KeyboardInterrupt, SystemExit) as stop:
         if isinstance(stop, SystemExit) and stop.code != 128 + signal.SIGTERM:

@@ -145,8 +145,8 @@ def run_command(command: list[str], cwd: Path) -> int:
 
     It stops (saving what finished) when this process ends, even by kill -9: it watches this
     one (`stop_with_command`). SIGTERM or SIGHUP here is passed on to it as SIGTERM and, once
-    it has stopped, handled here as usual; so is SIGINT, unless it came from the terminal (a
-    Ctrl-C there reaches both processes).
+    it has stopped, handled here as usual. SIGINT is passed on too, unless it came from the
+    terminal (a Ctrl-C there reaches both processes).
     """
     process = subprocess.Popen(command, cwd=cwd, env=os.environ | {COMMAND_PID: command_marker()})
     passed_on: list[int] = []

@@ -307,6 +307,14 @@ class WorkerLost(RuntimeError):
     """A worker process died twice (killed from outside, or out of memory): one line."""
 
 
+def failure_text(err: OSError | WorkerLost) -> str:
+    """One line for a failure that is not the input's fault: the file and the system's reason
+    ('DIR/replicates.csv: No space left on device'), or the lost worker."""
+    if isinstance(err, OSError) and err.filename:
+        return f"{err.filename}: {err.strerror}"
+    return str(err)
+
+
 def run_parallel(
     function: Callable, tasks: dict, workers: int, finished: Callable[[object, object], None]
 ) -> None:

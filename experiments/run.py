@@ -35,7 +35,7 @@ from sim import ResearchModel
 from . import hydra_compat, lock, preflight, progress, schema
 from .errors import BadInput
 from .job import COMMAND_PID, JobContext, command_marker, run_job, stop_with_command
-from .replicates import WorkerLost, sigterm_as_exit
+from .replicates import WorkerLost, failure_text, sigterm_as_exit
 
 WAIT = "--wait"
 ALLOW_OUTSIDE = "--allow-outside-project"
@@ -57,9 +57,8 @@ def hydra_app(cfg: DictConfig) -> str:
     try:
         return run_job(cfg, context)
     except (OSError, WorkerLost) as err:  # a full disk, a folder in a file's place, a lost worker
-        what = f"{err.filename}: {err.strerror}" if getattr(err, "filename", None) else str(err)
         sys.stderr.write(
-            f"error: {what}; finished jobs and replicates are kept: "
+            f"error: {failure_text(err)}; finished jobs and replicates are kept: "
             "rerun the same command to resume once that is fixed\n"
         )
         raise SystemExit(1) from None

@@ -255,21 +255,26 @@ import errno, os, runpy, sys
 def full(fd):
     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 os.fsync = full  # every durable write fails, as on a full disk
-sys.argv = ["experiments.run", *sys.argv[1:]]
-runpy.run_module("experiments.run", run_name="__main__")
+sys.argv = sys.argv[1:]
+runpy.run_module(sys.argv[0], run_name="__main__")
 """
 
 
-def test_a_full_disk_stops_the_job_with_one_line_naming_the_file(tmp_path):
+@pytest.mark.parametrize("module", ["experiments.run", "experiments.calibrate"])
+def test_a_full_disk_stops_the_command_with_one_line_naming_the_file(tmp_path, module):
+    if module == "experiments.run":
+        arguments = [*SMALL, f"hydra.run.dir={tmp_path}"]
+    else:
+        arguments = [*CALIBRATION, "samples=2", "workers=1", "--out", str(tmp_path)]
     done = subprocess.run(
-        [sys.executable, "-c", FULL_DISK, *SMALL, f"hydra.run.dir={tmp_path}"],
+        [sys.executable, "-c", FULL_DISK, module, *arguments],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
-    lines = [line for line in done.stderr.splitlines() if line]
+    lines = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
     assert len(lines) == 1, done.stderr
     assert lines[0].startswith(f"error: {tmp_path}{os.sep}")  # the file that could not be written
     assert os.strerror(errno.ENOSPC) in lines[0] and "rerun the same command" in lines[0]
