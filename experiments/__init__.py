@@ -4,3 +4,17 @@
 `python -m experiments.aggregate SWEEP_DIR` joins a sweep's job folders into tidy tables.
 The model itself (`sim`) knows nothing of Hydra.
 """
+
+import sys
+
+
+def _interrupted(kind, value, traceback, previous=sys.excepthook):
+    """A Ctrl-C that no command handles (one while the libraries load): one line, no traceback."""
+    if issubclass(kind, KeyboardInterrupt):
+        sys.stderr.write("interrupted\n")
+    else:
+        previous(kind, value, traceback)
+
+
+if sys.argv[:1] == ["-m"]:  # run as a command (`python -m experiments.NAME`), not imported
+    sys.excepthook = _interrupted

@@ -1,6 +1,7 @@
 """Calibrate the structural parameters to published targets: Latin hypercube, then ABC rejection.
 
     python -m experiments.calibrate [calibration=NAME] [KEY=VALUE ...] [--out DIR] [--fresh]
+                                    [--wait]
 
 NAME is a file of `configs/calibration/` (default `default`; `quick` is a short version), typed
 by `CalibrationConfig`; KEY=VALUE overrides one of its keys (`samples=40`,
@@ -52,10 +53,8 @@ import json
 import logging
 import math
 import signal
-import subprocess
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -69,7 +68,8 @@ from sim.params import ParameterError, check_value, field_of, with_overrides
 from . import calibration, io, lock, preflight, stats
 from .design_job import PointCheckpoint
 from .errors import BadInput
-from .replicates import replicate_seed, sigterm_as_exit, worker_context
+from .job import run_command
+from .replicates import WorkerLost, failure_text, replicate_seed, run_parallel, sigterm_as_exit
 from .schema import flatten
 
 log = logging.getLogger(__name__)
@@ -295,13 +295,7 @@ def run_tasks(tasks: list[tuple], workers: int, checkpoint: PointCheckpoint, lab
         for task in tasks:
             finished(run_task(*task))
         return rows
-    pool = ProcessPoolExecutor(min(workers, len(tasks)), mp_context=worker_context())
-    try:
-        futures = [pool.submit(run_task, *task) for task in tasks]
-        for future in as_completed(futures):
-            finished(future.result())
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+    run_parallel(run_task, dict(enumerate(tasks)), workers, lambda _, row: finished(row))
     return rows
 
 
@@ -338,10 +332,10 @@ def execute(tasks: list[tuple], cfg, checkpoint, target_set, hydra_args: list[st
         *hydra_args,
     ]
     log.info("%s: %d pairs in %d Hydra jobs", label, len(tasks), cfg.jobs)
-    done = subprocess.run(command, cwd=PROJECT_ROOT, check=False)
-    if done.returncode != 0:
+    status = run_command(command, PROJECT_ROOT)  # stops (and saves) if this one is killed
+    if status != 0:
         raise CalibrationError(
-            f"the Hydra jobs exited with status {done.returncode}; rerun the same command to resume"
+            f"the Hydra jobs exited with status {status}; rerun the same command to resume"
         )
 
 
@@ -714,6 +708,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--fresh", action="store_true", help="start over: discard earlier results and partial work"
     )
+    parser.add_argument("--wait", action="store_true", help="wait for a command using DIR")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     name, overrides, hydra_args = "default", [], []
     for item in args.overrides:
@@ -731,15 +726,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every model step at INFO
     started = time.perf_counter()
     try:
-        with lock.hold(out):  # one command per folder
+        with lock.hold(out, wait=args.wait):  # one command per folder
             status = calibrate(name, overrides, out, args.fresh, hydra_args)
     except (ParameterError, lock.FolderBusy) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except CalibrationError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 1
+    except (OSError, WorkerLost) as err:  # a full disk, a lost worker: what finished is kept
+        print(f"error: {failure_text(err)}; rerun the same command to resume", file=sys.stderr)
         return 1
     except (KeyboardInterrupt, SystemExit) as stop:
         if isinstance(stop, SystemExit) and stop.code != 128 + signal.SIGTERM:

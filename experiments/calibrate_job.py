@@ -11,6 +11,7 @@ runner does, so that the calibration resumes from whatever any job finished.
 from __future__ import annotations
 
 import logging
+import signal
 import time
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from sim.params import with_overrides
 
 from . import calibration, io
 from .design_job import PointCheckpoint
+from .job import stop_with_command
 from .replicates import sigterm_as_exit
 
 log = logging.getLogger(__name__)
@@ -57,6 +59,7 @@ def run_share(tasks_file: Path, job: int, jobs: int) -> int:
         for t in share
     ]
     out = tasks_file.parent
+    stop_with_command()  # in a launcher's worker process: end with the calibration
     checkpoint = PointCheckpoint(out, spec["config_hash"], spec["checkpoint_seconds"])
     started = time.perf_counter()
     with sigterm_as_exit():
@@ -74,4 +77,5 @@ def main(cfg: DictConfig) -> int:
 
 
 if __name__ == "__main__":
+    stop_with_command(signal.SIGTERM)  # started by experiments.calibrate: stop (and save) with it
     main()

@@ -21,7 +21,6 @@ import hashlib
 import logging
 import shutil
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,7 +32,7 @@ from sim import with_overrides
 from . import design, io, schema
 from .engine.spinup import model_for
 from .job import provenance, record_failure
-from .replicates import replicate_seed, signals_held, sigterm_as_exit, worker_context
+from .replicates import replicate_seed, run_parallel, signals_held, sigterm_as_exit
 
 log = logging.getLogger(__name__)
 
@@ -185,23 +184,19 @@ def write_chunk(base, run, spec, config: dict, digest: str, context) -> str:
         log.info("reusing %d finished points from an interrupted run", len(done))
     results = {p: rows for p, rows in done.items() if p in mine}
     todo = [p for p in mine if p not in results]
+
+    def keep(p: int, rows: list[dict]) -> None:
+        results[p] = rows
+        checkpoint.add(rows)
+
     with sigterm_as_exit():
         try:
             if run.workers <= 1 or len(todo) <= 1:
                 for p in todo:
-                    results[p] = run_point(base, spec, p, points[p], seeds)
-                    checkpoint.add(results[p])
+                    keep(p, run_point(base, spec, p, points[p], seeds))
             else:
-                pool = ProcessPoolExecutor(min(run.workers, len(todo)), mp_context=worker_context())
-                try:
-                    futures = {
-                        pool.submit(run_point, base, spec, p, points[p], seeds): p for p in todo
-                    }
-                    for future in as_completed(futures):
-                        results[futures[future]] = future.result()
-                        checkpoint.add(results[futures[future]])
-                finally:
-                    pool.shutdown(wait=False, cancel_futures=True)
+                tasks = {p: (base, spec, p, points[p], seeds) for p in todo}
+                run_parallel(run_point, tasks, run.workers, keep)
         finally:
             checkpoint.flush()
 

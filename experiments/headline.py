@@ -28,7 +28,6 @@ import hashlib
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +37,7 @@ from omegaconf import OmegaConf
 
 from . import preflight, report
 from .errors import BadInput
+from .job import run_command
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 EXPERIMENTS = PROJECT_ROOT / "configs" / "experiment"
@@ -122,12 +122,7 @@ def run_sweep(name: str, sweep_dir: Path, overrides: list[str]) -> int:
     except BadInput as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    process = subprocess.Popen(command, cwd=PROJECT_ROOT)
-    while True:
-        try:
-            return process.wait()
-        except KeyboardInterrupt:  # the sweep got the same Ctrl-C: let it save and stop
-            continue
+    return run_command(command, PROJECT_ROOT)  # stops (and saves) if this one is killed
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:

@@ -62,12 +62,14 @@ def write_atomic(
 
     The project's one way of writing a file: tables, records, reports and figures alike. Text
     mode writes UTF-8 with the newlines given (none translated). `durable=False` skips the
-    flush to disk, for notes such as progress counts that a crash may lose.
+    flush to disk, for notes such as progress counts that a crash may lose. An OSError (a full
+    disk, a folder in the file's place) names `path`, whatever part of the writing failed.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         os.fchmod(fd, FILE_MODE)
         text = {} if "b" in mode else {"newline": "", "encoding": "utf-8"}
         with os.fdopen(fd, mode, **text) as f:
@@ -76,8 +78,11 @@ def write_atomic(
                 f.flush()
                 os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as err:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(err, OSError) and err.errno is not None:  # named by the file meant
+            raise OSError(err.errno, err.strerror, str(path)) from err
         raise
 
 

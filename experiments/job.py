@@ -14,9 +14,13 @@ writes `failure.json` with the error. A job holds `.job.lock` in its folder whil
 that two commands never write one job folder at once.
 """
 
+import contextlib
 import logging
 import os
+import signal
 import socket
+import subprocess
+import sys
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -37,6 +41,7 @@ PROVENANCE = "provenance.json"
 FAILURE = "failure.json"
 PROGRESS = ".progress"  # finished replicates of a running job, for the sweep's overall bar
 TABLES = (REPLICATES, TIMESERIES)
+FILES = (*TABLES, PROVENANCE, FAILURE, PROGRESS, lock.JOB_LOCK)  # what a job writes in its folder
 COMMAND_PID = "RESEARCH_ABM_COMMAND_PID"  # set by experiments.run for the processes it starts
 
 
@@ -92,6 +97,18 @@ def finished(job_dir: Path) -> Finished | None:
     return Finished(record.get("config_hash"), code)
 
 
+def folder_problem(job_dir: Path) -> str | None:
+    """Why a job could not write its files in `job_dir` (a file in the folder's place, or a
+    folder in place of one of its files), or None."""
+    job_dir = Path(job_dir)
+    if job_dir.exists() and not job_dir.is_dir():
+        return f"{job_dir} is a file where the job's folder should be; move it or pick another"
+    for name in FILES:
+        if (job_dir / name).is_dir():
+            return f"{job_dir / name} is a folder where the job writes a file; move it away"
+    return None
+
+
 def lever_values(config: dict) -> dict:
     flat = schema.flatten(config)
     return {key: flat[key] for key in schema.MAIN_LEVERS}
@@ -112,6 +129,58 @@ def command_process() -> int | None:
     if host != socket.gethostname() or not pid.isdigit():
         return None
     return int(pid)
+
+
+def stop_with_command(signum: int | None = None) -> None:
+    """End this process soon after the command that started it (on this host) ends: at once,
+    or by sending itself `signum` (SIGTERM: it saves what finished, then stops)."""
+    command = command_process()
+    if command is not None and command != os.getpid():
+        exit_with_parent(also_watch=command, signum=signum)
+
+
+def run_command(command: list[str], cwd: Path) -> int:
+    """Run another of the project's commands to its end; its exit status (128 + N if signal N
+    killed it).
+
+    It stops (saving what finished) when this process ends, even by kill -9: it watches this
+    one (`stop_with_command`). SIGTERM or SIGHUP here is passed on to it as SIGTERM and, once
+    it has stopped, handled here as usual. SIGINT is passed on too, unless it came from the
+    terminal (a Ctrl-C there reaches both processes).
+    """
+    process = subprocess.Popen(command, cwd=cwd, env=os.environ | {COMMAND_PID: command_marker()})
+    passed_on: list[int] = []
+
+    def pass_on(signum, frame):
+        passed_on.append(signum)
+        process.send_signal(signal.SIGTERM)
+
+    signums = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    previous = {signum: signal.signal(signum, pass_on) for signum in signums}
+    try:
+        while True:
+            try:
+                status = process.wait()
+                break
+            except KeyboardInterrupt:  # let it save and stop
+                if not from_terminal():  # else it got the same Ctrl-C
+                    process.send_signal(signal.SIGINT)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    for signum in dict.fromkeys(passed_on):
+        if callable(previous[signum]):
+            previous[signum](signum, None)
+    return 128 - status if status < 0 else status  # killed by signal N: 128 + N, as a shell says
+
+
+def from_terminal() -> bool:
+    """Whether this process runs in its terminal's foreground, where Ctrl-C reaches its whole
+    process group."""
+    try:
+        return os.tcgetpgrp(sys.stdin.fileno()) == os.getpgrp()
+    except (OSError, ValueError, AttributeError):  # no terminal (or no stdin)
+        return False
 
 
 def provenance(config, digest, seeds, context, began, timing, outputs, **extra) -> dict:
@@ -140,23 +209,23 @@ def provenance(config, digest, seeds, context, began, timing, outputs, **extra) 
 
 
 def record_failure(out: Path, err: BaseException, digest: str) -> None:
-    """`failure.json`: the error, its traceback and the config hash of the job that failed."""
-    io.write_json(
-        out / FAILURE,
-        {
-            "error": f"{type(err).__name__}: {err}",
-            "traceback": traceback.format_exc(),
-            "config_hash": digest,
-            "finished": datetime.now(UTC).isoformat(),
-        },
-    )
+    """`failure.json`: the error, its traceback and the config hash of the job that failed
+    (unless it cannot be written either, as on a full disk: the error is raised anyway)."""
+    with contextlib.suppress(OSError):
+        io.write_json(
+            out / FAILURE,
+            {
+                "error": f"{type(err).__name__}: {err}",
+                "traceback": traceback.format_exc(),
+                "config_hash": digest,
+                "finished": datetime.now(UTC).isoformat(),
+            },
+        )
 
 
 def run_job(cfg: DictConfig, context: JobContext) -> str:
     """Run (or skip, if already complete) the job; return 'complete' or 'skipped'."""
-    command = command_process()
-    if command is not None and command != os.getpid():
-        exit_with_parent(also_watch=command)  # a launcher's worker here: end with the command
+    stop_with_command()  # in a launcher's worker process: end with the command
     out = Path(context.output_dir)
     with lock.hold(out, lock.JOB_LOCK):
         if cfg.get("uncertainty") is not None:  # a share of an uncertainty design's points
@@ -195,7 +264,8 @@ def run_locked_job(cfg: DictConfig, context: JobContext, out: Path) -> str:
         record_failure(out, err, digest)
         raise
     finally:
-        (out / PROGRESS).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # a note for the display, not an output
+            (out / PROGRESS).unlink(missing_ok=True)
 
 
 class ProgressNote:
@@ -206,7 +276,8 @@ class ProgressNote:
 
     def __call__(self, done: int) -> None:
         if time.monotonic() - self.last >= 0.5:
-            io.write_text(self.path, str(done), durable=False)
+            with contextlib.suppress(OSError):  # a display never stops the job
+                io.write_text(self.path, str(done), durable=False)
             self.last = time.monotonic()
 
 

@@ -6,6 +6,12 @@ when the holder exits for any reason, kill -9 included: a lock left by a killed 
 free, and the next command takes it over. The file's text names the holder (process, host,
 start time, command) for the message a second command prints. Where `fcntl` does not exist
 (Windows), no lock is taken.
+
+Not `filelock`: it would replace the two calls of `hold` that take the lock, while the holder's
+record, the message and the probe (`is_held`) stay here either way, and its 3.x releases open
+the lock file with O_TRUNC on every attempt, so a second command would erase the holder's
+record before reading it (4.x writes it only through an `on_acquired` callback, and adds soft
+locks and marker files this project does not need).
 """
 
 import contextlib

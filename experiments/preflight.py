@@ -27,7 +27,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from . import hydra_compat, hydra_settings, io, schema
 from .errors import BadInput, explain
-from .job import finished
+from .job import finished, folder_problem
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 CONFIG_NAME = "config"
@@ -239,9 +239,11 @@ def fixed_order(overrides: list[Override]) -> tuple[list[str], list[str]]:
 
 def check_folders(planned: list[PlannedJob]) -> None:
     """FolderTaken if a job folder holds finished results of another config, or (when the job
-    resumes) of other model code."""
+    resumes) of other model code; BadInput if it cannot be written (`job.folder_problem`)."""
     stale = []
     for job in planned:
+        if job.folder is not None and (problem := folder_problem(job.folder)):
+            raise BadInput(problem)
         done = finished(job.folder)
         if done is None:
             continue

@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from sim import Params
+from sim.kernels import signals_held
 
 from . import io
 from .engine.spinup import model_for
@@ -180,8 +182,11 @@ class Checkpoint:
             self.dir.unlink()
 
 
-def exit_with_parent(also_watch: int | None = None, poll: float = 0.5) -> None:
-    """End this process soon after its parent (or process `also_watch`) dies.
+def exit_with_parent(
+    also_watch: int | None = None, poll: float = 0.5, signum: int | None = None
+) -> None:
+    """End this process soon after its parent (or process `also_watch`) dies: at once, or by
+    sending itself `signum` (SIGTERM: its handlers save finished work, then stop).
 
     Worker processes of a killed sweep would otherwise go on for as long as their replicate or
     job takes (kill -9 of a sweep left its fork server and workers running for over a minute).
@@ -206,7 +211,10 @@ def exit_with_parent(also_watch: int | None = None, poll: float = 0.5) -> None:
         while True:
             time.sleep(poll)
             if os.getppid() != parent or (also_watch is not None and not alive(also_watch)):
-                os._exit(1)
+                if signum is None:
+                    os._exit(1)
+                os.kill(os.getpid(), signum)
+                return
 
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
@@ -255,39 +263,6 @@ def sigterm_as_exit() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-@contextlib.contextmanager
-def signals_held(signums: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) -> Iterator[None]:
-    """Meanwhile, hold Ctrl-C and SIGTERM: their Python handlers run when the block ends.
-
-    For a model run. The compiled kernels (sim/kernels.py) call back into Python when numba
-    converts their results (`numba.core.serialize._numba_unpickle`), and numba does not check
-    that call for an error: a KeyboardInterrupt or SIGTERM's SystemExit raised there ends the
-    process with SIGSEGV, or a SystemError ("returned a result with an exception set"). Held
-    here, the signal takes effect as soon as the run ends (a fraction of a second at the
-    defaults). Signals that are ignored or left to the system's default are not touched; in a
-    thread other than the main one (where Python runs no signal handler) nothing is done.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    arrived: list[int] = []
-
-    def hold(signum, frame):
-        arrived.append(signum)
-
-    handlers = {s: signal.getsignal(s) for s in signums}
-    handlers = {s: h for s, h in handlers.items() if callable(h)}
-    for signum in handlers:
-        signal.signal(signum, hold)
-    try:
-        yield
-    finally:
-        for signum, handler in handlers.items():
-            signal.signal(signum, handler)  # runs `hold` first for any signal still pending
-        for signum in dict.fromkeys(arrived):  # each once, in order of arrival
-            handlers[signum](signum, None)
-
-
 def run_batch(
     params: Params,
     seeds: list[int],
@@ -325,24 +300,68 @@ def run_batch(
                 for i in todo:
                     finished(i, run_replicate(params, i, seeds[i]))
             else:
-                pool = ProcessPoolExecutor(
-                    min(workers, len(todo)),
-                    mp_context=worker_context(),
-                    initializer=worker_setup,
-                    initargs=(os.getpid(),),
-                )
-                try:
-                    futures = {pool.submit(run_replicate, params, i, seeds[i]): i for i in todo}
-                    for future in as_completed(futures):
-                        finished(futures[future], future.result())
-                except BaseException:
-                    stop_workers(pool)
-                    raise
-                pool.shutdown(wait=True)
+                tasks = {i: (params, i, seeds[i]) for i in todo}
+                run_parallel(run_replicate, tasks, workers, finished)
         finally:
             bar.close()
             checkpoint.flush()
     return results
+
+
+class WorkerLost(RuntimeError):
+    """A worker process died twice (killed from outside, or out of memory): one line."""
+
+
+def failure_text(err: OSError | WorkerLost) -> str:
+    """One line for a failure that is not the input's fault: the file and the system's reason
+    ('DIR/replicates.csv: No space left on device'), or the lost worker."""
+    if isinstance(err, OSError) and err.filename:
+        return f"{err.filename}: {err.strerror}"
+    return str(err)
+
+
+def run_parallel(
+    function: Callable, tasks: dict, workers: int, finished: Callable[[object, object], None]
+) -> None:
+    """Call `function(*args)` for each `key: args` of `tasks` in up to `workers` fresh
+    processes, and `finished(key, result)` here as each one ends.
+
+    A worker killed from outside (kill -9, the system's out-of-memory killer) breaks the pool:
+    the tasks not finished then run once more in a new pool, and a second loss raises
+    WorkerLost. On any other error, Ctrl-C or SIGTERM, the workers still running end at once.
+    """
+    todo = dict(tasks)
+    for attempt in (1, 2):
+        pool = ProcessPoolExecutor(
+            min(workers, len(todo)),
+            mp_context=worker_context(),
+            initializer=worker_setup,
+            initargs=(os.getpid(),),
+        )
+        try:
+            with signals_held():  # a worker half started when stopped prints a traceback
+                futures = {pool.submit(function, *args): key for key, args in todo.items()}
+            for future in as_completed(futures):
+                finished(futures[future], future.result())
+                del todo[futures[future]]
+        except BrokenProcessPool:
+            stop_workers(pool)
+            if attempt == 2:
+                raise WorkerLost(
+                    f"a worker process died again (killed from outside, or out of memory?) "
+                    f"with {len(todo)} of {len(tasks)} tasks unfinished"
+                ) from None
+            log.warning(
+                "a worker process died (killed from outside, or out of memory?); "
+                "running the %d unfinished tasks again",
+                len(todo),
+            )
+            continue
+        except BaseException:
+            stop_workers(pool)
+            raise
+        pool.shutdown(wait=True)
+        return
 
 
 def stop_workers(pool: ProcessPoolExecutor) -> None:

@@ -35,8 +35,8 @@ from sim import ResearchModel
 
 from . import hydra_compat, lock, preflight, progress, schema
 from .errors import BadInput
-from .job import COMMAND_PID, JobContext, command_marker, run_job
-from .replicates import sigterm_as_exit
+from .job import COMMAND_PID, JobContext, command_marker, run_job, stop_with_command
+from .replicates import WorkerLost, failure_text, sigterm_as_exit
 
 WAIT = "--wait"
 ALLOW_OUTSIDE = "--allow-outside-project"
@@ -55,7 +55,14 @@ def hydra_app(cfg: DictConfig) -> str:
         num=hc.job.get("num") if hc.mode.name == "MULTIRUN" else None,
         launcher=hc.launcher.get("_target_"),
     )
-    return run_job(cfg, context)
+    try:
+        return run_job(cfg, context)
+    except (OSError, WorkerLost) as err:  # a full disk, a folder in a file's place, a lost worker
+        sys.stderr.write(
+            f"error: {failure_text(err)}; finished jobs and replicates are kept: "
+            "rerun the same command to resume once that is fixed\n"
+        )
+        raise SystemExit(1) from None
 
 
 def fail(message: str) -> None:
@@ -105,11 +112,12 @@ def main(argv: list[str] | None = None) -> None:
     # -m first, once: Hydra's parser reads no flag between overrides
     arguments = [a for a in argv if a not in preflight.MULTIRUN_FLAGS]
     argv = ["-m"] * prepared.multirun + arguments + prepared.pinned
+    stop_with_command(signal.SIGTERM)  # started by another command: stop (and save) with it
     os.environ[COMMAND_PID] = command_marker()  # launcher workers here end when this one does
     if prepared.local_ray:
         private_ray_token()
-    compile_kernels()
     try:
+        compile_kernels()
         with holding(prepared, wait):
             try:  # again, now that no other command can write the folder
                 preflight.check_folders(prepared.jobs)

@@ -30,8 +30,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import signal
-import subprocess
 import sys
 import time
 import warnings
@@ -44,6 +42,7 @@ from scipy import stats as scipy_stats
 
 from . import design, design_job, io, schema
 from .aggregate import code_versions
+from .job import run_command
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIDENCE = 0.95
@@ -489,19 +488,9 @@ def run_design(name: str, runs_dir: Path, overrides: list[str], fresh: bool = Fa
     except (BadInput, headline.UsageError) as err:
         raise SensitivityError(str(err)) from err
     started = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "experiments.run", *arguments], cwd=PROJECT_ROOT
-    )
-    previous = signal.signal(signal.SIGTERM, lambda *_: process.send_signal(signal.SIGTERM))
-    try:
-        while True:
-            try:
-                status = process.wait()
-                break
-            except KeyboardInterrupt:  # the sweep got the same Ctrl-C: let it save and stop
-                continue
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    status = run_command(
+        [sys.executable, "-m", "experiments.run", *arguments], PROJECT_ROOT
+    )  # stops (and saves) if this one is killed
     if status in (130, 143):
         raise Stopped(status)
     if status != 0:

@@ -12,8 +12,17 @@ recognition) stay in numpy, in those modules' functions.
 One pass reads each researcher's state once, where numpy would read it once per operation; at
 100,000 researchers the arrays outgrow the core's cache, so that is most of the time saved.
 The production stream's uniforms come as raw words (streams.py), turned into uniforms here.
+
+Each kernel is called with Ctrl-C and SIGTERM held (`signals_held`): numba converts a kernel's
+result by calling back into Python (`numba.core.serialize._numba_unpickle`) and does not check
+that call for an error, so a KeyboardInterrupt or SIGTERM's SystemExit raised there ended the
+process with SIGSEGV, or a SystemError ("returned a result with an exception set").
 """
 
+import contextlib
+import signal
+import threading
+from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
 import numpy as np
@@ -89,6 +98,54 @@ class StepCounts(NamedTuple):
     waiting: int  # researchers whose proposal waits for a round at the step's end
 
 
+@contextlib.contextmanager
+def signals_held(signums: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) -> Iterator[None]:
+    """Meanwhile, hold Ctrl-C and SIGTERM: their Python handlers run when the block ends.
+
+    Signals that are ignored or left to the system's default are not touched; in a thread other
+    than the main one (where Python runs no signal handler) nothing is done.
+    """
+    global _holding
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    arrived: list[int] = []
+
+    def hold(signum, frame):
+        arrived.append(signum)
+
+    handlers = {s: signal.getsignal(s) for s in signums}
+    handlers = {s: h for s, h in handlers.items() if callable(h)}
+    for signum in handlers:
+        signal.signal(signum, hold)
+    _holding += 1
+    try:
+        yield
+    finally:
+        _holding -= 1
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)  # runs `hold` first for any signal still pending
+        for signum in dict.fromkeys(arrived):  # each once, in order of arrival
+            handlers[signum](signum, None)
+
+
+_holding = 0  # signals_held blocks open in the main thread
+
+
+def held(kernel: Callable) -> Callable:
+    """`kernel`, called with Ctrl-C and SIGTERM held (`signals_held`), unless they are held
+    already (around a whole model run, as the experiments do: each hold costs microseconds)."""
+
+    def call(*args):
+        if _holding:
+            return kernel(*args)
+        with signals_held():
+            return kernel(*args)
+
+    call.__name__, call.__doc__, call.compiled = kernel.__name__, kernel.__doc__, kernel
+    return call
+
+
 @njit(inline="always")
 def _uniform(words, which, i):
     """Uniform number `which` of researcher i, from its words: `streams.uniform` for one value."""
@@ -97,6 +154,7 @@ def _uniform(words, which, i):
     return (half + 0.5) * UNIT
 
 
+@held
 @njit(cache=True)
 def step_researchers(s, c, out):
     """One step for every researcher, in one pass: inputs `s` (StepInputs), constants `c`
@@ -160,6 +218,7 @@ def step_researchers(s, c, out):
     return StepCounts(papers_made, n_done, n_start, n_judged, n_waiting)
 
 
+@held
 @njit(cache=True)
 def window_totals(rows, cursor, window, steps, first_step):
     """Sums of the last `window` rows of the record's ring buffer (incentives.Record), newest
@@ -176,6 +235,7 @@ def window_totals(rows, cursor, window, steps, first_step):
     return totals
 
 
+@held
 @njit(cache=True)
 def search_sorted_targets(cumulative, targets, out):
     """`np.searchsorted(cumulative, targets, side="right")` for ascending targets, written to
@@ -187,6 +247,7 @@ def search_sorted_targets(cumulative, targets, out):
         out[k] = j
 
 
+@held
 @njit(cache=True)
 def merge_by_due(items, impact, new_items, new_impact):
     """Two queues sorted by their first row (the step due) merged into one, the first queue's

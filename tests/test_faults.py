@@ -301,6 +301,7 @@ def test_ctrl_c_says_how_to_resume(tmp_path):
         # as in a terminal: a shell without job control (a CI script, `make ... &`) starts its
         # children with Ctrl-C ignored, and Python then never raises KeyboardInterrupt
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        env=os.environ | {"PYTHONFAULTHANDLER": "1"},  # a crash shows where it happened
     )
     deadline = time.monotonic() + 180  # generous: start-up is slow on a loaded machine
     while not list(out.glob(".partial/chunk-*.json")) and time.monotonic() < deadline:
@@ -308,7 +309,7 @@ def test_ctrl_c_says_how_to_resume(tmp_path):
     assert list(out.glob(".partial/chunk-*.json")), "no replicate finished within 3 minutes"
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130
+    assert process.returncode == 130, stderr.decode()
     assert "Traceback" not in stderr.decode()
     last = stderr.decode().strip().splitlines()[-1]
     assert last.startswith("interrupted: finished jobs and replicates are kept")
