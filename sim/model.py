@@ -28,6 +28,7 @@ from collections.abc import Iterable
 import mesa
 import numpy as np
 
+from . import kernels
 from .agents import Researcher, state_names
 from .careers import Careers
 from .collaboration import Collaboration
@@ -359,12 +360,15 @@ class ResearchModel(mesa.Model):
             self.running = False
 
     def _quarter(self, burning_in: bool = False) -> None:
-        self.quarter += 1
-        if not burning_in and self.timeline.apply_due(self.year, self.p):
-            self._run_hook("refresh")
-        self._run_hook("step")
-        if self.quarter % steps_for(self.p.incentives.evaluation_interval_years) == 0:
-            self._evaluate(opening=False)
+        # One hold of Ctrl-C and SIGTERM for the quarter's compiled calls, which then skip
+        # their own (kernels.held): a signal takes effect when the quarter ends.
+        with kernels.signals_held():
+            self.quarter += 1
+            if not burning_in and self.timeline.apply_due(self.year, self.p):
+                self._run_hook("refresh")
+            self._run_hook("step")
+            if self.quarter % steps_for(self.p.incentives.evaluation_interval_years) == 0:
+                self._evaluate(opening=False)
 
     def _evaluate(self, opening: bool) -> None:
         """Every mechanism's evaluation; `opening` is the one before the first step, which sets
