@@ -33,7 +33,7 @@ run: $(STAMP) ## the headline experiment end to end into outputs/headline/ (EXPE
 	$(BIN)/python -m experiments.headline $(EXPERIMENT)
 
 # The committed reference results under results/, from each experiment's config alone, then the
-# uncertainty screening (results/sensitivity/; about half an hour on 2 cores).
+# uncertainty screening (results/sensitivity/; about 10 minutes on 2 cores).
 results: $(STAMP) ## regenerate every committed result under results/
 	@for name in $(filter-out screening,$(EXPERIMENTS)); do \
 		$(BIN)/python -m experiments.headline $$name --results || exit $$?; \
