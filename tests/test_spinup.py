@@ -93,3 +93,11 @@ def test_spin_ups_stay_within_their_budget():
     assert len(spin_ups.models) == 2 and spin_ups.built == 4
     spin_ups.model(small, 3)
     assert spin_ups.reused == 1
+
+
+def test_models_without_a_seed_share_no_spin_up():
+    spin_ups = SpinUps()
+    params = ResearchModel.spun_up(seed=0, n_researchers=150, years=1.0).p
+    with pytest.warns(UserWarning, match="neither reproducible nor paired"):
+        first, second = (spin_ups.model(params, None).run() for _ in range(2))
+    assert spin_ups.built == 0 and not first.timeseries().equals(second.timeseries())

@@ -33,7 +33,10 @@ class SpinUps:
         self.built = self.reused = 0
 
     def model(self, params, seed: int, status_quo=None) -> ResearchModel:
-        """A model ready to run `params` on `seed`, from a shared spin-up where there is one."""
+        """A model ready to run `params` on `seed`, from a shared spin-up where there is one (a
+        model without a seed draws its own numbers, so it shares nothing)."""
+        if seed is None:
+            return ResearchModel(params=params, seed=None, status_quo=status_quo)
         key = spin_up_key(params, seed, MECHANISMS, status_quo)
         base = self.models.get(key)
         if base is None:
