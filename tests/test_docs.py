@@ -91,6 +91,21 @@ def test_readme_summary_quotes_the_uncertainty_analysis():
     assert f"only at {share['incentives.publication_weight']:.0%}" in summary
 
 
+def test_readme_quotes_the_posterior_predictive_as_committed():
+    """Effects over the accepted parameter sets, as results/posterior/robustness.csv has them."""
+    text = " ".join(README.read_text().split())
+    rows = {
+        row["lever"]: row
+        for row in csv_rows("results/posterior/robustness.csv", outcome="breakthrough_rate")
+    }
+    oversight, count = rows["oversight.intensity"], rows["incentives.publication_weight"]
+    assert f"median {float(oversight['median']):.2f} per 1,000" in text
+    assert f"5-95% {float(oversight['q05']):.2f} to {float(oversight['q95']):.2f}" in text
+    assert f"counting papers at {float(count['share_with_sign']):.0%} of them" in text
+    assert f"median {float(count['median']):.2f}, 5-95% {float(count['q05']):.2f} to " in text
+    assert f"{len(csv_rows('results/calibration/accepted.csv'))} accepted parameter sets" in text
+
+
 def test_docs_quote_the_headline_contrasts_as_committed():
     def contrast(weight, intensity):
         (row,) = csv_rows(
