@@ -8,7 +8,10 @@ counterparts as less "entirely professional".
 
 Rules, with o the institution's intensity = min(1, intensity x (1 + merged_amplification if
 merged)):
-- time: the share of working time left for research is 1 - max_time_cost x o;
+- time: the share of working time left for research is (1 - other_duties) x (1 - max_time_cost x
+  o): duties other than oversight (grant applications, reporting, evaluation, teaching; Huang
+  Yanhong 2011 names them as what crowds out research) take their share, training and
+  procedures a share of the rest. Only the total is pinned by data (huang_research_time);
 - approval, in rounds every `round_interval_years`: a researcher who wants to explore and has no
   project waits for the next round; there the proposal is refused with chance
   o x max_rejection x (1 - priority_favor if aligned with a priority)
@@ -43,7 +46,10 @@ def institution_intensity(merged: np.ndarray, p) -> np.ndarray:
 
 
 def research_time(intensity_of_researcher: np.ndarray, p) -> np.ndarray:
-    return 1.0 - p.oversight.max_time_cost * intensity_of_researcher
+    """Share of working time left for research: other duties take theirs, oversight a share of
+    the rest."""
+    o = p.oversight
+    return (1.0 - o.other_duties) * (1.0 - o.max_time_cost * intensity_of_researcher)
 
 
 def tie_rank(ties: np.ndarray, p) -> np.ndarray:

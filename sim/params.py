@@ -415,11 +415,25 @@ class OversightParams:
         0.25,
         0.0,
         1.0,
-        unit="share of working time",
+        unit="share of the time other duties leave",
         doc="Time taken by training and procedures at intensity 1",
         source=ARES,
         plausible=(0.1, 0.4),
         plausible_source=PROVISIONAL,
+    )
+    other_duties: float = param(
+        0.0,
+        0.0,
+        0.95,
+        unit="share of working time",
+        doc="Working time taken by duties other than party oversight (grant applications, "
+        "reporting, evaluation, teaching); research time is (1 - other_duties) x "
+        "(1 - max_time_cost x intensity)",
+        source="Assumed none until a calibration fits it: huang_research_time (Huang Yanhong "
+        "2011: direct research 'just over half' of working time) pins research time in total, "
+        "not its split between this and oversight (docs/calibration.md)",
+        label="other duties",
+        short="other duties",
     )
     merged_amplification: float = param(
         0.5,

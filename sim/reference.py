@@ -102,7 +102,8 @@ class ReferenceResearcher(mesa.Agent):
         pp = p.production
         boost = 1.0 + c.paper_boost * (1.0 - loss) if self.foreign else 1.0
         productivity = self.ability * self.funding**pp.funding_elasticity * boost
-        effort = (1.0 - p.oversight.max_time_cost * o) * productivity * dt
+        time = (1.0 - p.oversight.other_duties) * (1.0 - p.oversight.max_time_cost * o)
+        effort = time * productivity * dt
         share = self.exploratory_share if self.project_active else 0.0
         inputs = 1.0 - p.export_controls.paper_dependence * loss
         expected = pp.papers_per_year * effort * (1.0 - share) * inputs * m.split
@@ -394,7 +395,9 @@ class ReferenceModel(mesa.Model):
             / len(self.institutions),
             "exploratory_share": sum(a.exploratory_share for a in agents) / n,
             "research_time_share": sum(
-                1.0 - self.p.oversight.max_time_cost * self.intensity[a.institution] for a in agents
+                (1.0 - self.p.oversight.other_duties)
+                * (1.0 - self.p.oversight.max_time_cost * self.intensity[a.institution])
+                for a in agents
             )
             / n,
             "foreign_collaboration_share": sum(a.foreign for a in agents) / n,
