@@ -45,8 +45,8 @@ KINDS = ("interval", "above", "below")
 # Arguments of a statistic that name a situation.
 SITUATION_ARGS = ("situation", "high", "low", "shock", "control")
 # Researcher arrays kept after every step (and at the end, with score and ties).
-SNAPSHOT = ("person_id", "impact", "papers", "foreign", "exploratory_share")
-FINAL = (*SNAPSHOT, "score", "ties")
+SNAPSHOT = ("person_id", "impact", "papers", "foreign", "exploratory_share", "field")
+FINAL = (*SNAPSHOT, "score", "ties", "funding", "research_time")
 
 
 def params_type() -> type:
@@ -195,6 +195,37 @@ def foreign_collaborator_gradient(obs, shock: str, control: str, window_years: f
     return loss(stay & foreign) - loss(stay & ~foreign)
 
 
+def connected_funding_ratio(obs, situation: str, connected: float = 0.2) -> float:
+    """Mean funding (set at the last evaluation) of researchers with a strong tie to their
+    leadership (top-`connected` ties, as in election_ratio) over the mean of the others."""
+    r = obs[situation].final
+    tied = _top(r["ties"], connected)
+    return _ratio(r["funding"][tied].mean(), r["funding"][~tied].mean())
+
+
+def research_time_below_share(obs, situation: str, below: float) -> float:
+    """Share of researchers whose research time is below `below` of their working time, at the
+    end of the run."""
+    return float(np.mean(obs[situation].final["research_time"] < below))
+
+
+def exposed_papers_ratio(obs, shock: str, control: str, window_years: float = 3.0) -> float:
+    """Papers per researcher over `window_years` after the export-control shock, against the
+    same seed without it, of researchers in exposed fields (export exposure at or above the
+    fields' `exposed_threshold`) in post at the shock and still in post at the window's end."""
+    s, c = obs[shock], obs[control]
+    start = s.params.export_controls.start_year
+    before, hit, spared = s.at(start), s.at(start + window_years), c.at(start + window_years)
+    stay = (before["person_id"] == hit["person_id"]) & (before["person_id"] == spared["person_id"])
+    fields = s.params.fields
+    exposed_field = np.asarray(fields.export_exposure) >= fields.exposed_threshold
+    group = stay & exposed_field[before["field"]]
+    return _ratio(
+        (hit["papers"] - before["papers"])[group].sum(),
+        (spared["papers"] - before["papers"])[group].sum(),
+    )
+
+
 STATISTICS: dict[str, Callable[..., float]] = {
     f.__name__: f
     for f in (
@@ -207,6 +238,9 @@ STATISTICS: dict[str, Callable[..., float]] = {
         elected_high_impact_ratio,
         novelty_window_ratio,
         foreign_collaborator_gradient,
+        connected_funding_ratio,
+        research_time_below_share,
+        exposed_papers_ratio,
     )
 }
 
