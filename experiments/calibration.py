@@ -34,6 +34,7 @@ import numpy as np
 import yaml
 
 import sim.model
+from sim.papers import KINDS as PAPER_KINDS
 from sim.papers import PaperCohort
 from sim.params import ParameterError, check_value, field_of, with_overrides
 
@@ -214,6 +215,16 @@ def paper_hit_ratio(obs, situation: str, window_years: float) -> float:
     return obs[situation].papers.hit_ratio(window_years)
 
 
+def paper_top_share(obs, situation: str, kind: str, window_years: float) -> float:
+    """The share of the cohort's `kind` papers ('routine' or 'exploratory') in its top 1% by
+    impact within `window_years` (sim/papers.py): the two parts of `paper_hit_ratio`, finite
+    where the ratio is not, so that seeds can be pooled before the ratio is taken."""
+    if kind not in PAPER_KINDS:
+        allowed = ", ".join(PAPER_KINDS)
+        raise ParameterError(f"paper_top_share: kind = {kind!r}; allowed: {allowed}")
+    return obs[situation].papers.top_shares(window_years)[PAPER_KINDS.index(kind)]
+
+
 STATISTICS: dict[str, Callable[..., float]] = {
     f.__name__: f
     for f in (
@@ -227,6 +238,7 @@ STATISTICS: dict[str, Callable[..., float]] = {
         novelty_window_ratio,
         foreign_collaborator_gradient,
         paper_hit_ratio,
+        paper_top_share,
     )
 }
 

@@ -126,4 +126,10 @@ def test_the_calibration_statistic_reads_the_cohort():
     obs = {"baseline": calibration.observe(params, seed=3)}
     value = calibration.STATISTICS["paper_hit_ratio"](obs, "baseline", window_years=3.0)
     assert value == obs["baseline"].papers.hit_ratio(3.0)
+    routine, exploratory = (
+        calibration.paper_top_share(obs, "baseline", kind, window_years=3.0)
+        for kind in ("routine", "exploratory")
+    )
+    assert (routine, exploratory) == obs["baseline"].papers.top_shares(3.0)
+    assert exploratory == obs["baseline"].metrics["exploratory_top_share_3y"]
     assert math.isnan(calibration.paper_hit_ratio(obs, "baseline", window_years=15.0))
