@@ -14,8 +14,8 @@ step it was made and its impact over time:
   for a researcher's step with chance n x P(impact > threshold) for n papers; the cohort draws
   one of those n papers' impact above the threshold when production counted one, and the
   others below it (inverse CDF of the conditional log-normal), so each paper's impact has the
-  stated log-normal law and the breakthroughs production counts are the cohort's papers above
-  the threshold;
+  stated log-normal law (exactly as far as n x P is production's chance of one or more) and
+  the breakthroughs production counts are the cohort's papers above the threshold;
 - exploratory: a paper of an exploratory project. A finished project makes w papers
   (production.project_paper_count, possibly a fraction); a successful one's impact is in one
   lead paper (weight min(w, 1)), recognized after its recognition delay (the step it is due
