@@ -12,8 +12,10 @@ The model is read only through its public surface: a model for (params, seed, st
 branched from a shared spin-up (experiments/engine/spinup.py), `step()`, `running`,
 `year_end`, `run_metrics()`, `p` and the researcher arrays. `observe` steps a model and keeps a
 copy of the researcher arrays after every step, so a statistic can look at who had what at any
-date (for example who had a foreign collaborator when export controls began). Each statistic
-is a small named function, so that it can follow a change of the model.
+date (for example who had a foreign collaborator when export controls began), and the run's
+paper cohort (sim/papers.py: each paper of the first recorded years with its kind, date and
+impact over time), so a statistic can be computed on papers as the studies compute it. Each
+statistic is a small named function, so that it can follow a change of the model.
 
 `experiments/calibrate.py` fits parameters to the targets marked `use: fit`.
 """
@@ -32,6 +34,8 @@ import numpy as np
 import yaml
 
 import sim.model
+from sim.papers import KINDS as PAPER_KINDS
+from sim.papers import PaperCohort
 from sim.params import ParameterError, check_value, field_of, with_overrides
 
 from .engine.spinup import model_for
@@ -59,13 +63,15 @@ def params_type() -> type:
 @dataclass
 class Observation:
     """One run of one situation on one seed: its run metrics, researcher arrays at the end and
-    after every step (keyed by the year at the step's end; the first is the start)."""
+    after every step (keyed by the year at the step's end; the first is the start), and its
+    paper cohort."""
 
     params: Any
     metrics: dict
     final: dict[str, np.ndarray]
     years: np.ndarray
     snapshots: list[dict[str, np.ndarray]]
+    papers: PaperCohort | None = None  # the run's paper cohort (sim/papers.py)
 
     def at(self, year: float) -> dict[str, np.ndarray]:
         """The researcher arrays at `year` (the last step ending on or before it)."""
@@ -88,7 +94,12 @@ def observe(params, seed: int, status_quo=None) -> Observation:
             years.append(model.year_end)
             snapshots.append(_arrays(model, SNAPSHOT))
     return Observation(
-        params, model.run_metrics(), _arrays(model, FINAL), np.array(years), snapshots
+        params,
+        model.run_metrics(),
+        _arrays(model, FINAL),
+        np.array(years),
+        snapshots,
+        model.mechanism("production").cohort,
     )
 
 
@@ -226,6 +237,25 @@ def exposed_papers_ratio(obs, shock: str, control: str, window_years: float = 3.
     )
 
 
+def paper_hit_ratio(obs, situation: str, window_years: float) -> float:
+    """Wang, Veugelers & Stephan's paper-cohort statistic: among the papers of the cohort (made
+    in the run's first `papers.cohort_years`), the share of exploratory papers in the cohort's
+    top 1% by impact within `window_years` of publication over the share of routine papers
+    (sim/papers.py). Infinite when no routine paper is top; NaN when the run is shorter than
+    the cohort plus the window."""
+    return obs[situation].papers.hit_ratio(window_years)
+
+
+def paper_top_share(obs, situation: str, kind: str, window_years: float) -> float:
+    """The share of the cohort's `kind` papers ('routine' or 'exploratory') in its top 1% by
+    impact within `window_years` (sim/papers.py): the two parts of `paper_hit_ratio`, finite
+    where the ratio is not, so that seeds can be pooled before the ratio is taken."""
+    if kind not in PAPER_KINDS:
+        allowed = ", ".join(PAPER_KINDS)
+        raise ParameterError(f"paper_top_share: kind = {kind!r}; allowed: {allowed}")
+    return obs[situation].papers.top_shares(window_years)[PAPER_KINDS.index(kind)]
+
+
 STATISTICS: dict[str, Callable[..., float]] = {
     f.__name__: f
     for f in (
@@ -241,6 +271,8 @@ STATISTICS: dict[str, Callable[..., float]] = {
         connected_funding_ratio,
         research_time_below_share,
         exposed_papers_ratio,
+        paper_hit_ratio,
+        paper_top_share,
     )
 }
 

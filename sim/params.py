@@ -723,6 +723,18 @@ class ProductionParams:
         plausible=(136.0, 609.0),
         plausible_source=ACCEPTED,
     )
+    paper_cohort_years: float = param(
+        5.0,
+        0.0,
+        200.0,
+        unit="years",
+        doc="Papers made in the first paper_cohort_years recorded years form the cohort whose "
+        "top-1% shares by kind are reported (sim/papers.py; 0: no cohort)",
+        source="Wang, Veugelers & Stephan 2017 count a publication-year cohort; the length is "
+        "a modelling choice, short enough for a 20-year run to observe it for 15 years",
+        label="paper cohort",
+        short="cohort years",
+    )
 
 
 @dataclass

@@ -32,6 +32,8 @@ exploratory share s (counted only while a project is running) and input loss L o
   matters for evaluation only); the share of breakthroughs among papers, and the share of
   breakthroughs that came from exploratory projects, are reported.
 - a reshaped project (oversight.py) loses reshape_cost of its impact.
+The papers made in the first recorded years also go, one by one with their kind, date and
+impact over time, into a cohort (papers.py) whose top-1% shares by kind are reported.
 Each step runs one compiled pass over the researchers (kernels.py) that applies these rules,
 the collaboration rules (collaboration.py) and approval in rounds (oversight.py) from their
 arrays, and counts the proposals judged, approved and waiting; what
@@ -41,7 +43,7 @@ follows the projects that ended or started, and delayed recognition, is done her
 import numpy as np
 from scipy.special import ndtr
 
-from . import kernels, streams
+from . import kernels, papers, streams
 from .incentives import splitting_factor
 from .kernels import merge_by_due
 from .mechanism import STEP_YEARS, Mechanism, steps_for
@@ -254,6 +256,7 @@ class Production(Mechanism):
             how="sum",
             unit="flops",
         ),
+        *papers.METRICS,
     )
 
     def initialize(self):
@@ -262,6 +265,9 @@ class Production(Mechanism):
         self._done, self._start = np.empty(n, np.intp), np.empty(n, np.intp)
         self._succeeded = np.empty(n, bool)
         self.by_field = np.zeros(n_fields, np.int64)
+        # the cohort: papers made in the first recorded years (after the burn-in's steps)
+        first = self.model.burn_in_steps + 1
+        self.cohort = papers.PaperCohort(first, self.p.production.paper_cohort_years)
 
     def refresh(self):
         """Parameters changed: the chance per incremental paper, the constants of the pass."""
@@ -320,6 +326,8 @@ class Production(Mechanism):
         m, r, p = self.model, self.model.researchers, self.p
         words = streams.words(self.rng, kernels.PRODUCTION_WORDS, m.n)
         self.by_field[:] = 0
+        recording = self.cohort.recording(m.quarter)
+        papers_before = r.papers.copy() if recording else None
         out = kernels.StepOutputs(
             credited_papers=r.credited_papers,
             recognized_impact=r.recognized_impact,
@@ -338,8 +346,12 @@ class Production(Mechanism):
         big = success & (impact > p.production.breakthrough_threshold)
         winners = done[success]
         delay = recognition_delay(streams.uniform(words, kernels.DELAY, winners), p)
-        self._schedule(winners, impact[success], delay)
+        due = m.quarter + np.ceil(delay / STEP_YEARS).astype(np.int64)
+        self.pending.push(due, winners, r.person_id[winners], impact[success])
         self._recognize(r.recognized_impact)
+        if recording:
+            self._record_papers(r.papers - papers_before, words, done, success, impact, due)
+        self.cohort.now = m.quarter
 
         start = self._start[: counts.started]
         r.project_progress[start] = 0.0
@@ -348,9 +360,40 @@ class Production(Mechanism):
         self.exploratory_breakthroughs = int(big.sum())
         self.flops = int((~success).sum())
 
-    def _schedule(self, slots, impact, delay_years):
-        due = self.model.quarter + np.ceil(delay_years / STEP_YEARS).astype(np.int64)
-        self.pending.push(due, slots, self.model.researchers.person_id[slots], impact)
+    def _record_papers(self, made, words, done, success, impact, due) -> None:
+        """Put this step's papers into the cohort (papers.py): `made` is each researcher's
+        papers of the step, `done` the projects that ended (`success`, `impact` in that
+        order), `due` the step each success's impact is recognized."""
+        m, r, p = self.model, self.model.researchers, self.p
+        project = project_paper_count(success, p)
+        made[done] -= project
+        routine = np.flatnonzero(np.rint(made) > 0)  # whole counts, up to float rounding
+        count = np.rint(made[routine])
+        # production's breakthrough draw for these researchers, read again (kernels.py)
+        hit = streams.uniform(words, kernels.BREAKTHROUGH, routine) < (
+            count * r.breakthrough_chance[routine]
+        )
+        u = m.streams["papers"].random(int(count.sum()))
+        mean_impact = r.ability[routine] / splitting_factor(p)
+        routine_impact = papers.routine_impacts(
+            mean_impact,
+            count,
+            hit,
+            u,
+            p.production.incremental_impact_sigma,
+            p.production.breakthrough_threshold,
+        )
+        self.cohort.add(
+            papers.ROUTINE, m.quarter, np.ones(routine_impact.size), routine_impact, m.quarter
+        )
+        # a project's impact is in its lead paper (at most one paper's weight); the rest have none
+        lead = np.minimum(project, 1.0)
+        lead_impact = np.where(success, impact, 0.0)
+        lead_due = np.full(done.size, m.quarter, np.int64)
+        lead_due[success] = due
+        self.cohort.add(papers.EXPLORATORY, m.quarter, lead, lead_impact, lead_due)
+        rest = project - lead
+        self.cohort.add(papers.EXPLORATORY, m.quarter, rest[rest > 0], 0.0, m.quarter)
 
     def _recognize(self, impact_row: np.ndarray) -> None:
         """Add the impact whose recognition is due this step to researchers still in post: to
@@ -382,3 +425,4 @@ class Production(Mechanism):
         values["exploring_share"] = np.count_nonzero(self.model.researchers.project_active) / (
             self.model.n
         )
+        self.cohort.observe(values)

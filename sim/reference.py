@@ -17,7 +17,9 @@ the two agree in distribution, not draw by draw.
 
 import bisect
 import math
+import random
 from collections import deque
+from statistics import NormalDist
 
 import mesa
 import numpy as np
@@ -25,6 +27,7 @@ import numpy as np
 from .mechanism import STEP_YEARS, steps_for
 from .metrics import allocation_efficiency, gini
 from .model import METRICS, STEP_METRICS, ResearchModel
+from .papers import EXPLORATORY, ROUTINE, PaperCohort
 from .params import Params, set_status_quo, with_overrides
 from .population import Fields
 from .timeline import Timeline
@@ -110,6 +113,11 @@ class ReferenceResearcher(mesa.Agent):
         papers = math.floor(expected) + (rand.random() < expected - math.floor(expected))
         breakthroughs = int(rand.random() < papers * self.breakthrough_chance())
         recognized = papers * self.ability / m.split
+        recording = m.cohort.recording(m.quarter)
+        if recording:  # its first paper passes the threshold if it was a breakthrough
+            for j in range(papers):
+                impact = self.routine_paper_impact(above=j == 0 and breakthroughs)
+                m.cohort.add(ROUTINE, m.quarter, 1.0, impact, m.quarter)
 
         # the exploratory project
         if self.project_active:
@@ -127,10 +135,21 @@ class ReferenceResearcher(mesa.Agent):
                     m.step_exploratory_breakthroughs += big
                     papers += pp.project_papers * m.split
                     delay = pp.recognition_delay_years * rand.expovariate(1.0)
-                    self.pending.append((m.quarter + math.ceil(delay / dt), impact))
+                    due = m.quarter + math.ceil(delay / dt)
+                    self.pending.append((due, impact))
+                    if recording:  # the lead paper holds the impact; the others none
+                        made = pp.project_papers * m.split
+                        m.cohort.add(EXPLORATORY, m.quarter, min(made, 1.0), impact, due)
+                        if made > 1.0:
+                            m.cohort.add(EXPLORATORY, m.quarter, made - 1.0, 0.0, m.quarter)
                 else:
                     papers += pp.project_papers / 2 * m.split
                     m.flops += 1
+                    if recording:
+                        made = pp.project_papers / 2 * m.split
+                        m.cohort.add(EXPLORATORY, m.quarter, min(made, 1.0), 0.0, m.quarter)
+                        if made > 1.0:
+                            m.cohort.add(EXPLORATORY, m.quarter, made - 1.0, 0.0, m.quarter)
         recognized += sum(impact for due, impact in self.pending if due <= m.quarter)
         self.pending = [(due, impact) for due, impact in self.pending if due > m.quarter]
 
@@ -176,6 +195,22 @@ class ReferenceResearcher(mesa.Agent):
         refusal = intensity * ov.max_rejection * (1.0 - ov.priority_favor * aligned)
         return refusal * (1.0 - favor * (2.0 * standing - 1.0))
 
+    def routine_paper_impact(self, above: bool) -> float:
+        """An incremental paper's impact: log-normal with mean ability / k, drawn above the
+        breakthrough threshold or below it (sim/papers.py)."""
+        p, m = self.model.p, self.model
+        mean, sigma = self.ability / m.split, p.production.incremental_impact_sigma
+        if sigma == 0:
+            return mean
+        mu, normal = math.log(mean) - sigma**2 / 2, NormalDist()
+        u, threshold = max(m.paper_random.random(), 1e-300), p.production.breakthrough_threshold
+        if threshold <= 0:
+            return math.exp(mu + sigma * normal.inv_cdf(u))
+        z = (math.log(threshold) - mu) / sigma
+        if above:  # the upper tail, from its survival side
+            return math.exp(mu - sigma * normal.inv_cdf(max(u * normal.cdf(-z), 1e-300)))
+        return math.exp(mu + sigma * normal.inv_cdf(max(u * normal.cdf(z), 1e-300)))
+
     def bonus(self) -> float:
         p = self.model.p
         technocratic = self.model.institutions[self.institution].technocratic
@@ -195,6 +230,7 @@ class ReferenceModel(mesa.Model):
     def __init__(self, params: Params | None = None, *, seed: int | None = None, **overrides):
         super().__init__(rng=seed)
         self.p = p = with_overrides(params, **overrides)
+        self.paper_random = random.Random(seed)  # the cohort's draws (sim/papers.py)
         reform = set_status_quo(p) if p.run.burn_in_years > 0 else []  # the burn-in's levers
         self.timeline = Timeline(reform + list(p.timeline))
         self.n = p.population.n_researchers
@@ -242,6 +278,7 @@ class ReferenceModel(mesa.Model):
         }
         self.cohorts_drawn = False
         burn_in = round(p.run.burn_in_years / STEP_YEARS)
+        self.cohort = PaperCohort(burn_in + 1, p.production.paper_cohort_years)
         self.origin = p.run.start_year - burn_in * STEP_YEARS
         self.evaluate(self.origin, with_careers=False)
         for _ in range(burn_in):
@@ -294,6 +331,7 @@ class ReferenceModel(mesa.Model):
         self.approval_round = self.quarter % steps_for(p.oversight.round_interval_years) == 0
         self.step_breakthroughs = [0] * len(p.fields.names)
         self.agents.shuffle_do("step")
+        self.cohort.now = self.quarter
         if self.quarter % steps_for(p.incentives.evaluation_interval_years) == 0:
             self.evaluate(year + STEP_YEARS, with_careers=True)
         return year
@@ -418,6 +456,7 @@ class ReferenceModel(mesa.Model):
             members = [a for a in agents if a.cohort == cohort]
             observed[f"{cohort}_cohort_impact"] = sum(a.recognized for a in members)
             observed[f"{cohort}_cohort_members"] = len(members)
+        self.cohort.observe(observed)
         assert set(observed) == {m.name for m in METRICS.steps}, "a step metric is not computed"
         self.metrics = METRICS.step_values(year, observed, self)
         for name, value in self.metrics.items():
