@@ -25,8 +25,8 @@ def bare_loop(seeds) -> None:
 
 def job_loop(seeds) -> None:
     """The batch runner of a sweep job (experiments layer), serial, into a scratch folder."""
+    from experiments.engine.replicates import Checkpoint, run_batch
     from experiments.engine.spinup import SPIN_UPS
-    from experiments.replicates import Checkpoint, run_batch
 
     SPIN_UPS.clear()  # one configuration's seeds share no burn-in: keep repeats alike
     params = with_overrides(n_researchers=2000, years=20)
@@ -39,7 +39,7 @@ def rows(quick: bool = False) -> list[Row]:
     seeds = range(5 if quick else 20)
     runs = {"bare": lambda: bare_loop(seeds), "job": lambda: job_loop(seeds)}
     try:
-        import experiments.replicates  # noqa: F401
+        import experiments.engine.replicates  # noqa: F401
     except ImportError as err:  # the experiments layer is optional for the model itself
         runs.pop("job")
         missing = err

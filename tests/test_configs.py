@@ -7,7 +7,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from experiments import preflight, schema
+from experiments.engine import preflight, schema
 from sim import Params
 from sim.params import GROUPS
 

@@ -18,11 +18,12 @@ import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
 
-from experiments import headline, io, lock, preflight, replicates, schema
-from experiments.aggregate import AggregateError, aggregate
-from experiments.errors import BadInput
-from experiments.job import COMMAND_PID, PROVENANCE
-from experiments.replicates import Checkpoint, replicate_seed, run_batch
+from experiments.engine import io, lock, preflight, replicates, schema
+from experiments.engine.errors import BadInput
+from experiments.engine.job import COMMAND_PID, PROVENANCE
+from experiments.engine.replicates import Checkpoint, replicate_seed, run_batch
+from experiments.studies.sweep import headline
+from experiments.studies.sweep.aggregate import AggregateError, aggregate
 from sim import ParameterError, ResearchModel
 from sim.params import FIXED_AT_START
 
@@ -274,7 +275,7 @@ def test_kill_9_of_a_sweep_with_workers_leaves_no_process(tmp_path, launcher):
 
 
 def test_a_job_on_another_host_does_not_watch_the_command(monkeypatch):
-    from experiments import job
+    from experiments.engine import job
 
     monkeypatch.setenv(COMMAND_PID, "a-cluster-login-node:1")  # as a SLURM job inherits it
     assert job.command_process() is None
@@ -499,7 +500,7 @@ def test_a_run_with_overrides_touches_no_tracked_file():
 def test_off_a_terminal_a_sweep_prints_one_readable_line_per_job(sweep_dir):
     import io as text_io
 
-    from experiments.progress import SweepProgress
+    from experiments.engine.progress import SweepProgress
 
     jobs = []
     for num, value in enumerate(("0", "1")):
@@ -525,7 +526,7 @@ def test_off_a_terminal_a_sweep_prints_one_readable_line_per_job(sweep_dir):
 def test_on_a_terminal_a_sweep_shows_one_bar_of_replicates_and_jobs(sweep_dir):
     import io as text_io
 
-    from experiments.progress import SweepProgress
+    from experiments.engine.progress import SweepProgress
 
     class Terminal(text_io.StringIO):
         def isatty(self):

@@ -14,11 +14,14 @@ import test_faults
 import yaml
 from test_faults import GRID, ROOT, SMALL, cli, one_line_error
 
-from experiments import calibrate, design_job, headline, io, lock, preflight, sensitivity
-from experiments.aggregate import AggregateError, aggregate
-from experiments.errors import BadInput
-from experiments.job import PROVENANCE
-from experiments.replicates import PARTIAL_DIR, Checkpoint, replicate_seed, run_batch
+from experiments import calibrate
+from experiments.engine import design_job, io, lock, preflight
+from experiments.engine.errors import BadInput
+from experiments.engine.job import PROVENANCE
+from experiments.engine.replicates import PARTIAL_DIR, Checkpoint, replicate_seed, run_batch
+from experiments.studies.sensitivity import sensitivity
+from experiments.studies.sweep import headline
+from experiments.studies.sweep.aggregate import AggregateError, aggregate
 
 finished_sweep = test_faults.finished_sweep  # fixtures: a finished sweep, a copy to damage
 sweep_dir = test_faults.sweep_dir

@@ -14,7 +14,9 @@ from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
 from matplotlib.text import Text
 
-from experiments import decomposition, figures, report, stats
+from experiments.analysis import decomposition, stats
+from experiments.present import figures
+from experiments.studies.sweep import report
 from sim import ResearchModel
 
 SEEDS = range(4)

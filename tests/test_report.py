@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from experiments import report
-from experiments.report_document import Document
+from experiments.present.report_document import Document
+from experiments.studies.sweep import report
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = ["run=quick", "run.replicates=4", "population.n_researchers=300"]
@@ -208,7 +208,7 @@ def test_ten_seeds_are_not_flagged():
 
 
 def test_a_title_follows_overrides_that_change_the_levers():
-    from experiments import headline
+    from experiments.studies.sweep import headline
 
     both = ["incentives.publication_weight", "oversight.intensity"]
     assert headline.title("headline", both) == headline.TITLES["headline"]

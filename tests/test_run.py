@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
 
-from experiments import job, preflight, replicates, schema
-from experiments.replicates import Checkpoint, replicate_seed, run_batch
+from experiments.engine import job, preflight, replicates, schema
+from experiments.engine.replicates import Checkpoint, replicate_seed, run_batch
 from sim import STEP_METRICS, ResearchModel
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -273,7 +273,7 @@ def test_a_job_stopped_by_sigterm_keeps_its_finished_replicates_for_the_rerun(tm
 
 
 def test_regenerated_results_do_not_mark_the_code_dirty(tmp_path, monkeypatch):
-    from experiments import io
+    from experiments.engine import io
 
     def git(*args):
         subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments import design, sensitivity
+from experiments.engine import design
+from experiments.studies.sensitivity import sensitivity
 from sim.params import ParameterError, parameter_table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -240,7 +241,7 @@ def test_a_design_job_of_other_model_code_is_not_reused(basic, tmp_path, monkeyp
     """The model's code version is part of a design job's resume key, as for other jobs."""
     import shutil
 
-    from experiments import design_job, io
+    from experiments.engine import design_job, io
 
     job = tmp_path / "0"
     shutil.copytree(basic / "0", job)

@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments import decomposition, figures, report
+from experiments.analysis import decomposition
+from experiments.present import figures
+from experiments.studies.sweep import report
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = [

@@ -35,11 +35,12 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from . import preflight, report
-from .errors import BadInput
-from .job import run_command
+from ...engine import preflight
+from ...engine.errors import BadInput
+from ...engine.job import run_command
+from . import report
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
 EXPERIMENTS = PROJECT_ROOT / "configs" / "experiment"
 OWN_OUTPUT_FOLDERS = ("outputs", "results", "multirun")  # --fresh deletes nothing elsewhere
 TITLES = {
@@ -164,8 +165,8 @@ def delete_runs(name: str, runs: Path, overrides: list[str]) -> None:
             f"--fresh only deletes inside the project's {', '.join(OWN_OUTPUT_FOLDERS)} "
             f"folders; delete {shown(runs)} yourself if you mean it"
         )
-    from .errors import BadInput
-    from .preflight import prepare
+    from ...engine.errors import BadInput
+    from ...engine.preflight import prepare
 
     with tempfile.TemporaryDirectory() as empty:  # every check but the folders' (deleted next)
         try:

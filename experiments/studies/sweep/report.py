@@ -32,14 +32,16 @@ from omegaconf import OmegaConf
 from sim.model import catalog
 from sim.production import BREAKTHROUGH_RATE
 
-from . import decomposition, figures, io, stats
-from .report_document import Document
-from .report_figures import Figure, make_figures
+from ...analysis import decomposition, stats
+from ...engine import io
+from ...present import figures
+from ...present.report_document import Document
+from ...present.report_figures import Figure, make_figures
 
 SHOCK_LEVER = figures.SHOCK_LEVER
 AFTER_SHOCK = figures.AFTER_SHOCK
 HEADLINE = BREAKTHROUGH_RATE.name
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
 
 @dataclasses.dataclass(frozen=True)

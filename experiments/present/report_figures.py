@@ -25,7 +25,8 @@ import pandas as pd
 from sim.model import catalog
 from sim.production import BREAKTHROUGH_RATE
 
-from . import decomposition, figures, stats
+from ..analysis import decomposition, stats
+from . import figures
 
 HEADLINE = BREAKTHROUGH_RATE.name
 

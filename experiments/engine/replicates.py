@@ -31,7 +31,7 @@ from sim import Params
 from sim.kernels import signals_held
 
 from . import io
-from .engine.spinup import model_for
+from .spinup import model_for
 
 log = logging.getLogger(__name__)
 

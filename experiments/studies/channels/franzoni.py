@@ -23,8 +23,8 @@ import numpy as np
 import sim.model
 from sim.params import with_overrides
 
-from . import stats
-from .calibration import observe
+from ...analysis import stats
+from ...calibration import observe
 
 CONSEQUENCES = {
     "funding flat in the score": {"incentives.funding_steepness": 0.0},

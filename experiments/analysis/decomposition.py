@@ -21,7 +21,8 @@ import pandas as pd
 from matplotlib import pyplot as plt
 from matplotlib.ticker import MaxNLocator
 
-from . import figures, stats
+from ..present import figures
+from . import stats
 
 SHARE = "leadership.technocrat_share"
 CHANNELS = {

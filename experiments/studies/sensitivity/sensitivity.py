@@ -40,11 +40,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats
 
-from . import design, design_job, io, schema
-from .aggregate import code_versions
-from .job import run_command
+from ...engine import design, design_job, io, schema
+from ...engine.job import run_command
+from ..sweep.aggregate import code_versions
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
 CONFIDENCE = 0.95
 N_BOOTSTRAP = 1000
 BOOTSTRAP_SEED = 20221007  # fixed, so intervals are reproducible (as in experiments/stats.py)
@@ -424,7 +424,7 @@ def analyse(sweep_dir: Path) -> Analysis:
 
 def write(analysis: Analysis, out: Path, command: str, timing: dict | None = None) -> Path:
     """Tables, figures and the report into `out`; returns the report's path."""
-    from . import sensitivity_report
+    from . import report as sensitivity_report
 
     out = Path(out)
     d = analysis.design
@@ -461,8 +461,9 @@ def run_design(name: str, runs_dir: Path, overrides: list[str], fresh: bool = Fa
     """
     from hydra import compose
 
-    from . import headline, preflight
-    from .errors import BadInput
+    from ...engine import preflight
+    from ...engine.errors import BadInput
+    from ..sweep import headline
 
     try:
         headline.check_experiment(name, overrides)

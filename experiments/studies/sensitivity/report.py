@@ -17,9 +17,9 @@ import pandas as pd
 
 from sim.params import ACCEPTED, parameter_table
 
-from . import design, io
-from .figures import OKABE_ITO, lever_label, metric_label, number, save, wrapped
-from .report_document import Document
+from ...engine import design, io
+from ...present.figures import OKABE_ITO, lever_label, metric_label, number, save, wrapped
+from ...present.report_document import Document
 from .sensitivity import PRIM_MAX_RESTRICTED
 
 CI = "95% CI"

@@ -33,15 +33,15 @@ from omegaconf import DictConfig, OmegaConf
 
 from sim import ResearchModel
 
-from . import hydra_compat, lock, preflight, progress, schema
-from .errors import BadInput
-from .job import COMMAND_PID, JobContext, command_marker, run_job, stop_with_command
-from .replicates import WorkerLost, failure_text, sigterm_as_exit
+from ...engine import hydra_compat, lock, preflight, progress, schema
+from ...engine.errors import BadInput
+from ...engine.job import COMMAND_PID, JobContext, command_marker, run_job, stop_with_command
+from ...engine.replicates import WorkerLost, failure_text, sigterm_as_exit
 
 WAIT = "--wait"
 ALLOW_OUTSIDE = "--allow-outside-project"
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"  # absolute: found when imported
+CONFIG_DIR = Path(__file__).resolve().parents[3] / "configs"  # absolute: found when imported
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")

@@ -30,9 +30,9 @@ import pandas as pd
 from sim import with_overrides
 
 from . import design, io, schema
-from .engine.spinup import model_for
 from .job import provenance, record_failure
 from .replicates import replicate_seed, run_parallel, signals_held, sigterm_as_exit
+from .spinup import model_for
 
 log = logging.getLogger(__name__)
 

@@ -35,7 +35,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from .errors import BadInput
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = PROJECT_ROOT / "configs"
 OUTPUT_FOLDERS = ("outputs", "multirun")  # and any `runs` folder under results/ (.gitignore)
 RAY_LAUNCHER = "hydra_plugins.hydra_ray_launcher.ray_launcher.RayLauncher"

@@ -26,7 +26,7 @@ import numpy as np
 from sim.params import ParameterError, check_value, group_fields, resolve_key
 
 METHODS = ("morris", "sobol", "latin", "ensemble")
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SIGNS = {"positive": 1, "negative": -1}
 BASE_ARM = "base"
 

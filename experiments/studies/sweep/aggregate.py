@@ -25,9 +25,9 @@ import yaml
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
-from . import hydra_compat, io, schema
-from .job import FAILURE, PROVENANCE, REPLICATES, TIMESERIES, finished_record
-from .replicates import PARTIAL_DIR
+from ...engine import hydra_compat, io, schema
+from ...engine.job import FAILURE, PROVENANCE, REPLICATES, TIMESERIES, finished_record
+from ...engine.replicates import PARTIAL_DIR
 
 SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's when installed: faster
 
