@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from experiments.engine import io
-from experiments.engine.job import FAILURE
+from experiments.engine.store import FAILURE
 from experiments.studies.sweep.aggregate import AggregateError, Sweep, aggregate
 from sim import STEP_METRICS
 

@@ -20,8 +20,9 @@ from hydra import compose, initialize_config_dir
 
 from experiments.engine import io, lock, preflight, replicates, schema
 from experiments.engine.errors import BadInput
-from experiments.engine.job import COMMAND_PID, PROVENANCE
+from experiments.engine.job import COMMAND_PID
 from experiments.engine.replicates import Checkpoint, replicate_seed, run_batch
+from experiments.engine.store import PROVENANCE
 from experiments.studies.sweep import headline
 from experiments.studies.sweep.aggregate import AggregateError, aggregate
 from sim import ParameterError, ResearchModel

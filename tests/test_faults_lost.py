@@ -17,9 +17,11 @@ from test_faults import GRID, ROOT, SMALL, cli, one_line_error
 from experiments import calibrate
 from experiments.engine import design_job, io, lock, preflight
 from experiments.engine.errors import BadInput
-from experiments.engine.job import PROVENANCE
 from experiments.engine.replicates import PARTIAL_DIR, Checkpoint, replicate_seed, run_batch
+from experiments.engine.store import PROVENANCE
 from experiments.studies.sensitivity import sensitivity
+from experiments.studies.sensitivity.analysis import SensitivityError
+from experiments.studies.sensitivity.analysis import load as load_design
 from experiments.studies.sweep import headline
 from experiments.studies.sweep.aggregate import AggregateError, aggregate
 
@@ -245,12 +247,12 @@ def test_a_finished_design_is_analysed_after_a_code_change_but_never_mixed(tmp_p
     out = tmp_path / "design"
     assert cli("-m", *ISHIGAMI, f"hydra.sweep.dir={out}").returncode == 0
     monkeypatch.setattr(io, "code_version", lambda: "the code of now")
-    assert len(sensitivity.load(out).runs) > 0
+    assert len(load_design(out).runs) > 0
     record = json.loads((out / "1" / PROVENANCE).read_text())
     record["environment"]["code_version"] = "older code"
     (out / "1" / PROVENANCE).write_text(json.dumps(record))
-    with pytest.raises(sensitivity.SensitivityError, match="2 versions of the code"):
-        sensitivity.load(out)
+    with pytest.raises(SensitivityError, match="2 versions of the code"):
+        load_design(out)
 
 
 # --- the experiment is the one named ------------------------------------------------------------

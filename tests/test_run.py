@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
 
-from experiments.engine import job, preflight, replicates, schema
+from experiments.engine import job, preflight, replicates, schema, store
 from experiments.engine.replicates import Checkpoint, replicate_seed, run_batch
 from sim import STEP_METRICS, ResearchModel
 
@@ -234,9 +234,9 @@ def test_a_failing_job_records_its_error(tmp_path, small_params, monkeypatch):
         cfg = compose("config", overrides=SMALL)
     with pytest.raises(RuntimeError):
         job.run_job(cfg, job.JobContext(output_dir=tmp_path))
-    failure = json.loads((tmp_path / job.FAILURE).read_text())
+    failure = json.loads((tmp_path / store.FAILURE).read_text())
     assert failure["error"] == "RuntimeError: the model broke"
-    assert not (tmp_path / job.PROVENANCE).exists()
+    assert not (tmp_path / store.PROVENANCE).exists()
 
 
 def test_a_job_stopped_by_sigterm_keeps_its_finished_replicates_for_the_rerun(tmp_path):
@@ -255,7 +255,7 @@ def test_a_job_stopped_by_sigterm_keeps_its_finished_replicates_for_the_rerun(tm
         time.sleep(0.01)
     process.send_signal(signal.SIGTERM)  # what SLURM sends at a time limit
     assert process.wait(timeout=60) == 128 + signal.SIGTERM, "the job ended before the signal"
-    assert "SystemExit" in json.loads((tmp_path / job.FAILURE).read_text())["error"]
+    assert "SystemExit" in json.loads((tmp_path / store.FAILURE).read_text())["error"]
     assert not (tmp_path / "replicates.csv").exists()
 
     # The rerun may save less often and use more processes: the config hash is the same.
@@ -264,7 +264,7 @@ def test_a_job_stopped_by_sigterm_keeps_its_finished_replicates_for_the_rerun(tm
     assert 0 < reused < n
     rows = pd.read_csv(tmp_path / "replicates.csv")
     assert rows["replicate"].tolist() == list(range(n))
-    assert not (tmp_path / ".partial").exists() and not (tmp_path / job.FAILURE).exists()
+    assert not (tmp_path / ".partial").exists() and not (tmp_path / store.FAILURE).exists()
     with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
         params = schema.to_params(compose("config", overrides=arguments))[0]
     for i in (0, n - 1):  # one reused, one run after the restart

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from experiments.analysis import decomposition
-from experiments.present import figures
+from experiments.present import figures, technocrat_channels
 from experiments.studies.sweep import report
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,8 +36,8 @@ def test_the_experiment_runs_end_to_end_with_its_decomposition(channels):
     assert text.startswith("# Promoting technocrats")
     assert "## Decomposition by leadership channel" in text
     assert "through which channel" in text  # the seed's question
-    assert (channels / "figures" / f"{decomposition.FIGURE}.png").stat().st_size > 0
-    assert (channels / "figures" / f"{decomposition.FIGURE}.svg").exists()
+    assert (channels / "figures" / f"{technocrat_channels.FIGURE}.png").stat().st_size > 0
+    assert (channels / "figures" / f"{technocrat_channels.FIGURE}.svg").exists()
 
     table = pd.read_csv(channels / "decomposition.csv")
     settings = list(dict.fromkeys(table["setting"]))

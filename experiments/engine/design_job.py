@@ -1,6 +1,6 @@
 """One Hydra job of an uncertainty design: its share of the design's points, every arm, every seed.
 
-`experiments/job.py` hands a job here when its config has an `uncertainty` design. Outputs, each
+`job.py` hands a job here when its config has an `uncertainty` design. Outputs, each
 written atomically into the job's folder:
 - `design_runs.csv`: one row per point, arm and replicate: `point` (row of the full design),
   `arm` (`base`, or `LEVER:low` / `LEVER:high`), `replicate`, `seed`, the factors' values, then
@@ -30,15 +30,13 @@ import pandas as pd
 from sim import with_overrides
 
 from . import design, io, schema
-from .job import provenance, record_failure
 from .replicates import replicate_seed, run_parallel, signals_held, sigterm_as_exit
 from .spinup import model_for
+from .store import FAILURE, PROVENANCE, provenance, record_failure
 
 log = logging.getLogger(__name__)
 
 RUNS = "design_runs.csv"
-PROVENANCE = "provenance.json"
-FAILURE = "failure.json"
 PARTIAL_DIR = ".partial"
 
 

@@ -10,7 +10,7 @@
 - a named lever (a preset or scenario), up to eight arms: the breakthrough rate over time;
 - two or more arms: papers against breakthroughs, and paired vs unpaired contrast intervals;
 - the technocrat share crossed with the leadership channels: the share's effect per channel
-  setting (`experiments.decomposition`).
+  setting (`technocrat_channels.py`).
 Levers not shown in a figure sit at the reference arm's values, which the caption names.
 """
 
@@ -25,8 +25,8 @@ import pandas as pd
 from sim.model import catalog
 from sim.production import BREAKTHROUGH_RATE
 
-from ..analysis import decomposition, stats
-from . import figures
+from ..analysis import stats
+from . import figures, technocrat_channels
 
 HEADLINE = BREAKTHROUGH_RATE.name
 
@@ -187,10 +187,10 @@ def make_figures(data, analysis: dict, out_dir: Path, shock_start: float) -> lis
         )
 
     if analysis.get("decomposition") is not None:
-        decomposition.figure(analysis["decomposition"], out_dir)
+        technocrat_channels.figure(analysis["decomposition"], out_dir)
         made.append(
             Figure(
-                decomposition.FIGURE,
+                technocrat_channels.FIGURE,
                 "Effect of the technocrat share per channel setting",
                 "Each row: the paired effect of raising the technocrat share under one setting "
                 "of the leadership channels, mean with its 95% CI over seed pairs (dark); the "

@@ -20,7 +20,7 @@ from sim.params import ACCEPTED, parameter_table
 from ...engine import design, io
 from ...present.figures import OKABE_ITO, lever_label, metric_label, number, save, wrapped
 from ...present.report_document import Document
-from .sensitivity import PRIM_MAX_RESTRICTED
+from .analysis import PRIM_MAX_RESTRICTED
 
 CI = "95% CI"
 TOP = 8  # factors shown per output in tables and bar charts

@@ -26,8 +26,9 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
 from ...engine import hydra_compat, io, schema
-from ...engine.job import FAILURE, PROVENANCE, REPLICATES, TIMESERIES, finished_record
+from ...engine.job import finished_record
 from ...engine.replicates import PARTIAL_DIR
+from ...engine.store import FAILURE, PROVENANCE, REPLICATES, TIMESERIES, code_versions
 
 SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's when installed: faster
 
@@ -149,15 +150,6 @@ def problem(job_dir: Path) -> str | None:
         note = f"; {saved} chunks of finished replicates saved" if saved else ""
         return f"not finished (interrupted, still running or never run){note}"
     return reason
-
-
-def code_versions(records: dict[str, dict]) -> dict[str, list[str]]:
-    """The jobs of each model code version (`io.code_version`) among complete jobs."""
-    jobs: dict[str, list[str]] = {}
-    for name, record in records.items():
-        version = record.get("environment", {}).get("code_version") or "unrecorded"
-        jobs.setdefault(version, []).append(name)
-    return jobs
 
 
 def check_one_code_version(records: dict[str, dict]) -> None:

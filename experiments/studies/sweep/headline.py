@@ -26,23 +26,17 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import re
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from omegaconf import OmegaConf
-
 from ...engine import preflight
+from ...engine.catalog import UsageError, check_experiment, delete_runs, planned_levers, shown
 from ...engine.errors import BadInput
 from ...engine.job import run_command
 from . import report
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
-EXPERIMENTS = PROJECT_ROOT / "configs" / "experiment"
-OWN_OUTPUT_FOLDERS = ("outputs", "results", "multirun")  # --fresh deletes nothing elsewhere
 TITLES = {
     "headline": "Headline: publication-count weight and party oversight",
     "incentives_oversight": "Publication-count weight × oversight intensity (fine grid)",
@@ -53,20 +47,6 @@ TITLES = {
     "incentive_presets": "Evaluation regimes: count-heavy, balanced, HHMI-like",
     "scenarios": "The seeds' timeline against no events",
 }
-
-
-class UsageError(ValueError):
-    """A bad command line: the message is one line for the user."""
-
-
-def known_experiments() -> list[str]:
-    return sorted(p.stem for p in EXPERIMENTS.glob("*.yaml"))
-
-
-def planned_levers(name: str) -> set[str]:
-    """The levers the experiment's config sweeps (its `hydra.sweeper.params`)."""
-    config = OmegaConf.load(EXPERIMENTS / f"{name}.yaml")
-    return set(OmegaConf.select(config, "hydra.sweeper.params", default=None) or {})
 
 
 def title(name: str, levers: list[str]) -> str:
@@ -86,25 +66,6 @@ def output_dir(name: str, overrides: list[str]) -> Path:
         return Path("outputs") / name
     digest = hashlib.sha256("\n".join(overrides).encode()).hexdigest()[:8]
     return Path("outputs") / f"{name}-{digest}"
-
-
-def own_output(path: Path) -> bool:
-    """Whether `path` lies inside one of the project's own output folders."""
-    resolved = (PROJECT_ROOT / path).resolve()
-    return any(
-        resolved.is_relative_to(PROJECT_ROOT / folder) and resolved != PROJECT_ROOT / folder
-        for folder in OWN_OUTPUT_FOLDERS
-    )
-
-
-def shown(path: Path) -> str:
-    """`path` as the user can open it from where they are."""
-    absolute = (PROJECT_ROOT / path).resolve()
-    try:
-        relative = os.path.relpath(absolute)
-    except ValueError:  # another drive (Windows)
-        return str(absolute)
-    return str(absolute) if relative.startswith("..") else relative
 
 
 def run_sweep(name: str, sweep_dir: Path, overrides: list[str]) -> int:
@@ -142,38 +103,6 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, help="output folder (default: outputs/NAME[-HASH])")
     parser.add_argument("overrides", nargs="*", help="extra Hydra overrides for every job")
     return parser.parse_intermixed_args(argv)
-
-
-def check_experiment(name: str, overrides: list[str]) -> None:
-    """UsageError unless NAME is an experiment and no override chooses another one."""
-    if not re.fullmatch(r"[A-Za-z0-9_-]+", name) or name not in known_experiments():
-        raise UsageError(f"no experiment '{name}'; known: {', '.join(known_experiments())}")
-    for override in overrides:
-        key, _, value = override.partition("=")
-        if key.lstrip("+~") == "experiment" and value != name:
-            raise UsageError(
-                f"{override} conflicts with the experiment {name}; run "
-                f"'{value or 'NAME'}' as its own experiment instead"
-            )
-
-
-def delete_runs(name: str, runs: Path, overrides: list[str]) -> None:
-    """--fresh: delete the job folders `runs` of experiment NAME, once the sweep with these
-    overrides is known to start; UsageError outside the project's own output folders."""
-    if not own_output(runs):
-        raise UsageError(
-            f"--fresh only deletes inside the project's {', '.join(OWN_OUTPUT_FOLDERS)} "
-            f"folders; delete {shown(runs)} yourself if you mean it"
-        )
-    from ...engine.errors import BadInput
-    from ...engine.preflight import prepare
-
-    with tempfile.TemporaryDirectory() as empty:  # every check but the folders' (deleted next)
-        try:
-            prepare(["-m", f"experiment={name}", f"hydra.sweep.dir={empty}", *overrides])
-        except BadInput as err:
-            raise UsageError(str(err)) from None
-    shutil.rmtree(PROJECT_ROOT / runs, ignore_errors=True)
 
 
 def destination(args: argparse.Namespace) -> Path:

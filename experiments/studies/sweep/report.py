@@ -9,7 +9,7 @@ apply to the levers the sweep varied (`experiments.report_figures`), and writes 
 (one row per arm and metric), `contrasts.csv` (each arm against the reference, per metric) and
 `periods.csv` (the breakthrough rate per arm and 5-year period of the run), for a sweep of the
 technocrat share across the leadership channels `decomposition.csv`
-(`experiments.decomposition`), and `figures/`. Every file is written to a temporary name and
+(`analysis/decomposition.py`), and `figures/`. Every file is written to a temporary name and
 renamed into place. Each main effect of a lever a committed uncertainty analysis measured says
 at what share of the plausible space its sign holds (`results/sensitivity/robustness.csv`) and
 its spread over the calibration's accepted parameter sets, which adds parameter uncertainty to
@@ -34,7 +34,7 @@ from sim.production import BREAKTHROUGH_RATE
 
 from ...analysis import decomposition, stats
 from ...engine import io
-from ...present import figures
+from ...present import figures, technocrat_channels
 from ...present.report_document import Document
 from ...present.report_figures import Figure, make_figures
 
@@ -651,10 +651,10 @@ def technocrat_section(doc: Document, table: pd.DataFrame, made: list[Figure]):
         "effect minus the sum of the single-channel effects (each net of the all-off one). "
         "`decomposition.csv` has every number."
     )
-    doc.table(decomposition.table(table))
-    doc.bullets(decomposition.findings(table))
+    doc.table(technocrat_channels.table(table))
+    doc.bullets(technocrat_channels.findings(table))
     for figure in made:
-        if figure.name == decomposition.FIGURE:
+        if figure.name == technocrat_channels.FIGURE:
             vector = f"[SVG](figures/{figure.name}.svg)"
             doc.image(f"figures/{figure.name}.png", figure.alt, f"{figure.caption} {vector}.")
 
@@ -730,7 +730,7 @@ def build_document(data: SweepData, analysis: dict, made: list[Figure], title, q
         )
         doc.table(contrast_rows(analysis["contrasts"], levers, metric))
 
-    made = [figure for figure in made if figure.name != decomposition.FIGURE]
+    made = [figure for figure in made if figure.name != technocrat_channels.FIGURE]
     if made:
         doc.heading("Figures")
         for figure in made:
