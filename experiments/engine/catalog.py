@@ -83,3 +83,24 @@ def delete_runs(name: str, runs: Path, overrides: list[str]) -> None:
         except BadInput as err:
             raise UsageError(str(err)) from None
     shutil.rmtree(PROJECT_ROOT / runs, ignore_errors=True)
+
+
+def report_text(name: str) -> dict:
+    """The experiment's `report` section (title, question, optional_levers); {} without one."""
+    config = OmegaConf.load(EXPERIMENTS / f"{name}.yaml")
+    section = OmegaConf.select(config, "report", default=None)
+    return OmegaConf.to_container(section) if section is not None else {}  # type: ignore
+
+
+def question_for(levers: list[str]) -> str | None:
+    """The question of the named experiment whose sweep this is: one that varies all of its
+    levers, or all but some of its `optional_levers`; None when no experiment's fits."""
+    varied = set(levers)
+    for name in known_experiments():
+        text = report_text(name)
+        planned = planned_levers(name)
+        if text.get("question") and planned:
+            required = planned - set(text.get("optional_levers", []))
+            if required <= varied <= planned:
+                return text["question"]
+    return None

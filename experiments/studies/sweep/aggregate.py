@@ -206,7 +206,8 @@ def lever_table(records: dict[str, dict]) -> tuple[list[str], dict, dict[str, di
     """(levers, fixed values, each job's value of every lever) from the jobs' provenance."""
     flat = {}
     for name, record in records.items():
-        values = schema.flatten(record["config"])
+        config = {k: v for k, v in record["config"].items() if k != "report"}  # words only
+        values = schema.flatten(config)
         for key in schema.EXECUTION_KEYS:
             values.pop(key, None)
         choices = record.get("choices", {})

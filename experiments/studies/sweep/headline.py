@@ -31,28 +31,26 @@ import time
 from pathlib import Path
 
 from ...engine import preflight
-from ...engine.catalog import UsageError, check_experiment, delete_runs, planned_levers, shown
+from ...engine.catalog import (
+    UsageError,
+    check_experiment,
+    delete_runs,
+    planned_levers,
+    report_text,
+    shown,
+)
 from ...engine.errors import BadInput
 from ...engine.job import run_command
 from . import report
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
-TITLES = {
-    "headline": "Headline: publication-count weight and party oversight",
-    "incentives_oversight": "Publication-count weight × oversight intensity (fine grid)",
-    "evaluation_window": "Evaluation window and failure tolerance",
-    "export_shock": "The October 2022 export-control shock and self-reliance funding",
-    "guanxi_technocrats": "Guanxi weight × technocrat share of leaderships",
-    "technocrat_channels": "Promoting technocrats (17.6% to 40%): the effect by leadership channel",
-    "incentive_presets": "Evaluation regimes: count-heavy, balanced, HHMI-like",
-    "scenarios": "The seeds' timeline against no events",
-}
 
 
 def title(name: str, levers: list[str]) -> str:
-    """The experiment's title, or, when overrides changed what it varies, one from its levers."""
+    """The experiment's title (its config's `report.title`), or, when overrides changed what it
+    varies, one from its levers."""
     if set(levers) == planned_levers(name):
-        return TITLES.get(name, f"Experiment: {name}")
+        return report_text(name).get("title") or f"Experiment: {name}"
     return f"{report.title_for(levers)} (the {name} experiment, with overrides)"
 
 

@@ -34,6 +34,7 @@ from sim.production import BREAKTHROUGH_RATE
 
 from ...analysis import decomposition, stats
 from ...engine import io
+from ...engine.catalog import question_for as catalog_question
 from ...present import figures, technocrat_channels
 from ...present.report_document import Document
 from ...present.report_figures import Figure, make_figures
@@ -111,53 +112,6 @@ def after_shock_columns() -> list[str]:
     what else speaks to the shock."""
     spoken = [catalog().run(m).of for m in catalog().answering(SHOCK_LEVER)]
     return [figures.quarterly_rate("exposed"), figures.quarterly_rate("unexposed"), *spoken]
-
-
-# Questions of the named experiments, each for the sweeps whose levers are exactly the first
-# set, or that set plus some of the second; any other sweep's question is written from its levers.
-QUESTIONS = [
-    (
-        {"incentives.publication_weight", "oversight.intensity"},
-        set(),
-        "How much do the weight of paper counts in evaluations and the intensity of party "
-        "oversight move the breakthrough rate, and what do they do to papers, exploration, "
-        "research time and foreign collaboration?",
-    ),
-    (
-        {"incentives.evaluation_window_years"},
-        {"incentives.failure_tolerance"},
-        "Do longer evaluation windows, with and without tolerance for failed exploratory "
-        "projects (long-term, failure-tolerant funding in the manner of HHMI; Azoulay, Graff "
-        "Zivin & Manso 2011), raise the breakthrough rate, and at what cost in flops?",
-    ),
-    (
-        {SHOCK_LEVER},
-        {"export_controls.self_reliance_funding"},
-        "How much does the October 2022 export-control shock cut breakthroughs in exposed "
-        "fields, against the same seeds without it, and how much does self-reliance funding "
-        "recover?",
-    ),
-    (
-        {"guanxi.weight", "leadership.technocrat_share"},
-        set(),
-        "How does favoritism through ties to leadership (guanxi), under more or fewer "
-        "technocratic leaderships, change how well funding tracks ability and the "
-        "breakthrough rate?",
-    ),
-    (
-        {decomposition.SHARE, *decomposition.CHANNELS},
-        set(),
-        "Does promoting technocrats (17.6% of the Central Committee at the 19th Congress, 40% "
-        "at the 20th) raise the breakthrough rate, by how much, and through which channel: "
-        "approval on merit, less favoritism in evaluations, or less concentrated funding?",
-    ),
-    (
-        {"incentives"},
-        set(),
-        "How do evaluation regimes (count-heavy, balanced, failure-tolerant) change papers, "
-        "exploration and breakthroughs?",
-    ),
-]
 
 
 class ReportError(Exception):
@@ -856,11 +810,11 @@ def default_command(directory: Path) -> str:
 
 
 def question_for(levers: list[str]) -> str:
-    """The named experiment's question, or one written from the levers the sweep varied."""
-    varied = set(levers)
-    for required, optional, question in QUESTIONS:
-        if required <= varied <= required | optional:
-            return question
+    """The named experiment's question (its config's `report.question`), or one written from
+    the levers the sweep varied."""
+    question = catalog_question(levers)
+    if question is not None:
+        return question
     names = [figures.lever_label(lever).split(" (")[0] for lever in levers]
     if not names:
         return "What breakthrough rate do these settings give, with what uncertainty over seeds?"
