@@ -19,6 +19,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 
 from experiments.engine import io, lock, preflight, replicates, schema
+from experiments.engine.checkpoint import PARTIAL_DIR
 from experiments.engine.errors import BadInput
 from experiments.engine.job import COMMAND_PID
 from experiments.engine.replicates import Checkpoint, replicate_seed, run_batch
@@ -120,7 +121,7 @@ def test_a_damaged_checkpoint_chunk_is_named_and_redone(tmp_path, small_params, 
     seeds = [replicate_seed(0, i) for i in range(3)]
     whole = run_batch(small_params, seeds, 1, Checkpoint(tmp_path / "whole", "k", 1e9), {})
     run_batch(small_params, seeds, 1, Checkpoint(tmp_path / "job", "k", 0.0), {})
-    chunks = sorted((tmp_path / "job" / replicates.PARTIAL_DIR).glob(f"{part}-*"))
+    chunks = sorted((tmp_path / "job" / PARTIAL_DIR).glob(f"{part}-*"))
     assert len(chunks) == 3  # one chunk per replicate with checkpoint_seconds=0
     damage(chunks[1], how)
     saved = Checkpoint(tmp_path / "job", "k", 0.0).load(3)
@@ -139,7 +140,7 @@ def test_a_chunk_cut_off_before_its_manifest_and_a_garbage_key_are_discarded(
 ):
     seeds = [replicate_seed(0, i) for i in range(2)]
     run_batch(small_params, seeds, 1, Checkpoint(tmp_path, "k", 0.0), {})
-    partial = tmp_path / replicates.PARTIAL_DIR
+    partial = tmp_path / PARTIAL_DIR
     next(iter(sorted(partial.glob("chunk-*.json")))).unlink()  # killed between the files
     assert sorted(Checkpoint(tmp_path, "k", 0.0).load(2)) == [1]
     assert len(list(partial.glob("*.csv"))) == 2  # the stray pair is gone

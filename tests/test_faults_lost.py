@@ -16,8 +16,9 @@ from test_faults import GRID, ROOT, SMALL, cli, one_line_error
 
 from experiments import calibrate
 from experiments.engine import design_job, io, lock, preflight
+from experiments.engine.checkpoint import PARTIAL_DIR
 from experiments.engine.errors import BadInput
-from experiments.engine.replicates import PARTIAL_DIR, Checkpoint, replicate_seed, run_batch
+from experiments.engine.replicates import Checkpoint, replicate_seed, run_batch
 from experiments.engine.store import PROVENANCE
 from experiments.studies.sensitivity import sensitivity
 from experiments.studies.sensitivity.analysis import SensitivityError
@@ -116,7 +117,7 @@ def test_another_calibration_config_gets_its_own_folder_or_is_refused(
     assert calibrate.main([*TINY_CALIBRATION, "workers=2", "--out", str(first)]) == 0  # resumes
     assert (first / "provenance.json").read_bytes() == kept
     # the partial work of another config is not discarded either
-    partial = tmp_path / "partial" / design_job.PARTIAL_DIR
+    partial = tmp_path / "partial" / PARTIAL_DIR
     partial.mkdir(parents=True)
     (partial / "config_hash").write_text("another config")
     (partial / "points-x.csv").write_text("point\n0\n")

@@ -13,6 +13,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 
 from experiments.engine import job, preflight, replicates, schema, store
+from experiments.engine.checkpoint import PARTIAL_DIR
 from experiments.engine.replicates import Checkpoint, replicate_seed, run_batch
 from sim import STEP_METRICS, ResearchModel
 
@@ -208,7 +209,7 @@ def test_an_interrupted_batch_keeps_finished_replicates_and_redoes_only_the_rest
     saved = Checkpoint(tmp_path / "job", "h", 30.0).load(3)
     assert sorted(saved) == [0, 1]
     assert Checkpoint(tmp_path / "job", "another config", 30.0).load(3) == {}
-    assert not (tmp_path / "job" / replicates.PARTIAL_DIR).exists()  # never mixed with others
+    assert not (tmp_path / "job" / PARTIAL_DIR).exists()  # never mixed with others
 
     def counted(params, i, seed):
         calls.append(i)

@@ -26,8 +26,8 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
 from ...engine import hydra_compat, io, schema
+from ...engine.checkpoint import PARTIAL_DIR
 from ...engine.job import finished_record
-from ...engine.replicates import PARTIAL_DIR
 from ...engine.store import FAILURE, PROVENANCE, REPLICATES, TIMESERIES, code_versions
 
 SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's when installed: faster
