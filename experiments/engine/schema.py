@@ -233,7 +233,13 @@ def config_hash(config: dict) -> str:
     run = {k: v for k, v in config.get("run", {}).items() if f"run.{k}" not in EXECUTION_KEYS}
     config = {k: v for k, v in config.items() if k != "report"}
     config = {k: v for k, v in config.items() if k != "uncertainty" or v is not None}
-    canonical = json.dumps({**config, "run": run}, sort_keys=True, separators=(",", ":"))
+    return digest({**config, "run": run})
+
+
+def digest(what) -> str:
+    """SHA-256 of JSON data written canonically (sorted keys, no spaces; anything else as its
+    text): the project's one hash of a config."""
+    canonical = json.dumps(what, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
