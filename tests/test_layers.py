@@ -1,4 +1,4 @@
-"""The layers of `experiments/` and who may import whom (docs/extending.md, "Add a study").
+"""The layers of `experiments/` and who may import whom (docs/extending.md, "Adding a study").
 
 - engine/ (run, store, check models) imports only `sim` and engine/;
 - analysis/ (pure functions on tables) imports only analysis/;

@@ -1,0 +1,9 @@
+"""The command `python -m experiments.franzoni_channels`: its name only.
+
+The code is experiments/studies/channels/franzoni.py.
+"""
+
+from .studies.channels.franzoni import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())
