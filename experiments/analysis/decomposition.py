@@ -17,14 +17,24 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sim.params import group_fields
+
 from . import stats
 
 SHARE = "leadership.technocrat_share"
-CHANNELS = {
-    "leadership.approval_differs": "approval",
-    "leadership.favoritism_differs": "favoritism",
-    "leadership.funding_differs": "funding",
-}
+
+
+def leadership_channels() -> dict[str, str]:
+    """The channels' switches, as `sim.params` declares them: the leadership group's switches
+    whose short label is 'NAME channel', each named NAME (approval, favoritism, funding)."""
+    return {
+        f"leadership.{f.name}": f.metadata["short"].removesuffix(" channel")
+        for f in group_fields("leadership")
+        if f.type in (bool, "bool") and f.metadata.get("short", "").endswith(" channel")
+    }
+
+
+CHANNELS = leadership_channels()
 # What the share's effect is shown on: the headline first, then where each channel acts.
 METRICS = [
     "breakthrough_rate",

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from sim.model import catalog
+from sim.params import policy_levers
 from sim.production import BREAKTHROUGH_RATE
 
 from ..analysis import stats
@@ -30,11 +31,11 @@ from . import figures, technocrat_channels
 
 HEADLINE = BREAKTHROUGH_RATE.name
 
+# The evaluation regime's levers: the incentives group's policy levers (`param(policy=True)`) and
+# its named presets (count_heavy, balanced, hhmi_like).
 INCENTIVE_LEVERS = [
-    "incentives.publication_weight",
-    "incentives.evaluation_window_years",
-    "incentives.failure_tolerance",
-    "incentives",  # a named preset (count_heavy, balanced, hhmi_like)
+    *(lever for lever in policy_levers() if lever.startswith("incentives.")),
+    "incentives",
 ]
 CI = f"{figures.CI_PERCENT}% bootstrap CI"
 BANDS_NOTE = (
