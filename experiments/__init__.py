@@ -3,6 +3,10 @@
 `python -m experiments.run` runs one job (or a sweep with -m) of the configs in `configs/`;
 `python -m experiments.aggregate SWEEP_DIR` joins a sweep's job folders into tidy tables.
 The model itself (`sim`) knows nothing of Hydra.
+
+Layers (docs/extending.md, "Adding a study"; checked by tests/test_layers.py): `engine/` runs
+models, `analysis/` computes on tables, `present/` words and draws, `studies/` puts them together
+for one question each; the modules here are the commands' names.
 """
 
 import importlib.abc
