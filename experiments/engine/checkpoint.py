@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 
 PARTIAL_DIR = ".partial"
 KEY_FILE = "key"
+# Where design and calibration checkpoints kept their key before they had manifests: a folder of
+# another config saved so is still recognised as such (and refused, not emptied, by calibrate).
+OLD_KEY_FILES = ("config_hash",)
 
 
 class DamagedChunk(ValueError):
@@ -46,10 +49,12 @@ class Chunks:
 
     def saved_key(self) -> str | None:
         """The key of the saved chunks, or None when none is saved (or it is unreadable)."""
-        try:
-            return (self.dir / KEY_FILE).read_text().strip() or None
-        except (OSError, ValueError):
-            return None
+        for name in (KEY_FILE, *OLD_KEY_FILES):
+            try:
+                return (self.dir / name).read_text().strip() or None
+            except (OSError, ValueError):
+                continue
+        return None
 
     def load(self) -> list[dict[str, pd.DataFrame]]:
         """The tables of every sound chunk of this key; those of another key are deleted, so
