@@ -1,6 +1,6 @@
 """Replicates per second in a sweep job, against a bare Python loop of the same replicates.
 
-A sweep job runs a batch of replicates of one configuration (experiments/replicates.py). The
+A sweep job runs a batch of replicates of one configuration (experiments/engine/replicates.py). The
 bare loop is the least a user could write: build, run and take the run metrics. The job's loop
 also keeps each replicate's timeseries and checkpoints finished replicates. Target (issue 5):
 the job's throughput within 1.5 times the bare loop's. Replicates of 2,000 researchers over

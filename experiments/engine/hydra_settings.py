@@ -87,7 +87,7 @@ SLURM_REFUSED = {
 }
 JOBLIB_BACKENDS = (None, "loky", "multiprocessing", "threading", "sequential")
 JOB_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
-OUTPUT_SUBDIR = ".hydra"  # Hydra's default, where experiments/aggregate.py reads overrides
+OUTPUT_SUBDIR = ".hydra"  # Hydra's default, where studies/sweep/aggregate.py reads overrides
 MAX_YAML_VALUES = 100_000  # a config file's values once its YAML aliases are expanded
 
 

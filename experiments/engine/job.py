@@ -253,7 +253,7 @@ def write_outputs(params, run, config: dict, digest: str, context: JobContext) -
         checkpoint.clear()
     if done:
         log.info("reusing %d finished replicates from an interrupted run", len(done))
-    # In a sweep, the command shows one bar for all jobs (experiments/progress.py).
+    # In a sweep, the command shows one bar for all jobs (`progress.py`).
     label = "" if context.num is not None else "replicates"
     results = run_batch(
         params, seeds, run.workers, checkpoint, done, label, ProgressNote(out / PROGRESS)

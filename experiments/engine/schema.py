@@ -108,7 +108,7 @@ def model_params() -> type:
 
 def experiment_config() -> type:
     """Every model parameter (typed as in sim.params) plus the batch settings under `run` and
-    an optional uncertainty design (experiments/design.py; when set, the job runs a share of
+    an optional uncertainty design (`design.py`; when set, the job runs a share of
     its points)."""
     return _experiment_config(model_params())
 

@@ -32,7 +32,7 @@ from ...engine.store import code_versions
 
 CONFIDENCE = 0.95
 N_BOOTSTRAP = 1000
-BOOTSTRAP_SEED = 20221007  # fixed, so intervals are reproducible (as in experiments/stats.py)
+BOOTSTRAP_SEED = 20221007  # fixed, so intervals are reproducible (as in analysis/stats.py)
 PRIM_THRESHOLD = 0.5  # a PRIM box must hold at least this share of reversing points
 PRIM_MAX_RESTRICTED = 5  # the reported box restricts at most this many factors (readable)
 MIN_REVERSALS = 3  # fewer reversing points than this: no PRIM box is sought

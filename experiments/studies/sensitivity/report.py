@@ -1,6 +1,6 @@
-"""Figures and the report of an uncertainty analysis (`experiments/sensitivity.py`).
+"""Figures and the report of an uncertainty analysis (`analysis.py`).
 
-Figures follow `experiments/figures.py`: units and n on every panel, CIs drawn, Okabe-Ito
+Figures follow `experiments/present/figures.py`: units and n on every panel, CIs drawn, Okabe-Ito
 colours, PNG and SVG written atomically. The report is an `experiments.report_document.Document`
 rendered as `report.md` and `report.html`.
 """

@@ -4,10 +4,10 @@ Every job the command would launch is checked first (experiments/preflight.py): 
 a wrong type, a value out of range, a job folder holding another config's results or other model
 code's, or Hydra settings that would run code or write outside the output folder stop the
 command with one line on stderr and exit status 2, before anything runs. The command then holds
-its folder (experiments/lock.py), so that a second command on the same folder stops at once
+its folder (engine/lock.py), so that a second command on the same folder stops at once
 with one line naming the holder (or, with --wait, waits for it). Hydra composes
-`configs/config.yaml` and runs each job (experiments/job.py) with the chosen launcher; a sweep
-shows one progress display for all its jobs (experiments/progress.py). Ctrl-C or SIGTERM stop
+`configs/config.yaml` and runs each job (engine/job.py) with the chosen launcher; a sweep
+shows one progress display for all its jobs (engine/progress.py). Ctrl-C or SIGTERM stop
 it with a line saying how to resume.
 
     python -m experiments.run run=quick incentives=hhmi_like
