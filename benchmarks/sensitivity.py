@@ -26,8 +26,8 @@ from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 
-from experiments import design, schema
-from experiments.replicates import replicate_seed
+from experiments.engine import design, schema
+from experiments.engine.replicates import replicate_seed
 from sim import ResearchModel, with_overrides
 
 from .common import Row, print_table
@@ -137,7 +137,7 @@ def rows(quick: bool = False, repeats: int = 1) -> list[Row]:
 
 
 def job_seconds(job_dir: Path) -> float:
-    from experiments import io
+    from experiments.engine import io
 
     return io.read_json(job_dir / "provenance.json")["timing"]["seconds"]
 

@@ -1,6 +1,6 @@
 """Replicates per second in a sweep job, against a bare Python loop of the same replicates.
 
-A sweep job runs a batch of replicates of one configuration (experiments/replicates.py). The
+A sweep job runs a batch of replicates of one configuration (experiments/engine/replicates.py). The
 bare loop is the least a user could write: build, run and take the run metrics. The job's loop
 also keeps each replicate's timeseries and checkpoints finished replicates. Target (issue 5):
 the job's throughput within 1.5 times the bare loop's. Replicates of 2,000 researchers over
@@ -25,8 +25,8 @@ def bare_loop(seeds) -> None:
 
 def job_loop(seeds) -> None:
     """The batch runner of a sweep job (experiments layer), serial, into a scratch folder."""
+    from experiments.engine.replicates import Checkpoint, run_batch
     from experiments.engine.spinup import SPIN_UPS
-    from experiments.replicates import Checkpoint, run_batch
 
     SPIN_UPS.clear()  # one configuration's seeds share no burn-in: keep repeats alike
     params = with_overrides(n_researchers=2000, years=20)
@@ -39,7 +39,7 @@ def rows(quick: bool = False) -> list[Row]:
     seeds = range(5 if quick else 20)
     runs = {"bare": lambda: bare_loop(seeds), "job": lambda: job_loop(seeds)}
     try:
-        import experiments.replicates  # noqa: F401
+        import experiments.engine.replicates  # noqa: F401
     except ImportError as err:  # the experiments layer is optional for the model itself
         runs.pop("job")
         missing = err

@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from experiments import io
-from experiments.aggregate import AggregateError, Sweep, aggregate
-from experiments.job import FAILURE
+from experiments.engine import io
+from experiments.engine.store import FAILURE
+from experiments.studies.sweep.aggregate import AggregateError, Sweep, aggregate
 from sim import STEP_METRICS
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,7 +7,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from experiments import preflight, schema
+from experiments.engine import preflight, schema
 from sim import Params
 from sim.params import GROUPS
 
@@ -32,7 +32,7 @@ def composed(*overrides: str):
 
 
 def test_schema_is_the_model_schema_plus_batch_settings():
-    extended = [*schema.field_names(Params), "uncertainty"]  # an optional uncertainty design
+    extended = [*schema.field_names(Params), "uncertainty", "report"]  # a design, report words
     assert schema.field_names(schema.ExperimentConfig) == extended
     for group in GROUPS:
         expected = type(getattr(Params(), group))

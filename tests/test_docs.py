@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from experiments.figures import number
+from experiments.present.figures import number
 from sim import MECHANISMS
 from sim.docs import (
     BEGIN,

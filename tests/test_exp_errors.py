@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from experiments import preflight
-from experiments.errors import BadInput, explain
+from experiments.engine import preflight
+from experiments.engine.errors import BadInput, explain
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 import sim.model
-from experiments import report, run
+from experiments.studies.sweep import report, run
 from sim import Mechanism, ResearchModel, Run, Step
 from sim.params import param
 

@@ -18,11 +18,14 @@ import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
 
-from experiments import headline, io, lock, preflight, replicates, schema
-from experiments.aggregate import AggregateError, aggregate
-from experiments.errors import BadInput
-from experiments.job import COMMAND_PID, PROVENANCE
-from experiments.replicates import Checkpoint, replicate_seed, run_batch
+from experiments.engine import io, lock, preflight, replicates, schema
+from experiments.engine.checkpoint import PARTIAL_DIR
+from experiments.engine.errors import BadInput
+from experiments.engine.job import COMMAND_PID
+from experiments.engine.replicates import Checkpoint, replicate_seed, run_batch
+from experiments.engine.store import PROVENANCE
+from experiments.studies.sweep import headline
+from experiments.studies.sweep.aggregate import AggregateError, aggregate
 from sim import ParameterError, ResearchModel
 from sim.params import FIXED_AT_START
 
@@ -118,7 +121,7 @@ def test_a_damaged_checkpoint_chunk_is_named_and_redone(tmp_path, small_params, 
     seeds = [replicate_seed(0, i) for i in range(3)]
     whole = run_batch(small_params, seeds, 1, Checkpoint(tmp_path / "whole", "k", 1e9), {})
     run_batch(small_params, seeds, 1, Checkpoint(tmp_path / "job", "k", 0.0), {})
-    chunks = sorted((tmp_path / "job" / replicates.PARTIAL_DIR).glob(f"{part}-*"))
+    chunks = sorted((tmp_path / "job" / PARTIAL_DIR).glob(f"{part}-*"))
     assert len(chunks) == 3  # one chunk per replicate with checkpoint_seconds=0
     damage(chunks[1], how)
     saved = Checkpoint(tmp_path / "job", "k", 0.0).load(3)
@@ -137,7 +140,7 @@ def test_a_chunk_cut_off_before_its_manifest_and_a_garbage_key_are_discarded(
 ):
     seeds = [replicate_seed(0, i) for i in range(2)]
     run_batch(small_params, seeds, 1, Checkpoint(tmp_path, "k", 0.0), {})
-    partial = tmp_path / replicates.PARTIAL_DIR
+    partial = tmp_path / PARTIAL_DIR
     next(iter(sorted(partial.glob("chunk-*.json")))).unlink()  # killed between the files
     assert sorted(Checkpoint(tmp_path, "k", 0.0).load(2)) == [1]
     assert len(list(partial.glob("*.csv"))) == 2  # the stray pair is gone
@@ -274,7 +277,7 @@ def test_kill_9_of_a_sweep_with_workers_leaves_no_process(tmp_path, launcher):
 
 
 def test_a_job_on_another_host_does_not_watch_the_command(monkeypatch):
-    from experiments import job
+    from experiments.engine import job
 
     monkeypatch.setenv(COMMAND_PID, "a-cluster-login-node:1")  # as a SLURM job inherits it
     assert job.command_process() is None
@@ -499,7 +502,7 @@ def test_a_run_with_overrides_touches_no_tracked_file():
 def test_off_a_terminal_a_sweep_prints_one_readable_line_per_job(sweep_dir):
     import io as text_io
 
-    from experiments.progress import SweepProgress
+    from experiments.engine.progress import SweepProgress
 
     jobs = []
     for num, value in enumerate(("0", "1")):
@@ -525,7 +528,7 @@ def test_off_a_terminal_a_sweep_prints_one_readable_line_per_job(sweep_dir):
 def test_on_a_terminal_a_sweep_shows_one_bar_of_replicates_and_jobs(sweep_dir):
     import io as text_io
 
-    from experiments.progress import SweepProgress
+    from experiments.engine.progress import SweepProgress
 
     class Terminal(text_io.StringIO):
         def isatty(self):

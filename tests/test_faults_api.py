@@ -12,7 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from experiments import figures, stats
+from experiments.analysis import stats
+from experiments.present import figures
 from sim import Event, ParameterError, Params, ResearchModel
 from sim.population import Population
 

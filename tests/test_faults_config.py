@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 from test_faults import ROOT, SMALL, cli, finished_sweep, one_line_error, sweep_dir  # noqa: F401
 
-from experiments import preflight, run, schema
-from experiments.errors import BadInput
+from experiments.engine import preflight, schema
+from experiments.engine.errors import BadInput
+from experiments.studies.sweep import run
 
 
 def refused(arguments: list[str]) -> str:

@@ -14,11 +14,17 @@ import test_faults
 import yaml
 from test_faults import GRID, ROOT, SMALL, cli, one_line_error
 
-from experiments import calibrate, design_job, headline, io, lock, preflight, sensitivity
-from experiments.aggregate import AggregateError, aggregate
-from experiments.errors import BadInput
-from experiments.job import PROVENANCE
-from experiments.replicates import PARTIAL_DIR, Checkpoint, replicate_seed, run_batch
+from experiments import calibrate
+from experiments.engine import design_job, io, lock, preflight
+from experiments.engine.checkpoint import PARTIAL_DIR
+from experiments.engine.errors import BadInput
+from experiments.engine.replicates import Checkpoint, replicate_seed, run_batch
+from experiments.engine.store import PROVENANCE
+from experiments.studies.sensitivity import sensitivity
+from experiments.studies.sensitivity.analysis import SensitivityError
+from experiments.studies.sensitivity.analysis import load as load_design
+from experiments.studies.sweep import headline
+from experiments.studies.sweep.aggregate import AggregateError, aggregate
 
 finished_sweep = test_faults.finished_sweep  # fixtures: a finished sweep, a copy to damage
 sweep_dir = test_faults.sweep_dir
@@ -111,7 +117,7 @@ def test_another_calibration_config_gets_its_own_folder_or_is_refused(
     assert calibrate.main([*TINY_CALIBRATION, "workers=2", "--out", str(first)]) == 0  # resumes
     assert (first / "provenance.json").read_bytes() == kept
     # the partial work of another config is not discarded either
-    partial = tmp_path / "partial" / design_job.PARTIAL_DIR
+    partial = tmp_path / "partial" / PARTIAL_DIR
     partial.mkdir(parents=True)
     (partial / "config_hash").write_text("another config")
     (partial / "points-x.csv").write_text("point\n0\n")
@@ -242,12 +248,12 @@ def test_a_finished_design_is_analysed_after_a_code_change_but_never_mixed(tmp_p
     out = tmp_path / "design"
     assert cli("-m", *ISHIGAMI, f"hydra.sweep.dir={out}").returncode == 0
     monkeypatch.setattr(io, "code_version", lambda: "the code of now")
-    assert len(sensitivity.load(out).runs) > 0
+    assert len(load_design(out).runs) > 0
     record = json.loads((out / "1" / PROVENANCE).read_text())
     record["environment"]["code_version"] = "older code"
     (out / "1" / PROVENANCE).write_text(json.dumps(record))
-    with pytest.raises(sensitivity.SensitivityError, match="2 versions of the code"):
-        sensitivity.load(out)
+    with pytest.raises(SensitivityError, match="2 versions of the code"):
+        load_design(out)
 
 
 # --- the experiment is the one named ------------------------------------------------------------

@@ -13,11 +13,11 @@ import pytest
 from numba.core.registry import CPUDispatcher
 from test_faults import ROOT, SMALL, cli, one_line_error
 
-from experiments import lock, preflight
-from experiments.errors import BadInput
-from experiments.job import PROGRESS, PROVENANCE
-from experiments.lock import JOB_LOCK
-from experiments.replicates import WorkerLost, run_parallel
+from experiments.engine import lock, preflight
+from experiments.engine.errors import BadInput
+from experiments.engine.lock import JOB_LOCK
+from experiments.engine.replicates import WorkerLost, run_parallel
+from experiments.engine.store import PROGRESS, PROVENANCE
 from sim import kernels
 
 LINUX = pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux's /proc")

@@ -14,7 +14,9 @@ from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
 from matplotlib.text import Text
 
-from experiments import decomposition, figures, report, stats
+from experiments.analysis import decomposition, stats
+from experiments.present import figures, technocrat_channels
+from experiments.studies.sweep import report
 from sim import ResearchModel
 
 SEEDS = range(4)
@@ -277,7 +279,7 @@ def test_report_figures_of_sixteen_arms_read_cleanly(tmp_path, drawn):
     }
     replicates, series = small_sweep(levers, years=3.0, seeds=range(2), size=100)
     problems = report_figures(replicates, series, list(levers), tmp_path, drawn)
-    assert {decomposition.FIGURE, "contrasts", "papers_vs_breakthroughs"} <= set(problems)
+    assert {technocrat_channels.FIGURE, "contrasts", "papers_vs_breakthroughs"} <= set(problems)
     assert {name: p for name, p in problems.items() if p} == {}
 
 
@@ -304,5 +306,5 @@ def test_committed_contrast_figures_read_cleanly(experiment, path, tmp_path, dra
     ):
         figures.contrast_intervals(table, levers, label, tmp_path, metric, name=metric)
     if (path.parent / "decomposition.csv").exists():
-        decomposition.figure(pd.read_csv(path.parent / "decomposition.csv"), tmp_path)
+        technocrat_channels.figure(pd.read_csv(path.parent / "decomposition.csv"), tmp_path)
     assert drawn and {name: p for name, p in drawn.items() if p} == {}

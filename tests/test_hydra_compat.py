@@ -13,7 +13,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.plugins.sweeper import Sweeper
 
-from experiments import hydra_compat, schema
+from experiments.engine import hydra_compat, schema
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from experiments import design, sensitivity
+from experiments.engine import design
+from experiments.studies.sensitivity import sensitivity
 from sim import ResearchModel, with_overrides
 from sim.params import ParameterError
 

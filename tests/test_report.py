@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from experiments import report
-from experiments.report_document import Document
+from experiments.present.report_document import Document
+from experiments.studies.sweep import report
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = ["run=quick", "run.replicates=4", "population.n_researchers=300"]
@@ -208,10 +208,11 @@ def test_ten_seeds_are_not_flagged():
 
 
 def test_a_title_follows_overrides_that_change_the_levers():
-    from experiments import headline
+    from experiments.engine.catalog import report_text
+    from experiments.studies.sweep import headline
 
     both = ["incentives.publication_weight", "oversight.intensity"]
-    assert headline.title("headline", both) == headline.TITLES["headline"]
+    assert headline.title("headline", both) == report_text("headline")["title"]
     fixed_oversight = headline.title("headline", ["incentives.publication_weight"])
     assert "oversight" not in fixed_oversight
     assert fixed_oversight.startswith("Sweep over publication-count weight")

@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
 
-from experiments import job, preflight, replicates, schema
-from experiments.replicates import Checkpoint, replicate_seed, run_batch
+from experiments.engine import job, preflight, replicates, schema, store
+from experiments.engine.checkpoint import PARTIAL_DIR
+from experiments.engine.replicates import Checkpoint, replicate_seed, run_batch
 from sim import STEP_METRICS, ResearchModel
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -208,7 +209,7 @@ def test_an_interrupted_batch_keeps_finished_replicates_and_redoes_only_the_rest
     saved = Checkpoint(tmp_path / "job", "h", 30.0).load(3)
     assert sorted(saved) == [0, 1]
     assert Checkpoint(tmp_path / "job", "another config", 30.0).load(3) == {}
-    assert not (tmp_path / "job" / replicates.PARTIAL_DIR).exists()  # never mixed with others
+    assert not (tmp_path / "job" / PARTIAL_DIR).exists()  # never mixed with others
 
     def counted(params, i, seed):
         calls.append(i)
@@ -234,9 +235,9 @@ def test_a_failing_job_records_its_error(tmp_path, small_params, monkeypatch):
         cfg = compose("config", overrides=SMALL)
     with pytest.raises(RuntimeError):
         job.run_job(cfg, job.JobContext(output_dir=tmp_path))
-    failure = json.loads((tmp_path / job.FAILURE).read_text())
+    failure = json.loads((tmp_path / store.FAILURE).read_text())
     assert failure["error"] == "RuntimeError: the model broke"
-    assert not (tmp_path / job.PROVENANCE).exists()
+    assert not (tmp_path / store.PROVENANCE).exists()
 
 
 def test_a_job_stopped_by_sigterm_keeps_its_finished_replicates_for_the_rerun(tmp_path):
@@ -255,7 +256,7 @@ def test_a_job_stopped_by_sigterm_keeps_its_finished_replicates_for_the_rerun(tm
         time.sleep(0.01)
     process.send_signal(signal.SIGTERM)  # what SLURM sends at a time limit
     assert process.wait(timeout=60) == 128 + signal.SIGTERM, "the job ended before the signal"
-    assert "SystemExit" in json.loads((tmp_path / job.FAILURE).read_text())["error"]
+    assert "SystemExit" in json.loads((tmp_path / store.FAILURE).read_text())["error"]
     assert not (tmp_path / "replicates.csv").exists()
 
     # The rerun may save less often and use more processes: the config hash is the same.
@@ -264,7 +265,7 @@ def test_a_job_stopped_by_sigterm_keeps_its_finished_replicates_for_the_rerun(tm
     assert 0 < reused < n
     rows = pd.read_csv(tmp_path / "replicates.csv")
     assert rows["replicate"].tolist() == list(range(n))
-    assert not (tmp_path / ".partial").exists() and not (tmp_path / job.FAILURE).exists()
+    assert not (tmp_path / ".partial").exists() and not (tmp_path / store.FAILURE).exists()
     with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
         params = schema.to_params(compose("config", overrides=arguments))[0]
     for i in (0, n - 1):  # one reused, one run after the restart
@@ -273,7 +274,7 @@ def test_a_job_stopped_by_sigterm_keeps_its_finished_replicates_for_the_rerun(tm
 
 
 def test_regenerated_results_do_not_mark_the_code_dirty(tmp_path, monkeypatch):
-    from experiments import io
+    from experiments.engine import io
 
     def git(*args):
         subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)

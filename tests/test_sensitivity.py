@@ -11,7 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments import design, sensitivity
+from experiments.engine import design
+from experiments.studies.sensitivity import sensitivity
+from experiments.studies.sensitivity.analysis import series
 from sim.params import ParameterError, parameter_table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,7 +97,7 @@ def test_ishigami_morris_gives_salibs_mu_star_and_zero_for_the_unread_factor(tmp
     analysis = sensitivity.analyse(out)
     got = analysis.indices.set_index("factor")
     d = analysis.design
-    y = sensitivity.series(analysis.points, "", "y")
+    y = series(analysis.points, "", "y")
     salib = morris.analyze(design.problem(d.spec), d.points, y, num_levels=4, seed=1)
     assert np.allclose(got["mu_star"], salib["mu_star"])
     assert np.allclose(got["sigma"], salib["sigma"], equal_nan=True)
@@ -240,7 +242,7 @@ def test_a_design_job_of_other_model_code_is_not_reused(basic, tmp_path, monkeyp
     """The model's code version is part of a design job's resume key, as for other jobs."""
     import shutil
 
-    from experiments import design_job, io
+    from experiments.engine import design_job, io
 
     job = tmp_path / "0"
     shutil.copytree(basic / "0", job)

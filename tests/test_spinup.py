@@ -12,7 +12,7 @@ import pytest
 import yaml
 from hydra import compose, initialize_config_dir
 
-from experiments import schema
+from experiments.engine import schema
 from experiments.engine.spinup import SpinUps
 from sim import ParameterError, ResearchModel
 from sim.model import spin_up_key

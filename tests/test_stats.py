@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments import stats
+from experiments.analysis import stats
 
 
 def test_mean_of_constants_is_exact_with_a_zero_width_interval():

@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments import decomposition, figures, report
+from experiments.analysis import decomposition
+from experiments.present import figures, technocrat_channels
+from experiments.studies.sweep import report
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = [
@@ -34,8 +36,8 @@ def test_the_experiment_runs_end_to_end_with_its_decomposition(channels):
     assert text.startswith("# Promoting technocrats")
     assert "## Decomposition by leadership channel" in text
     assert "through which channel" in text  # the seed's question
-    assert (channels / "figures" / f"{decomposition.FIGURE}.png").stat().st_size > 0
-    assert (channels / "figures" / f"{decomposition.FIGURE}.svg").exists()
+    assert (channels / "figures" / f"{technocrat_channels.FIGURE}.png").stat().st_size > 0
+    assert (channels / "figures" / f"{technocrat_channels.FIGURE}.svg").exists()
 
     table = pd.read_csv(channels / "decomposition.csv")
     settings = list(dict.fromkeys(table["setting"]))

@@ -1,1 +1,1 @@
-"""The engine that runs models for every study: it imports `sim` and nothing of experiments/."""
+"""The engine that runs models for every study: it imports `sim` and no other experiments/."""

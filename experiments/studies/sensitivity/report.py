@@ -1,6 +1,6 @@
-"""Figures and the report of an uncertainty analysis (`experiments/sensitivity.py`).
+"""Figures and the report of an uncertainty analysis (`analysis.py`).
 
-Figures follow `experiments/figures.py`: units and n on every panel, CIs drawn, Okabe-Ito
+Figures follow `experiments/present/figures.py`: units and n on every panel, CIs drawn, Okabe-Ito
 colours, PNG and SVG written atomically. The report is an `experiments.report_document.Document`
 rendered as `report.md` and `report.html`.
 """
@@ -17,10 +17,10 @@ import pandas as pd
 
 from sim.params import ACCEPTED, parameter_table
 
-from . import design, io
-from .figures import OKABE_ITO, lever_label, metric_label, number, save, wrapped
-from .report_document import Document
-from .sensitivity import PRIM_MAX_RESTRICTED
+from ...engine import design, io
+from ...present.figures import OKABE_ITO, lever_label, metric_label, number, save, wrapped
+from ...present.report_document import Document
+from .analysis import PRIM_MAX_RESTRICTED
 
 CI = "95% CI"
 TOP = 8  # factors shown per output in tables and bar charts

@@ -35,7 +35,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from .errors import BadInput
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = PROJECT_ROOT / "configs"
 OUTPUT_FOLDERS = ("outputs", "multirun")  # and any `runs` folder under results/ (.gitignore)
 RAY_LAUNCHER = "hydra_plugins.hydra_ray_launcher.ray_launcher.RayLauncher"
@@ -87,7 +87,7 @@ SLURM_REFUSED = {
 }
 JOBLIB_BACKENDS = (None, "loky", "multiprocessing", "threading", "sequential")
 JOB_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
-OUTPUT_SUBDIR = ".hydra"  # Hydra's default, where experiments/aggregate.py reads overrides
+OUTPUT_SUBDIR = ".hydra"  # Hydra's default, where studies/sweep/aggregate.py reads overrides
 MAX_YAML_VALUES = 100_000  # a config file's values once its YAML aliases are expanded
 
 

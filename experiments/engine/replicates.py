@@ -14,7 +14,6 @@ import contextlib
 import logging
 import multiprocessing
 import os
-import shutil
 import signal
 import threading
 import time
@@ -30,12 +29,10 @@ from tqdm import tqdm
 from sim import Params
 from sim.kernels import signals_held
 
-from . import io
-from .engine.spinup import model_for
+from .checkpoint import Chunks
+from .spinup import model_for
 
 log = logging.getLogger(__name__)
-
-PARTIAL_DIR = ".partial"
 
 
 def replicate_seed(root_seed: int, replicate: int) -> int:
@@ -57,92 +54,29 @@ def run_replicate(params: Params, replicate: int, seed: int) -> tuple[dict, pd.D
     return metrics, series
 
 
-class DamagedChunk(ValueError):
-    """A checkpoint chunk that must not be reused."""
-
-
 class Checkpoint:
-    """Finished replicates of one config and model code, saved in chunks under `job_dir/.partial/`.
-
-    A chunk is two CSV files and a manifest (`chunk-TAG.json`, written last) holding both files'
-    SHA-256, the replicate numbers and the checkpoint's key (config hash and code version). A
-    chunk is reused only when its manifest is readable, names this key and both checksums
-    match; any other chunk (truncated, emptied, edited, random bytes, cut off by a kill between
-    its files, or copied from another job) is deleted with a one-line warning naming it, and
-    its replicates are run again.
-    """
+    """Finished replicates of one config and model code, saved in chunks under `job_dir/.partial/`
+    (`checkpoint.py`: each chunk checked by its manifest before reuse): a chunk is a replicates
+    table and a time-series table."""
 
     def __init__(self, job_dir: Path, key: str, flush_seconds: float):
-        self.dir = Path(job_dir) / PARTIAL_DIR
+        self.chunks = Chunks(job_dir, key, ("replicates", "timeseries"), "replicate")
+        self.dir = self.chunks.dir
         self.key = key
         self.flush_seconds = flush_seconds
         self.unsaved: list[tuple[dict, pd.DataFrame]] = []
         self.last_flush = time.monotonic()
 
     def load(self, replicates: int) -> dict[int, tuple[dict, pd.DataFrame]]:
-        """Replicates 0..replicates-1 saved by an earlier, unfinished run of the same key.
-
-        Those of another config or model code are deleted, so that they never mix with these.
-        """
-        try:
-            same = (self.dir / "key").read_text().strip() == self.key
-        except (OSError, ValueError):
-            same = False
-        if not same:
-            self.clear()
-            return {}
+        """Replicates 0..replicates-1 saved by an earlier, unfinished run of the same key."""
         found: dict[int, tuple[dict, pd.DataFrame]] = {}
-        manifests = set(self.dir.glob("chunk-*.json"))
-        for manifest in sorted(manifests):
-            chunk = self.read_chunk(manifest)
-            if chunk is None:
-                self.drop(manifest)
-                continue
-            found.update({i: r for i, r in chunk.items() if 0 <= i < replicates})
-        for stray in self.dir.glob("*.csv"):  # a chunk whose manifest was never written
-            if self.manifest_of(stray) not in manifests:
-                with contextlib.suppress(OSError):
-                    stray.unlink()
+        for tables in self.chunks.load():
+            rows, series = tables["replicates"], tables["timeseries"]
+            for row in rows.to_dict("records"):
+                i = int(row["replicate"])
+                if 0 <= i < replicates:
+                    found[i] = (row, series[series["replicate"] == i].reset_index(drop=True))
         return found
-
-    @staticmethod
-    def manifest_of(path: Path) -> Path:
-        tag = path.stem.partition("-")[2]
-        return path.with_name(f"chunk-{tag}.json")
-
-    def read_chunk(self, manifest: Path) -> dict[int, tuple[dict, pd.DataFrame]] | None:
-        """The chunk's replicates, or None (with a warning) when any part of it is damaged."""
-        record = io.read_json(manifest)
-        try:
-            if record["key"] != self.key:  # type: ignore[index]
-                raise DamagedChunk("it was saved by another config or code (its key differs)")
-            files = {name: self.dir / name for name in record["files"]}  # type: ignore[index]
-            for name, path in files.items():
-                if not path.is_file() or io.sha256(path) != record["files"][name]:
-                    raise DamagedChunk(f"{path.name} is missing or its checksum differs")
-            rows = io.read_csv(files[record["replicates"]])
-            series = io.read_csv(files[record["timeseries"]])
-            numbers = [int(i) for i in rows["replicate"]]
-            if numbers != [int(i) for i in record["numbers"]]:
-                raise DamagedChunk("the manifest does not list the replicates its table holds")
-            return {
-                i: (row, series[series["replicate"] == i].reset_index(drop=True))
-                for i, row in zip(numbers, rows.to_dict("records"), strict=True)
-            }
-        except Exception as err:  # any shape of damage: redo the chunk's replicates
-            reason = str(err) if isinstance(err, DamagedChunk) else f"{type(err).__name__}: {err}"
-            log.warning(
-                "checkpoint chunk %s is damaged (%s); its replicates will run again",
-                manifest,
-                reason.splitlines()[0] if reason else type(err).__name__,
-            )
-            return None
-
-    def drop(self, manifest: Path) -> None:
-        tag = manifest.stem.partition("-")[2]
-        for path in (manifest, *self.dir.glob(f"*-{tag}.csv")):
-            with contextlib.suppress(OSError):
-                path.unlink()
 
     def add(self, result: tuple[dict, pd.DataFrame]) -> None:
         self.unsaved.append(result)
@@ -152,34 +86,17 @@ class Checkpoint:
     def flush(self) -> None:
         if not self.unsaved:
             return
-        try:
-            same = (self.dir / "key").read_text().strip() == self.key
-        except (OSError, ValueError):
-            same = False
-        if not same:
-            io.write_text(self.dir / "key", self.key)
         first = min(int(m["replicate"]) for m, _ in self.unsaved)
-        tag = f"{first:07d}-{time.time_ns()}"
         rows = pd.DataFrame([m for m, _ in self.unsaved])
         series = pd.concat([s for _, s in self.unsaved], ignore_index=True)
-        names = {"timeseries": f"timeseries-{tag}.csv", "replicates": f"replicates-{tag}.csv"}
-        io.write_csv(self.dir / names["timeseries"], series)
-        io.write_csv(self.dir / names["replicates"], rows)
-        manifest = {
-            "key": self.key,
-            **names,
-            "numbers": [int(m["replicate"]) for m, _ in self.unsaved],
-            "files": {name: io.sha256(self.dir / name) for name in names.values()},
-        }
-        io.write_json(self.dir / f"chunk-{tag}.json", manifest)  # written last: marks the chunk
+        self.chunks.write(
+            f"{first:07d}-{time.time_ns()}", {"replicates": rows, "timeseries": series}
+        )
         self.unsaved = []
         self.last_flush = time.monotonic()
 
     def clear(self) -> None:
-        if self.dir.is_dir():
-            shutil.rmtree(self.dir, ignore_errors=True)
-        elif self.dir.exists() or self.dir.is_symlink():  # a file in its place
-            self.dir.unlink()
+        self.chunks.clear()
 
 
 def exit_with_parent(

@@ -2,8 +2,8 @@
 
 `ExperimentConfig` is `sim.params.Params` with its `run` group extended by the settings of a
 batch of replicates (`replicates`, `seed`, `workers`, `resume`, `checkpoint_seconds`), plus an
-optional `uncertainty` design (`experiments/design.py`; None for an ordinary job, and then left
-out of the config hash).
+optional `uncertainty` design (`design.py`; None for an ordinary job, and then left out of the
+config hash) and a named experiment's `report` wording (`ReportText`; never in the config hash).
 Registered with Hydra's ConfigStore as `schema`, it types every key of `configs/`: an unknown key
 or a value of the wrong type fails while Hydra composes the config. Ranges are checked by
 `sim.params.validate`, through `params_from_config`, before any replicate runs. Nothing here
@@ -52,6 +52,22 @@ MAIN_LEVERS = (
     "run.years",
     "run.start_year",
 )
+
+
+@dataclass
+class ReportText:
+    """What a named experiment's report says it is: its title and the question it answers.
+
+    Declared in the experiment's config (`configs/experiment/NAME.yaml`, section `report`). The
+    question also stands for sweeps of the experiment that leave out some of its levers
+    (`optional_levers`). Words only: they never change a number, so not the config hash.
+    """
+
+    title: str = ""
+    question: str = ""
+    optional_levers: list[str] = field(default_factory=list)
+
+
 # Settings of a batch that change neither a replicate's numbers nor which replicates exist.
 EXECUTION_KEYS = ("run.workers", "run.resume", "run.checkpoint_seconds")
 
@@ -92,7 +108,7 @@ def model_params() -> type:
 
 def experiment_config() -> type:
     """Every model parameter (typed as in sim.params) plus the batch settings under `run` and
-    an optional uncertainty design (experiments/design.py; when set, the job runs a share of
+    an optional uncertainty design (`design.py`; when set, the job runs a share of
     its points)."""
     return _experiment_config(model_params())
 
@@ -102,13 +118,14 @@ def _experiment_config(params_type: type) -> type:
     extra = [
         ("run", RunConfig, field(default_factory=RunConfig)),
         ("uncertainty", Optional[design.DesignConfig], None),  # noqa: UP045 (OmegaConf needs it)
+        ("report", Optional[ReportText], None),  # noqa: UP045
     ]
     return dataclasses.make_dataclass("ExperimentConfig", extra, bases=(params_type,))
 
 
 ExperimentConfig = experiment_config()  # of the built-in mechanisms
 # Top-level keys that are not groups of the model's parameters.
-NOT_GROUPS = ("timeline", "uncertainty")
+NOT_GROUPS = ("timeline", "uncertainty", "report")
 
 
 def register() -> None:
@@ -163,7 +180,7 @@ def check_keys(config: dict) -> None:
                     if name not in field_names(Event):
                         raise ParameterError(unknown_key(name, in_event=True))
             continue
-        if key == "uncertainty":  # typed by Hydra, checked by design.check
+        if key in ("uncertainty", "report"):  # typed by Hydra; a design is checked by design.check
             continue
         allowed = field_names(group_class(key))
         for name in value:
@@ -202,15 +219,27 @@ def to_params(cfg: DictConfig) -> tuple[Params, RunConfig]:
 
 
 def resolved(cfg: DictConfig) -> dict:
-    """The composed config as plain, JSON-ready data (interpolations resolved)."""
-    return OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)  # type: ignore
+    """The composed config as plain, JSON-ready data (interpolations resolved); without a
+    `report` section when the config has none (so a job's record is as before there was one)."""
+    config = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+    if isinstance(config, dict) and config.get("report", ...) is None:
+        del config["report"]
+    return config  # type: ignore
 
 
 def config_hash(config: dict) -> str:
-    """SHA-256 of the config without the execution settings that leave the numbers unchanged."""
+    """SHA-256 of the config without the execution settings and the report's wording, which
+    leave the numbers unchanged."""
     run = {k: v for k, v in config.get("run", {}).items() if f"run.{k}" not in EXECUTION_KEYS}
+    config = {k: v for k, v in config.items() if k != "report"}
     config = {k: v for k, v in config.items() if k != "uncertainty" or v is not None}
-    canonical = json.dumps({**config, "run": run}, sort_keys=True, separators=(",", ":"))
+    return digest({**config, "run": run})
+
+
+def digest(what) -> str:
+    """SHA-256 of JSON data written canonically (sorted keys, no spaces; anything else as its
+    text): the project's one hash of a config."""
+    canonical = json.dumps(what, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -42,7 +42,7 @@ PACKAGES = (  # the model, what its numbers depend on, and what ran it
     "SALib",  # draws uncertainty designs and computes Sobol indices
     "ema-workbench",  # PRIM in uncertainty analyses
 )
-CODE_DIR = Path(__file__).resolve().parent.parent
+CODE_DIR = Path(__file__).resolve().parents[2]
 
 
 def _file_mode() -> int:

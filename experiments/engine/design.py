@@ -8,8 +8,8 @@ base arm (the config's levers) and, for each declared contrast, the lever at its
 value, all on the same replicate seeds (`run.replicates` seeds from `run.seed`, as in any job):
 each lever's effect is a paired difference on common random numbers.
 
-This module declares and checks designs and draws their points; `experiments/design_job.py` runs
-a job's chunk and `experiments/sensitivity.py` analyses a finished design.
+This module declares and checks designs and draws their points; `design_job.py` runs
+a job's chunk and `studies/sensitivity/analysis.py` analyses a finished design.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import numpy as np
 from sim.params import ParameterError, check_value, group_fields, resolve_key
 
 METHODS = ("morris", "sobol", "latin", "ensemble")
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SIGNS = {"positive": 1, "negative": -1}
 BASE_ARM = "base"
 
@@ -246,7 +246,11 @@ def check_ensemble(spec: DesignConfig) -> None:
 
 def problem(spec: DesignConfig) -> dict:
     """SALib's problem definition of the design."""
-    ranges = factors(spec)
+    return salib_problem(factors(spec))
+
+
+def salib_problem(ranges: dict[str, tuple[float, float]]) -> dict:
+    """SALib's problem definition of factors and their (low, high) ranges."""
     return {
         "num_vars": len(ranges),
         "names": list(ranges),
@@ -254,9 +258,18 @@ def problem(spec: DesignConfig) -> dict:
     }
 
 
+def latin_hypercube(ranges: dict[str, tuple[float, float]], samples: int, seed: int) -> np.ndarray:
+    """`samples` Latin-hypercube points over `ranges` (McKay, Beckman & Conover 1979; SALib's
+    sampler), one row each, the same for the same seed on every machine: the project's one
+    Latin-hypercube sampler."""
+    from SALib.sample import latin
+
+    return latin.sample(salib_problem(ranges), samples, seed=seed)
+
+
 def sample(spec: DesignConfig) -> np.ndarray:
     """All the design's points (one row per point), the same on every call and machine."""
-    from SALib.sample import latin, morris, sobol
+    from SALib.sample import morris, sobol
 
     if spec.method == "ensemble":
         return ensemble_table(spec).to_numpy(dtype=float)
@@ -265,7 +278,7 @@ def sample(spec: DesignConfig) -> np.ndarray:
         return morris.sample(prob, spec.samples, num_levels=spec.levels, seed=spec.seed)
     if spec.method == "sobol":
         return sobol.sample(prob, spec.samples, calc_second_order=False, seed=spec.seed)
-    return latin.sample(prob, spec.samples, seed=spec.seed)
+    return latin_hypercube(factors(spec), spec.samples, spec.seed)
 
 
 def chunk(n_points: int, jobs: int, job: int) -> range:

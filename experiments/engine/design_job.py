@@ -1,6 +1,6 @@
 """One Hydra job of an uncertainty design: its share of the design's points, every arm, every seed.
 
-`experiments/job.py` hands a job here when its config has an `uncertainty` design. Outputs, each
+`job.py` hands a job here when its config has an `uncertainty` design. Outputs, each
 written atomically into the job's folder:
 - `design_runs.csv`: one row per point, arm and replicate: `point` (row of the full design),
   `arm` (`base`, or `LEVER:low` / `LEVER:high`), `replicate`, `seed`, the factors' values, then
@@ -17,9 +17,7 @@ stops, so a rerun redoes only the points in progress.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import shutil
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,16 +28,14 @@ import pandas as pd
 from sim import with_overrides
 
 from . import design, io, schema
-from .engine.spinup import model_for
-from .job import provenance, record_failure
+from .checkpoint import Chunks
 from .replicates import replicate_seed, run_parallel, signals_held, sigterm_as_exit
+from .spinup import model_for
+from .store import FAILURE, PROVENANCE, provenance, record_failure
 
 log = logging.getLogger(__name__)
 
 RUNS = "design_runs.csv"
-PROVENANCE = "provenance.json"
-FAILURE = "failure.json"
-PARTIAL_DIR = ".partial"
 
 
 def completed_hash(job_dir: Path, code_of_now: bool = True) -> str | None:
@@ -85,41 +81,29 @@ def run_point(base, spec: design.DesignConfig, point: int, row, seeds: list[int]
 
 
 class PointCheckpoint:
-    """Finished points of one config and code, saved in chunks under `job_dir/.partial/`.
-
-    Each chunk's name carries a digest of the key (config hash and code version): chunks of
-    another key (copied from another job, say) are deleted, never reused.
-    """
+    """Finished points of one config and code, saved in chunks under `job_dir/.partial/`
+    (`checkpoint.py`: each chunk checked by its manifest before reuse): a chunk is one table of
+    rows, each naming its `point`, several rows to a point."""
 
     def __init__(self, job_dir: Path, config_hash: str, flush_seconds: float):
-        self.dir = Path(job_dir) / PARTIAL_DIR
+        self.chunks = Chunks(job_dir, config_hash, ("points",), "point")
+        self.dir = self.chunks.dir
         self.config_hash = config_hash
-        self.tag = hashlib.sha256(config_hash.encode()).hexdigest()[:12]
         self.flush_seconds = flush_seconds
         self.unsaved: list[dict] = []
         self.last_flush = time.monotonic()
 
     def load(self) -> dict[int, list[dict]]:
         """Points saved by an earlier, unfinished run of the same key (others are deleted)."""
-        if self.saved_key() != self.config_hash:
-            self.clear()
-            return {}
         done: dict[int, list[dict]] = {}
-        for path in sorted(self.dir.glob("points-*.csv")):
-            if not path.name.startswith(f"points-{self.tag}-"):
-                log.warning("checkpoint chunk %s belongs to another config or code: deleted", path)
-                path.unlink()
-                continue
-            for row in io.read_csv(path).to_dict("records"):
+        for tables in self.chunks.load():
+            for row in tables["points"].to_dict("records"):
                 done.setdefault(int(row["point"]), []).append(row)
         return done
 
     def saved_key(self) -> str | None:
         """The key of the saved points, or None when none are saved."""
-        try:
-            return (self.dir / "config_hash").read_text().strip() or None
-        except (OSError, ValueError):
-            return None
+        return self.chunks.saved_key()
 
     def add(self, rows: list[dict]) -> None:
         self.unsaved += rows
@@ -129,18 +113,13 @@ class PointCheckpoint:
     def flush(self) -> None:
         if not self.unsaved:
             return
-        if not (self.dir / "config_hash").is_file():
-            io.write_atomic(self.dir / "config_hash", lambda f: f.write(self.config_hash))
-        tag = f"{self.tag}-{int(self.unsaved[0]['point']):07d}-{time.time_ns()}"
-        io.write_csv(self.dir / f"points-{tag}.csv", pd.DataFrame(self.unsaved))
+        tag = f"{int(self.unsaved[0]['point']):07d}-{time.time_ns()}"
+        self.chunks.write(tag, {"points": pd.DataFrame(self.unsaved)})
         self.unsaved = []
         self.last_flush = time.monotonic()
 
     def clear(self) -> None:
-        if self.dir.is_dir():
-            shutil.rmtree(self.dir)
-        elif self.dir.exists() or self.dir.is_symlink():  # a file in its place
-            self.dir.unlink()
+        self.chunks.clear()
 
 
 def run_chunk(cfg, context) -> str:

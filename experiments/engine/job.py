@@ -10,8 +10,9 @@ Outputs, each written atomically:
 A job whose provenance says complete, for the same config hash and the same model code
 (`io.code_version`), with both tables matching their checksums, is skipped (resume); a finished
 table whose checksum differs is named in a warning and the job runs again. A job that fails
-writes `failure.json` with the error. A job holds `.job.lock` in its folder while it runs, so
-that two commands never write one job folder at once.
+writes `failure.json` with the error (the files' names and both records: `store.py`). A job
+holds `.job.lock` in its folder while it runs, so that two commands never write one job folder
+at once. A config with an `uncertainty` design runs as a share of its points (`design_job.py`).
 """
 
 import contextlib
@@ -22,7 +23,6 @@ import socket
 import subprocess
 import sys
 import time
-import traceback
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,17 +30,21 @@ from pathlib import Path
 import pandas as pd
 from omegaconf import DictConfig
 
-from . import io, lock, schema
+from . import design_job, io, lock, schema
 from .replicates import Checkpoint, exit_with_parent, replicate_seed, run_batch
+from .store import (
+    FAILURE,
+    PROGRESS,
+    PROVENANCE,
+    REPLICATES,
+    TABLES,
+    TIMESERIES,
+    provenance,
+    record_failure,
+)
 
 log = logging.getLogger(__name__)
 
-REPLICATES = "replicates.csv"
-TIMESERIES = "timeseries.csv"
-PROVENANCE = "provenance.json"
-FAILURE = "failure.json"
-PROGRESS = ".progress"  # finished replicates of a running job, for the sweep's overall bar
-TABLES = (REPLICATES, TIMESERIES)
 FILES = (*TABLES, PROVENANCE, FAILURE, PROGRESS, lock.JOB_LOCK)  # what a job writes in its folder
 COMMAND_PID = "RESEARCH_ABM_COMMAND_PID"  # set by experiments.run for the processes it starts
 
@@ -183,55 +187,13 @@ def from_terminal() -> bool:
         return False
 
 
-def provenance(config, digest, seeds, context, began, timing, outputs, **extra) -> dict:
-    """The record of a finished job: its config and hash, seeds, overrides, launcher, versions
-    and code (`io.environment`), timing (`began` is the start's datetime and perf_counter) and
-    the checksums of its outputs; `extra` entries follow the config."""
-    started, clock = began
-    return {
-        "status": "complete",
-        "config_hash": digest,
-        "config": config,
-        **extra,
-        "seeds": seeds,
-        "overrides": list(context.overrides),
-        "choices": dict(context.choices),
-        "job": {"num": context.num, "launcher": context.launcher},
-        "environment": io.environment(),
-        "timing": {
-            "started": started.isoformat(),
-            "finished": datetime.now(UTC).isoformat(),
-            "seconds": time.perf_counter() - clock,
-            **timing,
-        },
-        "outputs": outputs,
-    }
-
-
-def record_failure(out: Path, err: BaseException, digest: str) -> None:
-    """`failure.json`: the error, its traceback and the config hash of the job that failed
-    (unless it cannot be written either, as on a full disk: the error is raised anyway)."""
-    with contextlib.suppress(OSError):
-        io.write_json(
-            out / FAILURE,
-            {
-                "error": f"{type(err).__name__}: {err}",
-                "traceback": traceback.format_exc(),
-                "config_hash": digest,
-                "finished": datetime.now(UTC).isoformat(),
-            },
-        )
-
-
 def run_job(cfg: DictConfig, context: JobContext) -> str:
     """Run (or skip, if already complete) the job; return 'complete' or 'skipped'."""
     stop_with_command()  # in a launcher's worker process: end with the command
     out = Path(context.output_dir)
     with lock.hold(out, lock.JOB_LOCK):
         if cfg.get("uncertainty") is not None:  # a share of an uncertainty design's points
-            from .design_job import run_chunk
-
-            return run_chunk(cfg, context)
+            return design_job.run_chunk(cfg, context)
         return run_locked_job(cfg, context, out)
 
 
@@ -291,7 +253,7 @@ def write_outputs(params, run, config: dict, digest: str, context: JobContext) -
         checkpoint.clear()
     if done:
         log.info("reusing %d finished replicates from an interrupted run", len(done))
-    # In a sweep, the command shows one bar for all jobs (experiments/progress.py).
+    # In a sweep, the command shows one bar for all jobs (`progress.py`).
     label = "" if context.num is not None else "replicates"
     results = run_batch(
         params, seeds, run.workers, checkpoint, done, label, ProgressNote(out / PROGRESS)

@@ -10,7 +10,7 @@
 - a named lever (a preset or scenario), up to eight arms: the breakthrough rate over time;
 - two or more arms: papers against breakthroughs, and paired vs unpaired contrast intervals;
 - the technocrat share crossed with the leadership channels: the share's effect per channel
-  setting (`experiments.decomposition`).
+  setting (`technocrat_channels.py`).
 Levers not shown in a figure sit at the reference arm's values, which the caption names.
 """
 
@@ -23,17 +23,19 @@ import numpy as np
 import pandas as pd
 
 from sim.model import catalog
+from sim.params import policy_levers
 from sim.production import BREAKTHROUGH_RATE
 
-from . import decomposition, figures, stats
+from ..analysis import stats
+from . import figures, technocrat_channels
 
 HEADLINE = BREAKTHROUGH_RATE.name
 
+# The evaluation regime's levers: the incentives group's policy levers (`param(policy=True)`) and
+# its named presets (count_heavy, balanced, hhmi_like).
 INCENTIVE_LEVERS = [
-    "incentives.publication_weight",
-    "incentives.evaluation_window_years",
-    "incentives.failure_tolerance",
-    "incentives",  # a named preset (count_heavy, balanced, hhmi_like)
+    *(lever for lever in policy_levers() if lever.startswith("incentives.")),
+    "incentives",
 ]
 CI = f"{figures.CI_PERCENT}% bootstrap CI"
 BANDS_NOTE = (
@@ -186,10 +188,10 @@ def make_figures(data, analysis: dict, out_dir: Path, shock_start: float) -> lis
         )
 
     if analysis.get("decomposition") is not None:
-        decomposition.figure(analysis["decomposition"], out_dir)
+        technocrat_channels.figure(analysis["decomposition"], out_dir)
         made.append(
             Figure(
-                decomposition.FIGURE,
+                technocrat_channels.FIGURE,
                 "Effect of the technocrat share per channel setting",
                 "Each row: the paired effect of raising the technocrat share under one setting "
                 "of the leadership channels, mean with its 95% CI over seed pairs (dark); the "

@@ -18,7 +18,8 @@ from collections.abc import Iterator
 from tqdm import tqdm
 
 from . import io
-from .job import PROGRESS, PROVENANCE, finished
+from .job import finished
+from .store import PROGRESS, PROVENANCE
 
 
 def seconds_text(seconds: float) -> str:

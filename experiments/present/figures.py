@@ -28,7 +28,8 @@ from sim.metrics import QUARTERLY, grouped  # noqa: E402
 from sim.model import catalog, parameters  # noqa: E402
 from sim.production import BREAKTHROUGH_RATE, PAPER_RATE  # noqa: E402
 
-from . import io, stats  # noqa: E402
+from ..analysis import stats  # noqa: E402
+from ..engine import io  # noqa: E402
 
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 HEATMAP_COLORMAP = "cividis"

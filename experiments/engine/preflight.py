@@ -29,7 +29,7 @@ from . import hydra_compat, hydra_settings, io, schema
 from .errors import BadInput, explain
 from .job import finished, folder_problem
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 CONFIG_NAME = "config"
 MULTIRUN_FLAGS = ("-m", "--multirun")
 # Hydra's flags that print something and run no job; any other flag (-cp, -cn, -cd, --run ...)

@@ -1,0 +1,1 @@
+"""Labels, figures and report documents: import analysis/ (and engine/io.py, atomic writes)."""

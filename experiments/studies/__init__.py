@@ -1,0 +1,1 @@
+"""The studies: each runs its tasks through engine/, analyses and reports; none imports another."""

@@ -1,0 +1,1 @@
+"""Small studies of a mechanism's channels, each one module."""

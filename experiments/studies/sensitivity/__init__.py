@@ -1,0 +1,1 @@
+"""The uncertainty analysis of a design: run it, analyse (`analysis.py`), report (`report.py`)."""
