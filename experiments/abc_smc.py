@@ -128,10 +128,11 @@ class OrderedSampler(Sampler):
     `measure(generation, {point: parameters})` runs the pending proposals' simulations (in any
     order, on any number of processes) and returns {point: statistics}."""
 
-    def __init__(self, log: ProposalLog, measure: Callable, root_seed: int, batch_hint: float):
+    def __init__(self, log: ProposalLog, measure: Callable, root_seed: int, min_batch: int = 1):
         super().__init__()
         self.log, self.measure, self.root_seed = log, measure, root_seed
-        self.acceptance_hint = batch_hint  # the expected acceptance rate, to size a batch
+        self.min_batch = min_batch  # each batch starts processes: not too many small ones
+        self.acceptance_hint = 1.0  # the expected acceptance rate, to size a batch
 
     def sample_until_n_accepted(
         self, n, simulate_one, t, *, max_eval=np.inf, all_accepted=False, ana_vars=None
@@ -161,6 +162,8 @@ class OrderedSampler(Sampler):
         return sample
 
     def batch_size(self, missing: int, allowed: float) -> int:
-        """Enough proposals for the missing acceptances at the expected rate (plus a tenth)."""
-        size = math.ceil(1.1 * missing / self.acceptance_hint)
+        """Enough proposals for the missing acceptances at the expected rate (plus a fifth),
+        at least `min_batch`. The size changes how many simulations are wasted (run beyond the
+        last acceptance), never which particles are accepted."""
+        size = max(math.ceil(1.2 * missing / self.acceptance_hint), self.min_batch)
         return int(max(1, min(size, allowed, 20 * missing + 10)))

@@ -610,7 +610,7 @@ def run_abc(cfg, ranges, fit_targets, distance, evaluations, database: Path) -> 
         means = point_means(rows, fit_ids)
         return {p: {i: float(means.at[p, i]) for i in fit_ids} | {"point": p} for p in points}
 
-    sampler = abc_smc.OrderedSampler(proposals, measure, cfg.seed, batch_hint=1.0)
+    sampler = abc_smc.OrderedSampler(proposals, measure, cfg.seed, min_batch=4 * cfg.workers)
     priors = pyabc.Distribution(
         **{name: pyabc.RV("uniform", low, high - low) for name, (low, high) in ranges.items()}
     )

@@ -1,5 +1,6 @@
-"""The calibration pipeline (experiments/calibrate.py): it recovers parameters from targets the
-model itself produced, refuses bad input before running, and resumes after an interruption."""
+"""The calibration pipeline (experiments/calibrate.py): its outputs say what ABC-SMC did, its
+numbers do not depend on the number of processes or on an interruption, and it refuses bad input
+before running (the recovery of known parameters: tests/test_calibrate_recovery.py)."""
 
 import json
 import re
