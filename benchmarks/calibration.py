@@ -30,8 +30,10 @@ def main() -> None:
         cfg, target_set, _, base = calibrate.check_config(calibrate.read_config(name, []))
         search, search_runs = pair_seconds(base, target_set, target_set.fitting())
         final, final_runs = pair_seconds(base, target_set, target_set.targets)
-        points = cfg.samples + cfg.refine_samples
-        pairs = points * cfg.replicates
+        # the pilot and max_simulations parameter sets (the generation that crosses the cap
+        # finishes, so a run can propose up to a generation more), then the confirmation
+        points = cfg.pilot_points + cfg.max_simulations
+        pairs = points * cfg.replicates + cfg.confirm_points * cfg.confirm_replicates
         finals = len(calibrate.ARMS) * cfg.validation_replicates
         total = (pairs * search + finals * final) / CORES
         runs = pairs * search_runs + finals * final_runs
@@ -44,8 +46,8 @@ def main() -> None:
         )
         rows.append(
             Row(
-                f"{name}: {runs:,} runs ({points} points x {cfg.replicates} seeds, then "
-                f"{finals} final pairs) on {CORES} cores",
+                f"{name}: {runs:,} runs ({points} parameter sets x {cfg.replicates} seeds, "
+                f"confirmation, {finals} final pairs) on {CORES} cores",
                 f"{total:.0f} s",
                 f"< {target / 60:.0f} min",
                 total < target,

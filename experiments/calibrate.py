@@ -1,47 +1,51 @@
-"""Calibrate the structural parameters to published targets: Latin hypercube, then ABC rejection.
+"""Calibrate the structural parameters to published targets: ABC-SMC (pyabc), reproducible.
 
     python -m experiments.calibrate [calibration=NAME] [KEY=VALUE ...] [--out DIR] [--fresh]
                                     [--wait]
 
 NAME is a file of `configs/calibration/` (default `default`; `quick` is a short version), typed
-by `CalibrationConfig`; KEY=VALUE overrides one of its keys (`samples=40`,
+by `CalibrationConfig`; KEY=VALUE overrides one of its keys (`population=50`,
 `base.population.n_researchers=1000`, `parameters.guanxi.weight=[0,2]`). Everything is checked
 before anything runs: a bad key, value, target or parameter stops the command with one line
 naming it and exit status 2.
 
 Method (docs/calibration.md):
-1. a Latin hypercube (SALib, as the uncertainty designs of experiments/design.py) of `samples`
-   points over the ranges of the calibrated `parameters` (their plausible ranges unless given);
-2. at every point, each fitting target's statistic (experiments/calibration.py) on the same
-   `replicates` seeds, the situations of a target paired on each seed, averaged over seeds;
-3. ABC rejection (Pritchard et al. 1999; Beaumont, Zhang & Balding 2002): the accepted points
-   are those where every fitting target is met within its tolerance; when fewer than
-   `accept_fraction` of the points are, the closest `accept_fraction` by the distance
-   sqrt(mean over targets of (miss / tolerance)^2) are accepted instead (and the output says so);
-4. with `refine_samples` > 0, a second hypercube of that many points inside the box the accepted
-   points span (a second generation, as in sequential ABC, Toni et al. 2009, with uniform
-   proposals and no importance weights), evaluated on the same seeds; step 3 then accepts among
-   the points of both stages. Accepted ranges are therefore where the targets are met, not a
-   posterior;
-5. the fitted point is the accepted point closest to all targets. With `confirm_points` > 0, the
-   chosen point is instead the closest on `confirm_replicates` further seeds among that many
-   accepted points nearest on the search seeds: choosing by the same noisy means that accepted a
-   point favours points that met the targets by chance (the winner's curse);
+1. one evaluation of a parameter set = each fitting target's statistic
+   (experiments/calibration.py) on `replicates` seeds, the situations of a target paired on each
+   seed, averaged over the seeds;
+2. a pilot: `pilot_points` Latin-hypercube points (SALib) over the prior ranges, each evaluated
+   once; the variance of each statistic over a point's seeds, averaged over the points, is the
+   seed noise the distance allows for, fixed for the run;
+3. the distance (experiments/abc_smc.py, `NoisyDistance`): sqrt(mean over fitting targets of
+   miss^2 / (tolerance^2 + discrepancy^2 + seed variance / replicates)), the discrepancy being
+   `discrepancy` x the tolerance;
+4. ABC-SMC (Toni et al. 2009; Beaumont et al. 2009) with pyabc (Klinger, Rickert & Hasenauer
+   2018; Schälte et al. 2022): uniform priors over the `parameters` ranges, `population`
+   particles per generation, epsilon the weighted `epsilon_quantile` of the last generation's
+   distances; it stops after `generations`, once epsilon would fall to `min_epsilon`, or once
+   `max_simulations` parameter sets were proposed. Proposals are drawn in this process and
+   replayed in order (`OrderedSampler`), each simulation's seed derived from (`seed`,
+   generation, proposal, replicate): the numbers do not depend on `workers`;
+5. the fitted point: with `confirm_points` > 0, among that many particles of the last
+   generation closest to the targets, the closest on `confirm_replicates` further seeds (the
+   same seeds for all, so the choice does not reward luck on a particle's own seeds); else the
+   closest particle;
 6. every target (fitted and held out) is then measured at the fitted point, and at the current
    defaults, on `validation_replicates` fresh seeds, with 95% bootstrap CIs over seeds.
 
 Outputs in DIR (default outputs/calibration/NAME, or NAME-HASH where HASH names the overrides that
-change the numbers, so that configs never share a folder), each written atomically: `points.csv`
-(every point and seed), `accepted.csv`, `confirmation.csv` (every candidate and further seed),
-`parameters.csv` (range searched, fitted value, accepted range and quantiles), `validation.csv`
-(every seed of the final measurements), `table.csv` and `table.md` (target, model value with 95%
-CI, tolerance, met, fit or held out), `fitted.yaml` (the fitted values as a Hydra config) and
-`fitted_overrides.txt` (the same as command-line overrides), then `provenance.json` (config and its
-hash, targets, seeds, versions, git commit, timing). A rerun with the same config, targets and
-model code returns at once; an interrupted run resumes from the finished (point, seed) pairs saved
-under DIR/.partial. A folder belongs to one config and code: another is refused (exit 2) unless
-`--fresh`, which starts over, replacing what the folder held. Work runs in `workers` processes; the
-numbers do not depend on how many.
+change the numbers, so that configs never share a folder), each written atomically:
+`posterior.csv` (the last generation: each parameter set with its importance weight, distance
+and statistics), `generations.csv` (epsilon, proposals, acceptance rate per generation),
+`distance.csv` (each fitting target's tolerance, discrepancy and pilot seed variance),
+`points.csv` (every simulated parameter set and seed), `confirmation.csv`, `parameters.csv`
+(prior range, fitted value, weighted posterior median and 5-95%), `validation.csv` (every seed of
+the final measurements), `table.csv` and `table.md`, `fitted.yaml` (the fitted values as a Hydra
+config) and `fitted_overrides.txt` (the same as command-line overrides), then `provenance.json`.
+A rerun with the same config, targets and model code returns at once; an interrupted run resumes
+from the finished generations (pyabc's database) and (parameter set, seed) pairs saved under
+DIR/.partial. A folder belongs to one config and code: another is refused (exit 2) unless
+`--fresh`, which starts over, replacing what the folder held.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ import hashlib
 import json
 import logging
 import math
+import shutil
 import signal
 import sys
 import time
@@ -65,7 +70,7 @@ import yaml
 
 from sim.params import ParameterError, check_value, field_of, with_overrides
 
-from . import calibration, io, lock, preflight, stats
+from . import abc_smc, calibration, io, lock, preflight, stats
 from .design_job import PointCheckpoint
 from .errors import BadInput
 from .job import run_command
@@ -80,6 +85,8 @@ PROVENANCE = "provenance.json"
 FITTED, DEFAULTS = -1, -2  # point numbers of the final measurements
 ARMS = {FITTED: "fitted", DEFAULTS: "defaults"}
 EXECUTION_KEYS = ("workers", "jobs", "checkpoint_seconds")  # change how, not what, is computed
+STRIDE = 10_000_000  # point number = (generation + 1) x STRIDE + proposal (the pilot: -1)
+DATABASE = "abc.db"  # pyabc's history, under DIR/.partial/
 
 
 @dataclass
@@ -89,13 +96,16 @@ class CalibrationConfig:
     targets: str = "configs/calibration/targets.yaml"  # relative to the project
     fit_also: list = field(default_factory=list)  # held-out target ids this calibration fits
     parameters: dict = field(default_factory=dict)  # dotted name -> [low, high] or null (plausible)
-    samples: int = 200  # Latin-hypercube points
-    refine_samples: int = 0  # second-stage points inside the first stage's accepted box (0: none)
-    design_seed: int = 0  # the hypercube's seed
-    replicates: int = 6  # paired seeds per point
-    seed: int = 0  # root of the points' seeds (experiments.replicates.replicate_seed)
-    accept_fraction: float = 0.05  # at least this share of the points is accepted
-    confirm_points: int = 0  # accepted points re-run on further seeds to choose the fitted one
+    population: int = 200  # particles per ABC-SMC generation
+    generations: int = 8  # at most this many generations
+    epsilon_quantile: float = 0.5  # epsilon: this weighted quantile of the last distances
+    min_epsilon: float = 0.0  # stop once epsilon would fall to this
+    max_simulations: int = 20000  # stop once this many parameter sets were proposed
+    replicates: int = 3  # seeds per evaluated parameter set
+    seed: int = 0  # root of the search's seeds (proposals, simulations, pilot)
+    pilot_points: int = 20  # prior points whose seed spread measures the seed noise
+    discrepancy: float = 0.5  # model discrepancy, in tolerances of each target
+    confirm_points: int = 0  # closest particles re-run on further seeds to choose the fitted one
     confirm_replicates: int = 10  # those further seeds
     confirm_seed: int = 2  # root of their seeds
     validation_replicates: int = 20  # fresh seeds for the final measurements
@@ -145,13 +155,14 @@ def check_config(data: dict) -> tuple[CalibrationConfig, calibration.TargetSet, 
             raise ParameterError(f"unknown key '{key}'; allowed: {', '.join(known)}")
     cfg = CalibrationConfig(**data)
     for key, low in (
-        ("samples", 2),
-        ("refine_samples", 0),
-        ("replicates", 1),
+        ("population", 2),
+        ("generations", 1),
+        ("max_simulations", 1),
+        ("replicates", 2),
+        ("pilot_points", 2),
         ("validation_replicates", 2),
         ("workers", 1),
         ("jobs", 0),
-        ("design_seed", 0),
         ("seed", 0),
         ("validation_seed", 0),
         ("confirm_points", 0),
@@ -159,6 +170,11 @@ def check_config(data: dict) -> tuple[CalibrationConfig, calibration.TargetSet, 
         ("confirm_seed", 0),
     ):
         _whole(key, getattr(cfg, key), low)
+    if not cfg.population <= cfg.max_simulations < STRIDE:
+        raise ParameterError(
+            f"max_simulations = {cfg.max_simulations} must be from population "
+            f"({cfg.population}) to {STRIDE - 1}"
+        )
     roots = {
         "seed": cfg.seed,
         "confirm_seed": cfg.confirm_seed,
@@ -169,9 +185,13 @@ def check_config(data: dict) -> tuple[CalibrationConfig, calibration.TargetSet, 
             raise ParameterError(
                 f"{key} = {root} must differ from the other seed roots ({', '.join(roots)})"
             )
-    fraction = cfg.accept_fraction
-    if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0 < fraction <= 1:
-        raise ParameterError(f"accept_fraction = {fraction!r} must be in (0, 1]")
+    quantile = cfg.epsilon_quantile
+    if isinstance(quantile, bool) or not isinstance(quantile, int | float) or not 0 < quantile <= 1:
+        raise ParameterError(f"epsilon_quantile = {quantile!r} must be in (0, 1]")
+    for key in ("min_epsilon", "discrepancy"):
+        value = getattr(cfg, key)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+            raise ParameterError(f"{key} = {value!r} must be a number >= 0")
     seconds = cfg.checkpoint_seconds
     if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
         raise ParameterError(f"checkpoint_seconds = {seconds!r} must be a number >= 0")
@@ -281,7 +301,8 @@ def run_task(base, target_set, target_ids, values, point, replicate, seed) -> di
 
 def run_tasks(tasks: list[tuple], workers: int, checkpoint: PointCheckpoint, label: str) -> list:
     """Run `tasks` (argument tuples of run_task) in `workers` processes, saving as they end."""
-    rows, started, every = [], time.perf_counter(), max(1, len(tasks) // 10)
+    rows, started = [], time.perf_counter()
+    every = max(1, len(tasks) // 10) if len(tasks) >= 20 else len(tasks)  # short: one line
 
     def finished(row):
         rows.append(row)
@@ -343,7 +364,7 @@ class CalibrationError(Exception):
     """A calibration could not finish (its saved work is kept for a rerun)."""
 
 
-# --- ABC rejection ------------------------------------------------------------------------
+# --- distances and tables ------------------------------------------------------------------
 
 
 def point_means(rows: pd.DataFrame, ids: list[str]) -> pd.DataFrame:
@@ -352,56 +373,58 @@ def point_means(rows: pd.DataFrame, ids: list[str]) -> pd.DataFrame:
 
 
 def distances(means: pd.DataFrame, targets: list[calibration.Target]) -> pd.Series:
-    """sqrt(mean over targets of (miss / tolerance)^2) at each point."""
+    """sqrt(mean over targets of (miss / tolerance)^2) at each point: the plain distance in
+    tolerances the final measurements report (the search's distance adds noise terms)."""
     misses = np.column_stack([[t.miss(v) for v in means[t.id]] for t in targets])
     return pd.Series(np.sqrt(np.mean(misses**2, axis=1)), index=means.index, name="distance")
 
 
-def accepted_box(points: pd.DataFrame, accepted, ranges: dict) -> dict:
-    """The box the accepted points span, per parameter; a side they do not span (one accepted
-    value) is widened to a tenth of the searched range around it, inside that range."""
-    box = {}
-    for name, (low, high) in ranges.items():
-        values = points.loc[accepted, name]
-        a, b = float(values.min()), float(values.max())
-        if a == b:
-            half = (high - low) / 20
-            a, b = max(low, a - half), min(high, b + half)
-        box[name] = (a, b)
-    return box
+def seed_variances(rows: pd.DataFrame, ids: list[str]) -> dict[str, float]:
+    """Each statistic's variance over a point's seeds, averaged over the points (the pilot)."""
+    spread = rows.groupby("point")[ids].var(ddof=1)
+    return {i: float(np.nan_to_num(spread[i].mean(), nan=0.0)) for i in ids}
 
 
-def accept(means: pd.DataFrame, targets, fraction: float) -> tuple[pd.Index, str]:
-    """The accepted points and how: 'tolerance' (all targets met) or 'closest' (the closest
-    `fraction` of the points, when fewer than that meet every target)."""
-    met = np.all([[t.met(v) for v in means[t.id]] for t in targets], axis=0)
-    least = max(1, math.ceil(fraction * len(means)))
-    if met.sum() >= least:
-        return means.index[met], "tolerance"
-    return distances(means, targets).nsmallest(least).index, "closest"
+def weighted_quantiles(values, weights, qs) -> list[float]:
+    """Quantiles of a weighted sample (the inverse of its weighted distribution function, with
+    each particle's weight centred on its value)."""
+    order = np.argsort(values, kind="stable")
+    v, w = np.asarray(values, float)[order], np.asarray(weights, float)[order]
+    cumulative = (np.cumsum(w) - 0.5 * w) / w.sum()
+    return [float(np.interp(q, cumulative, v)) for q in qs]
 
 
-# --- outputs --------------------------------------------------------------------------------
-
-
-def parameter_table(points, accepted, fitted_point, ranges) -> pd.DataFrame:
+def parameter_table(posterior: pd.DataFrame, fitted: dict, ranges) -> pd.DataFrame:
     rows = []
     for name, (low, high) in ranges.items():
-        values = points.loc[accepted, name]
-        q05, q50, q95 = np.quantile(values, [0.05, 0.5, 0.95])
+        values, weights = posterior[name], posterior["weight"]
+        q05, q50, q95 = weighted_quantiles(values, weights, (0.05, 0.5, 0.95))
         rows.append(
             {
                 "parameter": name,
-                "searched_low": low,
-                "searched_high": high,
-                "fitted": points.loc[fitted_point, name],
-                "accepted_min": values.min(),
-                "accepted_max": values.max(),
-                "accepted_q05": q05,
-                "accepted_median": q50,
-                "accepted_q95": q95,
+                "prior_low": low,
+                "prior_high": high,
+                "fitted": fitted[name],
+                "posterior_q05": q05,
+                "posterior_median": q50,
+                "posterior_q95": q95,
+                "posterior_min": values.min(),
+                "posterior_max": values.max(),
             }
         )
+    return pd.DataFrame(rows)
+
+
+def distance_table(targets, cfg, seed_var: dict) -> pd.DataFrame:
+    rows = []
+    for t in targets:
+        row = {"target": t.id, "kind": t.kind, "tolerance": t.tolerance}
+        row["discrepancy"] = cfg.discrepancy * t.tolerance
+        row["seed_variance"] = seed_var[t.id]
+        row["scale"] = abc_smc.NoisyDistance([t], cfg.discrepancy, seed_var, cfg.replicates).scale[
+            t.id
+        ]
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
@@ -444,9 +467,7 @@ def _target_text(row) -> str:
     return f"{sign}{row['value']:.4g}"
 
 
-def markdown(
-    table: pd.DataFrame, params: pd.DataFrame, how: str, n_accepted: int, cfg, comparison: dict
-) -> str:
+def markdown(table: pd.DataFrame, params: pd.DataFrame, cfg, summary: dict) -> str:
     lines = [
         "| target | use | target value | fitted model (95% CI) | met | defaults (95% CI) | met |",
         "|---|---|---|---|---|---|---|",
@@ -457,32 +478,35 @@ def markdown(
             cells.append(f"{r[arm]:.4g} ({r[f'{arm}_ci_low']:.4g} to {r[f'{arm}_ci_high']:.4g})")
             cells.append("yes" if r[f"{arm}_met"] else "no")
         lines.append("| " + " | ".join(cells) + " |")
+    comparison = summary["fit_comparison"]
     lines += [
         "",
-        f"Accepted points: {n_accepted} of {cfg.samples + cfg.refine_samples} ("
-        + ("every fitting target met" if how == "tolerance" else "the closest by distance")
-        + "); fitted point: "
+        f"ABC-SMC: {summary['generations']} generations of {cfg.population} particles, "
+        f"{summary['proposals']} parameter sets proposed on {cfg.replicates} seeds each; "
+        f"last epsilon {summary['epsilon']:.3g}, {summary['distinct']} distinct sets in the "
+        f"posterior (effective sample size {summary['ess']:.0f}); stopped: {summary['stop']}. "
+        "Fitted point: "
         + (
             f"the closest on {cfg.confirm_replicates} further seeds of the {cfg.confirm_points} "
-            "accepted points closest on the search seeds"
+            "posterior particles closest on their own seeds"
             if cfg.confirm_points
-            else "the accepted point closest on the search seeds"
+            else "the posterior particle closest on its own seeds"
         )
         + f"; model values over {cfg.validation_replicates} fresh seeds.",
         "",
-        f"Distance to the fitting targets on those seeds (0: all met): fitted "
+        f"Distance to the fitting targets on those seeds, in tolerances: fitted "
         f"{comparison['fitted']:.3g}, defaults {comparison['defaults']:.3g}; defaults minus "
         f"fitted, paired by seed: {comparison['difference']:.3g} (95% CI "
         f"{comparison['ci_low']:.3g} to {comparison['ci_high']:.3g}).",
         "",
-        "| parameter | searched | fitted | accepted median (5-95%) |",
+        "| parameter | prior | fitted | posterior median (5-95%) |",
         "|---|---|---|---|",
     ]
     for _, r in params.iterrows():
         lines.append(
-            f"| {r['parameter']} | {r['searched_low']:.4g} to {r['searched_high']:.4g} | "
-            f"{r['fitted']:.4g} | {r['accepted_median']:.4g} "
-            f"({r['accepted_q05']:.4g} to {r['accepted_q95']:.4g}) |"
+            f"| {r['parameter']} | {r['prior_low']:.4g} to {r['prior_high']:.4g} | "
+            f"{r['fitted']:.4g} | {r['posterior_median']:.4g} "
+            f"({r['posterior_q05']:.4g} to {r['posterior_q95']:.4g}) |"
         )
     return "\n".join(lines) + "\n"
 
@@ -505,6 +529,167 @@ def _plain(value):
 
 
 # --- the command ----------------------------------------------------------------------------
+
+
+class Evaluations:
+    """The (point, seed) pairs of a calibration: saved in the checkpoint as they finish, kept
+    here in memory, run here or as Hydra jobs (`execute`)."""
+
+    def __init__(self, checkpoint, cfg, target_set, base, hydra_args):
+        self.checkpoint, self.cfg, self.target_set, self.base = checkpoint, cfg, target_set, base
+        self.hydra_args = hydra_args
+        self.done = checkpoint.load()
+
+    def rows(self, points: dict, replicates, seed_of, ids: list[str], label: str) -> pd.DataFrame:
+        """The statistics `ids` of each of `points` ({point: values}) on the seeds numbered
+        `replicates` (`seed_of(point, replicate)`), run where not saved; one row per pair."""
+        replicates = list(replicates)
+        tasks = [
+            (self.base, self.target_set, ids, values, p, i, seed_of(p, i))
+            for p, values in points.items()
+            for i in replicates
+            if not any(int(r["replicate"]) == i for r in self.done.get(p, ()))
+        ]
+        try:
+            execute(tasks, self.cfg, self.checkpoint, self.target_set, self.hydra_args, label)
+        finally:
+            self.checkpoint.flush()
+        if tasks:
+            self.done = self.checkpoint.load()
+        rows = [r for p in points for r in self.done.get(p, ()) if r["replicate"] in replicates]
+        if len({(r["point"], r["replicate"]) for r in rows}) != len(points) * len(replicates):
+            raise CalibrationError(
+                f"{label}: some (point, seed) pairs did not finish; rerun the same command to "
+                "resume"
+            )
+        return _table(rows, ids)
+
+
+def _table(rows: list[dict], ids: list[str]) -> pd.DataFrame:
+    if not rows:
+        return pd.DataFrame(columns=["point", "replicate", "seed", *ids])
+    table = pd.DataFrame(rows).drop_duplicates(["point", "replicate"])
+    table = table.sort_values(["point", "replicate"])
+    keep = ["point", "replicate", "seed", *[c for c in table.columns if "." in c], *ids]
+    return table[keep].reset_index(drop=True)
+
+
+def search_seed(root: int):
+    """The seed of replicate i of point p in the search (pilot and generations)."""
+    return lambda p, i: abc_smc.proposal_seed(root, p // STRIDE - 1, p % STRIDE, i)
+
+
+def model_values(parameters: dict, ranges: dict) -> dict:
+    """A particle's parameters as model overrides, integers rounded for integer parameters."""
+    out = {}
+    for name in ranges:
+        value = float(parameters[name])
+        if field_of(name, calibration.params_type())[2].type in ("int", int):
+            value = int(round(value))
+        out[name] = value
+    return out
+
+
+def run_abc(cfg, ranges, fit_targets, distance, evaluations, database: Path) -> str:
+    """Run (or continue) the ABC-SMC generations in `database`; why they stopped."""
+    import pyabc
+
+    logging.getLogger("ABC").setLevel(logging.WARNING)
+    fit_ids = [t.id for t in fit_targets]
+    proposals = abc_smc.ProposalLog(fit_ids, STRIDE)
+
+    def measure(generation: int, pending: dict) -> dict:
+        points = {p: model_values(v, ranges) for p, v in pending.items()}
+        rows = evaluations.rows(
+            points,
+            range(cfg.replicates),
+            search_seed(cfg.seed),
+            fit_ids,
+            f"generation {generation}",
+        )
+        means = point_means(rows, fit_ids)
+        return {p: {i: float(means.at[p, i]) for i in fit_ids} | {"point": p} for p in points}
+
+    sampler = abc_smc.OrderedSampler(proposals, measure, cfg.seed, min_batch=4 * cfg.workers)
+    priors = pyabc.Distribution(
+        **{name: pyabc.RV("uniform", low, high - low) for name, (low, high) in ranges.items()}
+    )
+    url = f"sqlite:///{database}"
+    while True:
+        abc = pyabc.ABCSMC(
+            pyabc.FunctionModel(proposals, name="model"),
+            priors,
+            distance,
+            population_size=cfg.population,
+            sampler=sampler,
+            eps=abc_smc.ResumableQuantileEpsilon(math.inf, alpha=cfg.epsilon_quantile),
+        )
+        history = abc.load(url, 1) if database.is_file() else None
+        if history is not None and history.max_t < 0:  # killed before its first generation
+            database.unlink()
+            history = None
+        if history is None:
+            history = abc.new(url, {t.id: t.value for t in fit_targets})
+        generation = history.max_t + 1
+        stop = stop_reason(cfg, history, generation)
+        if stop:
+            return stop
+        log.info("generation %d", generation)
+        abc.run(max_nr_populations=1)
+
+
+def stop_reason(cfg, history, generation: int) -> str:
+    """Why no further generation runs ('' to run one): pyabc's criteria, checked here between
+    generations so that a resumed run stops where an uninterrupted one would."""
+    from pyabc.weighted_statistics import weighted_quantile
+
+    if generation >= cfg.generations:
+        return f"{cfg.generations} generations"
+    if generation == 0:
+        return ""
+    if history.total_nr_simulations >= cfg.max_simulations:
+        return f"{history.total_nr_simulations} proposals (max_simulations {cfg.max_simulations})"
+    last = history.get_weighted_distances(generation - 1)
+    epsilon = weighted_quantile(
+        last["distance"].to_numpy(), last["w"].to_numpy(), alpha=cfg.epsilon_quantile
+    )
+    if epsilon <= cfg.min_epsilon:
+        return f"epsilon {epsilon:.3g} at min_epsilon {cfg.min_epsilon}"
+    return ""
+
+
+def read_posterior(database: Path, ranges: dict, fit_ids: list[str]) -> tuple:
+    """(the last generation as a table, the generations table) from pyabc's history."""
+    import pyabc
+
+    history = pyabc.History(f"sqlite:///{database}")
+    history.id = 1
+    last = history.max_t
+    population = history.get_population(last)
+    rows = []
+    for particle in population.particles:
+        stats_ = particle.sum_stat
+        rows.append(
+            {"point": int(round(float(stats_["point"]))), "generation": last}
+            | {"weight": particle.weight}
+            | model_values(particle.parameter, ranges)
+            | {"distance": particle.distance}
+            | {i: float(stats_[i]) for i in fit_ids}
+        )
+    posterior = pd.DataFrame(rows).sort_values("point").reset_index(drop=True)
+    posterior["weight"] /= posterior["weight"].sum()
+    populations = history.get_all_populations()
+    populations = populations[populations["t"] >= 0]
+    generations = pd.DataFrame(
+        {
+            "generation": populations["t"].astype(int),
+            "epsilon": populations["epsilon"].astype(float),
+            "proposals": populations["samples"].astype(int),
+            "accepted": populations["particles"].astype(int),
+        }
+    ).reset_index(drop=True)
+    generations["acceptance_rate"] = generations["accepted"] / generations["proposals"]
+    return posterior, generations
 
 
 def calibrate(
@@ -535,81 +720,90 @@ def calibrate(
     started, clock = datetime.now(UTC), time.perf_counter()
     if fresh:
         checkpoint.clear()
-    reused = len(_done_pairs(checkpoint))
+    evaluations = Evaluations(checkpoint, cfg, target_set, base, hydra_args)  # drops others' work
+    reused = sum(len(rows) for rows in evaluations.done.values())
     if reused:
         log.info("reusing %d finished (point, seed) pairs", reused)
-    fit_ids = [t.id for t in target_set.fitting()]
+    _claim(checkpoint)
+    fit_targets = target_set.fitting()
+    fit_ids = [t.id for t in fit_targets]
     all_ids = [t.id for t in target_set.targets]
-    seeds = [replicate_seed(cfg.seed, i) for i in range(cfg.replicates)]
     fresh_seeds = [replicate_seed(cfg.validation_seed, i) for i in range(cfg.validation_replicates)]
-    search = range(cfg.replicates)
     further = range(cfg.replicates, cfg.replicates + cfg.confirm_replicates)  # replicate numbers
     further_seeds = [replicate_seed(cfg.confirm_seed, i) for i in range(cfg.confirm_replicates)]
-    points = design(ranges, cfg.samples, cfg.design_seed)
-
-    def measure(points, replicates, seeds, label):
-        finished = _done_pairs(checkpoint)
-        tasks = [
-            (base, target_set, fit_ids, _values(points, p), p, i, seed)
-            for p in points.index
-            for i, seed in zip(replicates, seeds, strict=True)
-            if (p, i) not in finished
-        ]
-        execute(tasks, cfg, checkpoint, target_set, hydra_args, label)
-        checkpoint.flush()
-        rows = _rows(checkpoint, fit_ids, set(points.index), replicates)
-        _check_complete(rows, len(points) * len(replicates), label)
-        return rows, point_means(rows, fit_ids)
-
-    def run_points(points, label):
-        rows, means = measure(points, search, seeds, label)
-        return rows, means, *accept(means, target_set.fitting(), cfg.accept_fraction)
+    database = checkpoint.dir / DATABASE
 
     with sigterm_as_exit():
-        try:
-            rows, means, accepted, how = run_points(points, "points")
-            if cfg.refine_samples:
-                box = accepted_box(points, accepted, ranges)
-                refined = design(box, cfg.refine_samples, cfg.design_seed + 1, first=cfg.samples)
-                points = pd.concat([points, refined])
-                rows, means, accepted, how = run_points(points, "refined points")
-            dist = distances(means, target_set.fitting())
-            confirmed, confirm_dist = pd.DataFrame(), pd.Series(dtype=float)
-            if cfg.confirm_points:
-                candidates = dist.loc[accepted].nsmallest(cfg.confirm_points).index
-                confirmed, confirm_means = measure(
-                    points.loc[candidates], further, further_seeds, "confirmation"
-                )
-                confirm_dist = distances(confirm_means, target_set.fitting())
-                fitted_point = int(confirm_dist.idxmin())
-            else:
-                fitted_point = int(dist.loc[accepted].idxmin())
-            confirm_dist.name = "confirmed_distance"
-            fitted = _values(points, fitted_point)
-            finished = _done_pairs(checkpoint)
-            tasks = [
-                (base, target_set, all_ids, values, point, i, seed)
-                for point, values in ((FITTED, fitted), (DEFAULTS, {}))
-                for i, seed in enumerate(fresh_seeds)
-                if (point, i) not in finished
-            ]
-            execute(tasks, cfg, checkpoint, target_set, hydra_args, "final measurements")
-        finally:
-            checkpoint.flush()
-    validation = _rows(checkpoint, all_ids, set(ARMS), range(cfg.validation_replicates))
-    _check_complete(validation, len(ARMS) * cfg.validation_replicates, "final measurements")
+        pilot_design = design(ranges, cfg.pilot_points, cfg.seed)
+        pilot = evaluations.rows(
+            {p: _values(pilot_design, p) for p in pilot_design.index},
+            range(cfg.replicates),
+            search_seed(cfg.seed),
+            fit_ids,
+            "pilot",
+        )
+        seed_var = seed_variances(pilot, fit_ids)
+        distance = abc_smc.NoisyDistance(fit_targets, cfg.discrepancy, seed_var, cfg.replicates)
+        stop = run_abc(cfg, ranges, fit_targets, distance, evaluations, database)
+        posterior, generations = read_posterior(database, ranges, fit_ids)
+        confirmed = pd.DataFrame()
+        if cfg.confirm_points:
+            candidates = posterior.nsmallest(cfg.confirm_points, "distance", keep="first")
+            confirmed = evaluations.rows(
+                {int(r["point"]): {k: r[k] for k in ranges} for _, r in candidates.iterrows()},
+                further,
+                lambda p, i: further_seeds[i - cfg.replicates],
+                fit_ids,
+                "confirmation",
+            )
+            confirm_distance = abc_smc.NoisyDistance(
+                fit_targets, cfg.discrepancy, seed_var, cfg.confirm_replicates
+            )
+            means = point_means(confirmed, fit_ids)
+            closeness = pd.Series({p: confirm_distance(r) for p, r in means.iterrows()})
+            fitted_point = int(closeness.idxmin())
+        else:
+            fitted_point = int(posterior.loc[posterior["distance"].idxmin(), "point"])
+        chosen = posterior.set_index("point").loc[fitted_point]
+        fitted = {k: _plain(chosen[k]) for k in ranges}
+        validation = evaluations.rows(
+            {FITTED: fitted, DEFAULTS: {}},
+            range(cfg.validation_replicates),
+            lambda p, i: fresh_seeds[i],
+            all_ids,
+            "final measurements",
+        )
     table = result_table(validation, target_set)
-    params = parameter_table(points, accepted, fitted_point, ranges)
-    accepted_rows = points.loc[accepted].join(means).join(dist).join(confirm_dist)
-    accepted_rows = accepted_rows.reset_index(names="point")
-    accepted_rows.insert(1, "stage", np.where(accepted_rows["point"] < cfg.samples, 1, 2))
+    params = parameter_table(posterior, fitted, ranges)
+    searched = _table(
+        [
+            r
+            for p, rs in evaluations.done.items()
+            if p >= 0
+            for r in rs
+            if r["replicate"] < cfg.replicates
+        ],
+        fit_ids,
+    )
+    searched.insert(0, "generation", searched["point"] // STRIDE - 1)
     command = " ".join(
         ["python -m experiments.calibrate", f"calibration={name}", *overrides, *hydra_args]
     )
-    fitted_plain = {k: _plain(v) for k, v in fitted.items()}
+    weights = posterior["weight"].to_numpy()
+    summary = {
+        "generations": len(generations),
+        "proposals": int(generations["proposals"].sum()),
+        "epsilon": float(generations["epsilon"].iloc[-1]),
+        "distinct": int(posterior[list(ranges)].drop_duplicates().shape[0]),
+        "ess": float(1.0 / np.sum(weights**2)),
+        "stop": stop,
+        "fit_comparison": fit_comparison(validation, fit_targets),
+    }
     files = {
-        "points.csv": rows,
-        "accepted.csv": accepted_rows,
+        "posterior.csv": posterior,
+        "generations.csv": generations,
+        "distance.csv": distance_table(fit_targets, cfg, seed_var),
+        "points.csv": searched,
         "confirmation.csv": confirmed,
         "parameters.csv": params,
         "validation.csv": validation,
@@ -617,10 +811,9 @@ def calibrate(
     }
     for file, frame in files.items():
         io.write_csv(out / file, frame)
-    comparison = fit_comparison(validation, target_set.fitting())
-    io.write_text(out / "table.md", markdown(table, params, how, len(accepted), cfg, comparison))
-    io.write_text(out / "fitted.yaml", fitted_yaml(fitted_plain, command))
-    overrides_line = " ".join(f"{k}={v}" for k, v in fitted_plain.items())
+    io.write_text(out / "table.md", markdown(table, params, cfg, summary))
+    io.write_text(out / "fitted.yaml", fitted_yaml(fitted, command))
+    overrides_line = " ".join(f"{k}={v}" for k, v in fitted.items())
     io.write_text(out / "fitted_overrides.txt", overrides_line + "\n")
     names = [*files, "table.md", "fitted.yaml", "fitted_overrides.txt"]
     record = {
@@ -631,13 +824,13 @@ def calibrate(
         "ranges": ranges,
         "targets": [dataclasses.asdict(t) for t in target_set.targets],
         "situations": target_set.situations,
-        "seeds": seeds,
+        "seed_variance": seed_var,
         "confirmation_seeds": further_seeds if cfg.confirm_points else [],
         "validation_seeds": fresh_seeds,
-        "acceptance": {"how": how, "accepted": len(accepted), "points": len(points)},
-        "fit_comparison": comparison,
+        "abc_smc": {k: v for k, v in summary.items() if k != "fit_comparison"},
+        "fit_comparison": summary["fit_comparison"],
         "fitted_point": fitted_point,
-        "fitted": fitted_plain,
+        "fitted": fitted,
         "environment": io.environment(),
         "timing": {
             "started": started.isoformat(),
@@ -654,34 +847,18 @@ def calibrate(
     return "complete"
 
 
+def _claim(checkpoint: PointCheckpoint) -> None:
+    """Mark DIR/.partial as this config's before anything (pyabc's database) is written."""
+    if checkpoint.saved_key() is None:
+        if checkpoint.dir.exists() and not checkpoint.dir.is_dir():
+            checkpoint.dir.unlink()
+        elif checkpoint.dir.is_dir():
+            shutil.rmtree(checkpoint.dir)  # no key: nothing of a known config to keep
+        io.write_atomic(checkpoint.dir / "config_hash", lambda f: f.write(checkpoint.config_hash))
+
+
 def _values(points: pd.DataFrame, point: int) -> dict:
     return {k: _plain(v) for k, v in points.loc[point].items()}
-
-
-def _rows(checkpoint: PointCheckpoint, ids: list[str], points: set, replicates) -> pd.DataFrame:
-    """The saved rows of `points` on the seeds numbered `replicates`, one per (point, seed),
-    sorted."""
-    saved = checkpoint.load()
-    rows = pd.DataFrame(
-        [r for p, rs in saved.items() if p in points for r in rs if r["replicate"] in replicates]
-    )
-    if rows.empty:
-        return pd.DataFrame(columns=["point", "replicate", "seed", *ids])
-    rows = rows.drop_duplicates(["point", "replicate"]).sort_values(["point", "replicate"])
-    keep = ["point", "replicate", "seed", *[c for c in rows.columns if "." in c], *ids]
-    return rows[keep].reset_index(drop=True)
-
-
-def _check_complete(rows: pd.DataFrame, expected: int, what: str) -> None:
-    if len(rows) != expected:
-        raise CalibrationError(
-            f"{what}: {expected - len(rows)} of {expected} (point, seed) pairs did not finish; "
-            "rerun the same command to resume"
-        )
-
-
-def _done_pairs(checkpoint: PointCheckpoint) -> set:
-    return {(p, int(r["replicate"])) for p, rs in checkpoint.load().items() for r in rs}
 
 
 def default_out(name: str, overrides: list[str]) -> Path:

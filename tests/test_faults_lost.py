@@ -88,9 +88,10 @@ def test_headline_fresh_deletes_nothing_when_an_override_is_bad(project_runs, ca
 
 TINY_CALIBRATION = [
     "calibration=quick",
-    "samples=3",
-    "refine_samples=0",
-    "replicates=1",
+    "population=3",
+    "generations=1",
+    "pilot_points=2",
+    "replicates=2",
     "confirm_points=0",
     "validation_replicates=2",
     "base.population.n_researchers=100",
@@ -103,15 +104,15 @@ def test_another_calibration_config_gets_its_own_folder_or_is_refused(
 ):
     monkeypatch.chdir(tmp_path)
     assert calibrate.main(TINY_CALIBRATION) == 0
-    assert calibrate.main([*TINY_CALIBRATION, "samples=4"]) == 0
+    assert calibrate.main([*TINY_CALIBRATION, "population=4"]) == 0
     folders = sorted((tmp_path / "outputs" / "calibration").iterdir())
     assert len(folders) == 2  # was one: the second overwrote the first
     records = [io.read_json(f / "provenance.json") for f in folders]
-    assert {r["config"]["samples"] for r in records} == {3, 4}
-    first = next(f for f, r in zip(folders, records, strict=True) if r["config"]["samples"] == 3)
+    assert {r["config"]["population"] for r in records} == {3, 4}
+    first = next(f for f, r in zip(folders, records, strict=True) if r["config"]["population"] == 3)
     kept = (first / "provenance.json").read_bytes()
     capsys.readouterr()
-    assert calibrate.main([*TINY_CALIBRATION, "samples=4", "--out", str(first)]) == 2
+    assert calibrate.main([*TINY_CALIBRATION, "population=4", "--out", str(first)]) == 2
     assert "another calibration config" in capsys.readouterr().err
     assert (first / "provenance.json").read_bytes() == kept
     assert calibrate.main([*TINY_CALIBRATION, "workers=2", "--out", str(first)]) == 0  # resumes

@@ -186,9 +186,10 @@ def test_a_killed_headline_leaves_no_sweep_or_worker_running(tmp_path, how):
 
 CALIBRATION = [
     "calibration=quick",
-    "samples=40",
-    "refine_samples=0",
-    "replicates=1",
+    "population=40",
+    "generations=2",
+    "pilot_points=2",
+    "replicates=2",
     "confirm_points=0",
     "validation_replicates=2",
     "base.population.n_researchers=100",
@@ -265,7 +266,7 @@ def test_a_full_disk_stops_the_command_with_one_line_naming_the_file(tmp_path, m
     if module == "experiments.run":
         arguments = [*SMALL, f"hydra.run.dir={tmp_path}"]
     else:
-        arguments = [*CALIBRATION, "samples=2", "workers=1", "--out", str(tmp_path)]
+        arguments = [*CALIBRATION, "population=2", "workers=1", "--out", str(tmp_path)]
     done = subprocess.run(
         [sys.executable, "-c", FULL_DISK, module, *arguments],
         cwd=ROOT,
@@ -284,7 +285,7 @@ def test_a_full_disk_stops_the_command_with_one_line_naming_the_file(tmp_path, m
 
 
 def test_a_calibration_in_one_process_prints_no_model_step(tmp_path):
-    arguments = [*CALIBRATION, "samples=2", "workers=1", "--out", str(tmp_path)]
+    arguments = [*CALIBRATION, "population=2", "workers=1", "--out", str(tmp_path)]
     done = cli(*arguments, module="experiments.calibrate")
     assert done.returncode == 0, done.stderr
     assert "model.step" not in done.stderr
@@ -298,7 +299,7 @@ def test_a_second_calibration_with_wait_queues_behind_the_first(tmp_path):
             cli(*CALIBRATION, "--out", str(tmp_path), module="experiments.calibrate")
         )
         assert "--wait" in line
-        command = [sys.executable, "-m", "experiments.calibrate", *CALIBRATION, "samples=2"]
+        command = [sys.executable, "-m", "experiments.calibrate", *CALIBRATION, "population=2"]
         process = subprocess.Popen(
             [*command, "workers=1", "--wait", "--out", str(tmp_path)],
             cwd=ROOT,

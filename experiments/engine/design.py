@@ -68,6 +68,10 @@ class DesignConfig:
     # example the calibration's accepted points), relative to the project's folder; each set
     # is also the status quo its burn-in runs, as in the calibration
     ensemble: str = ""
+    # with a `weight` column (the calibration's posterior.csv), the sets are resampled by
+    # weight to this many, systematically (no random draw): a set of weight w appears about
+    # w x ensemble_size times, so effects over the rows are weighted by the posterior
+    ensemble_size: int = 50
     job: int = 0  # this job's share (the sweep sets it: uncertainty.job=range(0,jobs))
 
 
@@ -205,11 +209,25 @@ def ensemble_path(spec: DesignConfig) -> Path:
 
 
 def ensemble_table(spec: DesignConfig):
-    """The ensemble's parameter sets: its columns that name parameters, in file order."""
+    """The ensemble's parameter sets: its columns that name parameters, in file order; with a
+    `weight` column, `ensemble_size` rows resampled by weight (`systematic_resample`)."""
     import pandas as pd
 
     table = pd.read_csv(ensemble_path(spec))
-    return table[[c for c in table.columns if "." in c]]
+    if "weight" in table.columns:
+        table = table.iloc[systematic_resample(table["weight"].to_numpy(float), spec.ensemble_size)]
+    return table[[c for c in table.columns if "." in c]].reset_index(drop=True)
+
+
+def systematic_resample(weights: np.ndarray, n: int) -> np.ndarray:
+    """Row numbers of `n` draws by weight at the fixed positions (i + 1/2) / n of the weights'
+    cumulative sum (systematic resampling, Kitagawa 1996, with the offset fixed at one half so
+    that it is the same on every run); in row order."""
+    if not (np.all(np.isfinite(weights)) and np.all(weights >= 0) and weights.sum() > 0):
+        raise ValueError("the weight column must hold numbers >= 0, not all 0")
+    cumulative = np.cumsum(weights / weights.sum())
+    positions = (np.arange(n) + 0.5) / n
+    return np.minimum(np.searchsorted(cumulative, positions, side="right"), len(weights) - 1)
 
 
 def ensemble_digest(spec: DesignConfig) -> str:
@@ -226,6 +244,9 @@ def check_ensemble(spec: DesignConfig) -> None:
         raise ParameterError(
             "uncertainty.factors must be empty for method ensemble (its columns are the factors)"
         )
+    size = spec.ensemble_size
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ParameterError(f"uncertainty.ensemble_size = {size!r} must be a whole number >= 1")
     try:
         table = ensemble_table(spec)
     except (OSError, ValueError) as err:
