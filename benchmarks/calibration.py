@@ -7,7 +7,7 @@ projects the committed run at 0.15 s per model run (the cost assumed once a burn
 `python -m benchmarks.calibration`
 """
 
-from experiments import calibrate, calibration
+from experiments.studies.calibration import calibrate, calibration
 from sim.params import with_overrides
 
 from .common import Row, best_time, print_table

@@ -1,9 +1,9 @@
 """The command `python -m experiments.franzoni_channels`: its name only.
 
-The code is experiments/studies/channels/franzoni.py.
+The code is experiments/studies/calibration/franzoni.py.
 """
 
-from .studies.channels.franzoni import main
+from .studies.calibration.franzoni import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from experiments import calibrate, calibration
+from experiments.studies.calibration import calibrate, calibration
 from sim.params import with_overrides
 
 TRUTH = {

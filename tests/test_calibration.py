@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from experiments import abc_smc, calibrate, calibration
+from experiments.studies.calibration import abc_smc, calibrate, calibration
 from sim.params import ParameterError, with_overrides
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -103,7 +103,8 @@ def test_readme_quotes_the_posterior_predictive_as_committed():
     assert f"5-95% {float(oversight['q05']):.2f} to {float(oversight['q95']):.2f}" in text
     assert f"counting papers at {float(count['share_with_sign']):.0%} of them" in text
     assert f"median {float(count['median']):.2f}, 5-95% {float(count['q05']):.2f} to " in text
-    assert f"{len(csv_rows('results/calibration/accepted.csv'))} accepted parameter sets" in text
+    sets = len(csv_rows("results/posterior/design.csv"))
+    assert f"{sets} parameter sets drawn by weight from the calibration's posterior" in text
 
 
 def test_docs_quote_the_headline_contrasts_as_committed():

@@ -14,12 +14,12 @@ import test_faults
 import yaml
 from test_faults import GRID, ROOT, SMALL, cli, one_line_error
 
-from experiments import calibrate
 from experiments.engine import design_job, io, lock, preflight
 from experiments.engine.checkpoint import PARTIAL_DIR
 from experiments.engine.errors import BadInput
 from experiments.engine.replicates import Checkpoint, replicate_seed, run_batch
 from experiments.engine.store import PROVENANCE
+from experiments.studies.calibration import calibrate
 from experiments.studies.sensitivity import sensitivity
 from experiments.studies.sensitivity.analysis import SensitivityError
 from experiments.studies.sensitivity.analysis import load as load_design

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from experiments.calibration import definition_digest
+from experiments.studies.calibration.calibration import definition_digest
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = "configs/calibration/targets.yaml"

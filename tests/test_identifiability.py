@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pandas as pd
 
-from experiments import identifiability
 from experiments.analysis import identifiability as ident
+from experiments.studies.calibration import identifiability
 
 RANGES = {"a": (0.0, 2.0), "b": (10.0, 20.0), "c": (0.0, 1.0)}
 TOLERANCES = {"reads_a": 0.5, "reads_b": 0.1}
@@ -44,7 +44,7 @@ def test_the_command_reads_a_calibration_folder_and_writes_its_report(tmp_path):
     points = synthetic_points(60, 2)
     accepted = points.groupby("point")[list(RANGES)].mean().head(10).reset_index()
     points.to_csv(tmp_path / "points.csv", index=False)
-    accepted.to_csv(tmp_path / "accepted.csv", index=False)
+    accepted.to_csv(tmp_path / "posterior.csv", index=False)
     targets = [{"id": t, "use": "fit", "tolerance": tol} for t, tol in TOLERANCES.items()]
     targets.append({"id": "held", "use": "held_out", "tolerance": 1.0})
     record = {"status": "complete", "ranges": RANGES, "targets": targets}
@@ -56,4 +56,4 @@ def test_the_command_reads_a_calibration_folder_and_writes_its_report(tmp_path):
     jac = pd.read_csv(tmp_path / "identifiability_jacobian.csv")
     assert list(jac["target"]) == ["reads_a", "reads_b"]  # held-out targets are not used
     inputs = json.loads((tmp_path / "identifiability.json").read_text())["inputs"]
-    assert set(inputs) == {"provenance.json", "points.csv", "accepted.csv"}
+    assert set(inputs) == {"provenance.json", "points.csv", "posterior.csv"}

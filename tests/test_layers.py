@@ -18,16 +18,6 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "experiments"
 
-# Still at the top level with their old imports: moved by the integrator into
-# studies/calibration (then this list, and the old names in experiments/__init__.py, go).
-CALIBRATION = {
-    "experiments.calibrate",
-    "experiments.calibrate_job",
-    "experiments.calibration",
-    "experiments.identifiability",
-}
-# The one study that uses a calibration module (the observed statistics of a run).
-CALIBRATION_USERS = {"experiments.studies.channels.franzoni"}
 PRESENT_MAY_USE = {"experiments.engine.io"}  # atomic writes of figures and documents
 
 
@@ -58,7 +48,7 @@ def imported(name: str, path: Path, known: dict[str, Path]) -> set[str]:
                 continue
             for alias in node.names:  # `from . import io` imports the module io
                 child = f"{module}.{alias.name}"
-                targets.add(child if child in known or child in CALIBRATION else module)
+                targets.add(child if child in known else module)
     return targets
 
 
@@ -69,8 +59,6 @@ def graph() -> dict[str, set[str]]:
 
 def layer(name: str) -> str:
     parts = name.split(".")
-    if name in CALIBRATION:
-        return "calibration"
     if len(parts) >= 3 and parts[1] == "studies":
         return f"studies.{parts[2]}"
     if len(parts) >= 2 and parts[1] in ("engine", "analysis", "present", "studies"):
@@ -82,11 +70,7 @@ def allowed(source: str, target: str) -> bool:
     """Whether module `source` may import module `target` (both in experiments)."""
     mine, theirs = layer(source), layer(target)
     if theirs == "package":
-        return True  # a package's __init__ (empty, or the old names)
-    if theirs == "calibration":
-        return mine == "calibration" or source in CALIBRATION_USERS
-    if mine == "calibration":
-        return True  # exempt until they move (see CALIBRATION)
+        return True  # a package's __init__
     if mine == "engine":
         return theirs == "engine"
     if mine == "analysis":
@@ -105,7 +89,6 @@ def test_every_import_of_experiments_names_a_module_that_exists():
     missing = [
         f"{source} imports {target}"
         for source, targets in graph().items()
-        if source not in CALIBRATION  # they still use the old names (experiments/__init__.py)
         for target in targets
         if target not in known
     ]

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import yaml
 
-from experiments import calibration
+from experiments.studies.calibration import calibration
 from sim import oversight
 from sim.params import with_overrides
 

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from experiments import calibration
+from experiments.studies.calibration import calibration
 from sim import ResearchModel
 from sim.mechanism import steps_for
 from sim.papers import EXPLORATORY, ROUTINE, routine_impacts, top_shares

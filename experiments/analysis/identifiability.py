@@ -76,6 +76,13 @@ def accepted_spread(accepted: pd.DataFrame, ranges: dict[str, tuple[float, float
     return pd.DataFrame({"accepted_share_of_prior": x.max() - x.min()})
 
 
-def accepted_correlations(accepted: pd.DataFrame, parameters: list[str]) -> pd.DataFrame:
-    """Pearson correlations between parameters over the accepted points."""
-    return accepted[parameters].corr()
+def accepted_correlations(
+    accepted: pd.DataFrame, parameters: list[str], weights: pd.Series | None = None
+) -> pd.DataFrame:
+    """Pearson correlations between parameters over the accepted points, weighted by their
+    posterior weights when given."""
+    if weights is None:
+        return accepted[parameters].corr()
+    c = np.cov(accepted[parameters].to_numpy(float), rowvar=False, aweights=weights.to_numpy(float))
+    sd = np.sqrt(np.diag(c))
+    return pd.DataFrame(c / np.outer(sd, sd), index=parameters, columns=parameters)

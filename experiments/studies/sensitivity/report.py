@@ -318,8 +318,9 @@ def build(analysis, out: Path, command: str, timing: dict) -> Path:
     if spec.method == "ensemble":
         doc.paragraph(
             f"The posterior predictive of each lever's effect over the {len(d.points)} parameter "
-            f"sets of `{spec.ensemble}` (the calibration's accepted points, weighted equally as "
-            f"ABC rejection accepts them), {len(d.factors)} calibrated parameters each; every "
+            f"sets of `{spec.ensemble}` (the last generation of the calibration's ABC-SMC, "
+            "resampled by weight at fixed positions, so each set counts once), "
+            f"{len(d.factors)} calibrated parameters each; every "
             "set is the status quo its burn-in runs, as in the calibration. At each set "
             f"{len(arms)} arm(s) ({', '.join(f'`{a}`' for a in arms)}) on the same "
             f"{len(d.seeds)} replicate seeds (common random numbers), {size}: {len(d.runs):,} "

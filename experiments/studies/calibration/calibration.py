@@ -38,10 +38,10 @@ from sim.papers import KINDS as PAPER_KINDS
 from sim.papers import PaperCohort
 from sim.params import ParameterError, check_value, field_of, with_overrides
 
-from .engine.spinup import model_for
-from .replicates import signals_held
+from ...engine.replicates import signals_held
+from ...engine.spinup import model_for
 
-CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+CONFIGS = Path(__file__).resolve().parents[3] / "configs"
 USES = ("fit", "held_out")
 # interval: |model - value| <= tolerance; above / below: model > value / model < value (a
 # direction only; the tolerance then scales the distance of a miss).

@@ -24,7 +24,7 @@ import sim.model
 from sim.params import with_overrides
 
 from ...analysis import stats
-from ...calibration import observe
+from .calibration import observe
 
 CONSEQUENCES = {
     "funding flat in the score": {"incentives.funding_steepness": 0.0},

@@ -1,1 +1,0 @@
-"""Small studies of a mechanism's channels, each one module."""
