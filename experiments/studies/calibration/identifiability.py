@@ -41,9 +41,7 @@ def analyse(record: dict, points: pd.DataFrame, accepted: pd.DataFrame) -> dict:
         "pinned_by": ident.pinned_by(j),
         "directions": ident.directions(j),
         "spread": ident.accepted_spread(accepted, ranges),
-        "correlations": ident.accepted_correlations(
-            accepted, list(ranges), accepted.get("weight")
-        ),
+        "correlations": ident.accepted_correlations(accepted, list(ranges), accepted.get("weight")),
         "points": len(means),
         "accepted": len(accepted),
     }
