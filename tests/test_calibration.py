@@ -300,7 +300,7 @@ def test_with_the_scores_consequences_off_counting_splits_papers_but_costs_no_br
     breakthroughs as they are: at the calibrated scale a split routine paper hardly ever crosses
     the threshold, so what counting costs comes through the score's consequences (the pattern
     tests check that it does)."""
-    from experiments.studies.channels import franzoni as fc
+    from experiments.studies.calibration import franzoni as fc
 
     off = fc.ratios(fc.ARMS["all four off"] | {"run.burn_in_years": 5.0}, 20.0, range(3), 1000)
     assert np.all(np.abs(off["breakthrough_rate"] - 1) < 0.05), off

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments import design
+from experiments.engine import design
 from sim.params import ParameterError
 
 POSTERIOR = pd.DataFrame(
