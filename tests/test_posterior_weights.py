@@ -41,3 +41,16 @@ def test_a_weighted_ensemble_is_resampled_to_its_size(tmp_path):
     POSTERIOR.assign(weight=[0.5, -0.1, 0.3, 0.3]).to_csv(path, index=False)
     with pytest.raises(ParameterError, match="weight column"):
         design.check(design.DesignConfig(method="ensemble", ensemble=str(path)))
+
+
+def test_equal_weights_take_the_rows_at_even_steps(tmp_path):
+    path = tmp_path / "posterior.csv"
+    POSTERIOR.to_csv(path, index=False)
+    spec = design.DesignConfig(
+        method="ensemble", ensemble=str(path), ensemble_size=2, ensemble_weights="equal"
+    )
+    assert design.sample(design.check(spec))[:, 0].tolist() == [1.2, 2.9]  # rows 1 and 3
+    with pytest.raises(ParameterError, match="ensemble_weights = 'odd'; allowed: posterior, equal"):
+        design.check(
+            design.DesignConfig(method="ensemble", ensemble=str(path), ensemble_weights="odd")
+        )

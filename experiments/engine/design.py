@@ -72,6 +72,10 @@ class DesignConfig:
     # weight to this many, systematically (no random draw): a set of weight w appears about
     # w x ensemble_size times, so effects over the rows are weighted by the posterior
     ensemble_size: int = 50
+    # `posterior`: resample by the `weight` column; `equal`: every row counts the same (the
+    # sets a calibration accepted at its last tolerance, when its importance weights are too
+    # uneven to stand for a posterior: docs/calibration.md)
+    ensemble_weights: str = "posterior"
     job: int = 0  # this job's share (the sweep sets it: uncertainty.job=range(0,jobs))
 
 
@@ -204,6 +208,9 @@ def check(spec) -> DesignConfig:
     return spec
 
 
+ENSEMBLE_WEIGHTS = ("posterior", "equal")
+
+
 def ensemble_path(spec: DesignConfig) -> Path:
     return PROJECT_ROOT / spec.ensemble
 
@@ -215,7 +222,10 @@ def ensemble_table(spec: DesignConfig):
 
     table = pd.read_csv(ensemble_path(spec))
     if "weight" in table.columns:
-        table = table.iloc[systematic_resample(table["weight"].to_numpy(float), spec.ensemble_size)]
+        weights = table["weight"].to_numpy(float)
+        if spec.ensemble_weights == "equal":
+            weights = np.ones_like(weights)
+        table = table.iloc[systematic_resample(weights, spec.ensemble_size)]
     return table[[c for c in table.columns if "." in c]].reset_index(drop=True)
 
 
@@ -247,6 +257,11 @@ def check_ensemble(spec: DesignConfig) -> None:
     size = spec.ensemble_size
     if isinstance(size, bool) or not isinstance(size, int) or size < 1:
         raise ParameterError(f"uncertainty.ensemble_size = {size!r} must be a whole number >= 1")
+    if spec.ensemble_weights not in ENSEMBLE_WEIGHTS:
+        raise ParameterError(
+            f"uncertainty.ensemble_weights = {spec.ensemble_weights!r}; allowed: "
+            + ", ".join(ENSEMBLE_WEIGHTS)
+        )
     try:
         table = ensemble_table(spec)
     except (OSError, ValueError) as err:
