@@ -319,8 +319,13 @@ def build(analysis, out: Path, command: str, timing: dict) -> Path:
         doc.paragraph(
             f"The posterior predictive of each lever's effect over the {len(d.points)} parameter "
             f"sets of `{spec.ensemble}` (the last generation of the calibration's ABC-SMC, "
-            "resampled by weight at fixed positions, so each set counts once), "
-            f"{len(d.factors)} calibrated parameters each; every "
+            + (
+                "resampled by weight at fixed positions, so each set counts once), "
+                if spec.ensemble_weights == "posterior"
+                else "taken at even steps and weighted equally: the sets it accepted at its "
+                "last tolerance, not a posterior), "
+            )
+            + f"{len(d.factors)} calibrated parameters each; every "
             "set is the status quo its burn-in runs, as in the calibration. At each set "
             f"{len(arms)} arm(s) ({', '.join(f'`{a}`' for a in arms)}) on the same "
             f"{len(d.seeds)} replicate seeds (common random numbers), {size}: {len(d.runs):,} "
