@@ -57,11 +57,27 @@ def assert_decreases(base, treated, metric, **population):
     assert high < 0, f"{metric}: paired 95% CI [{low:.3g}, {high:.3g}] does not lie below 0"
 
 
+# The seed accounts' premise for what counting papers does (Han Xueying: paper counts reward
+# short-term, low-risk work): routine work yields more papers per year of work than exploratory
+# projects. No target pins the two yields apart (docs/calibration.md), and the calibrated
+# defaults have it the other way round, so the claims that rest on the premise are tested where
+# it holds: at the yields of the calibration before issue 23 (routine 0.19 papers per FTE-year,
+# a project 0.344 papers), the rest at the defaults.
+ROUTINE_YIELDS_MORE = {"papers_per_year": 0.19, "project_papers": 0.344}
+
+
 def test_more_weight_on_paper_counts_more_papers_less_exploration_fewer_breakthroughs():
-    balanced, count_heavy = {"publication_weight": 0.2}, {"publication_weight": 0.9}
+    balanced, count_heavy = ({"publication_weight": w, **ROUTINE_YIELDS_MORE} for w in (0.2, 0.9))
     assert_increases(balanced, count_heavy, "papers_per_researcher_year")
     assert_decreases(balanced, count_heavy, "mean_exploratory_share")
-    assert_decreases(balanced, count_heavy, "breakthrough_rate", **VERY_LARGE)  # about -4%
+    assert_decreases(balanced, count_heavy, "breakthrough_rate", **VERY_LARGE)
+
+
+def test_counting_pushes_toward_whichever_work_yields_more_papers():
+    """At the calibrated defaults exploratory projects yield most papers, so counting them
+    raises exploration: the mechanism follows the yields, not a built-in cost of counting."""
+    balanced, count_heavy = {"publication_weight": 0.2}, {"publication_weight": 0.9}
+    assert_increases(balanced, count_heavy, "mean_exploratory_share")
 
 
 def test_long_failure_tolerant_evaluation_more_breakthroughs_and_more_flops():
@@ -96,8 +112,8 @@ def test_more_guanxi_funding_tracks_ability_less_and_fewer_breakthroughs():
 
 
 def test_turnover_and_imitation_under_count_heavy_evaluation_erode_exploration():
-    count_heavy = {"publication_weight": 0.9}
-    frozen = {"publication_weight": 0.9, "exit_per_year": 0.0, "imitation_per_year": 0.0}
+    count_heavy = {"publication_weight": 0.9, **ROUTINE_YIELDS_MORE}
+    frozen = count_heavy | {"exit_per_year": 0.0, "imitation_per_year": 0.0}
     runs = arm(tuple(count_heavy.items()))
     change = runs["final_exploratory_share"] - runs["initial_exploratory_share"]
     half = stats.t.ppf(0.975, len(change) - 1) * change.std(ddof=1) / np.sqrt(len(change))
