@@ -8,6 +8,7 @@ from functools import cache
 
 import numpy as np
 import pandas as pd
+import pytest
 from scipy import stats
 
 from sim import ResearchModel
@@ -100,25 +101,34 @@ def test_export_shock_cuts_exposed_fields_and_collaboration_and_self_reliance_re
     shock_with_self_reliance = {"export_controls.enabled": True, "self_reliance_funding": 1.0}
     assert_decreases(no_shock, shock, "exposed_rate_after_shock")
     assert_decreases(no_shock, shock, "collaboration_after_shock")
-    assert_increases(shock, shock_with_self_reliance, "exposed_rate_after_shock")
-    assert_decreases(no_shock, shock_with_self_reliance, "exposed_rate_after_shock")
+    assert_increases(shock, shock_with_self_reliance, "exposed_rate_after_shock", **LARGE)
+    assert_decreases(no_shock, shock_with_self_reliance, "exposed_rate_after_shock", **LARGE)
 
 
 def test_more_guanxi_funding_tracks_ability_less_and_fewer_breakthroughs():
     seeds = range(40)
     merit, favoritism = {"guanxi.weight": 0.0}, {"guanxi.weight": 3.0}
     assert_decreases(merit, favoritism, "mean_allocation_efficiency", seeds=seeds)
-    assert_decreases(merit, favoritism, "breakthrough_rate", seeds=seeds)
+    assert_decreases(merit, favoritism, "breakthrough_rate", seeds=seeds, **LARGE)
 
 
 def test_turnover_and_imitation_under_count_heavy_evaluation_erode_exploration():
     count_heavy = {"publication_weight": 0.9, **ROUTINE_YIELDS_MORE}
-    frozen = count_heavy | {"exit_per_year": 0.0, "imitation_per_year": 0.0}
     runs = arm(tuple(count_heavy.items()))
     change = runs["final_exploratory_share"] - runs["initial_exploratory_share"]
     half = stats.t.ppf(0.975, len(change) - 1) * change.std(ddof=1) / np.sqrt(len(change))
     assert change.mean() + half < 0, "exploration does not decline over the run"
-    assert_decreases(frozen, count_heavy, "final_exploratory_share")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="not resolved at the calibrated defaults, even with routine work yielding more: "
+    "paired 95% CI -0.029 to 0.013 over 30 seeds (docs/results.md)",
+)
+def test_turnover_and_imitation_are_what_erode_exploration():
+    count_heavy = {"publication_weight": 0.9, **ROUTINE_YIELDS_MORE}
+    frozen = count_heavy | {"exit_per_year": 0.0, "imitation_per_year": 0.0}
+    assert_decreases(frozen, count_heavy, "final_exploratory_share", seeds=range(30))
 
 
 def test_a_longer_window_without_failure_tolerance_more_breakthroughs():
