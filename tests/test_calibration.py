@@ -217,6 +217,7 @@ def test_bad_target_stops_with_one_line(tmp_path, change, message):
         (["epsilon_quantile=0"], "epsilon_quantile = 0 must be in (0, 1]"),
         (["min_epsilon=-1"], "min_epsilon = -1 must be a number >= 0"),
         (["discrepancy=much"], "discrepancy = 'much' must be a number >= 0"),
+        (["kernel_scaling=0"], "kernel_scaling = 0 must be a number > 0"),
         (["confirm_seed=0"], "seed = 0 must differ from the other seed roots"),
         (["no_such_key=1"], "unknown key 'no_such_key'"),
         (["base.population.n_researchers=-5"], "base: population.n_researchers = -5"),

@@ -108,6 +108,7 @@ class CalibrationConfig:
     generations: int = 8  # at most this many generations
     epsilon_quantile: float = 0.5  # epsilon: this weighted quantile of the last distances
     min_epsilon: float = 0.0  # stop once epsilon would fall to this
+    kernel_scaling: float = 2.0  # the proposal kernel's width, times pyabc's default (Silverman)
     max_simulations: int = 20000  # stop once this many parameter sets were proposed
     replicates: int = 3  # seeds per evaluated parameter set
     seed: int = 0  # root of the search's seeds (proposals, simulations, pilot)
@@ -196,6 +197,9 @@ def check_config(data: dict) -> tuple[CalibrationConfig, calibration.TargetSet, 
     quantile = cfg.epsilon_quantile
     if isinstance(quantile, bool) or not isinstance(quantile, int | float) or not 0 < quantile <= 1:
         raise ParameterError(f"epsilon_quantile = {quantile!r} must be in (0, 1]")
+    scaling = cfg.kernel_scaling
+    if isinstance(scaling, bool) or not isinstance(scaling, int | float) or not scaling > 0:
+        raise ParameterError(f"kernel_scaling = {scaling!r} must be a number > 0")
     for key in ("min_epsilon", "discrepancy"):
         value = getattr(cfg, key)
         if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
@@ -629,6 +633,7 @@ def run_abc(cfg, ranges, fit_targets, distance, evaluations, database: Path) -> 
             priors,
             distance,
             population_size=cfg.population,
+            transitions=pyabc.MultivariateNormalTransition(scaling=cfg.kernel_scaling),
             sampler=sampler,
             eps=abc_smc.ResumableQuantileEpsilon(math.inf, alpha=cfg.epsilon_quantile),
         )
