@@ -6,7 +6,8 @@ performance pressure" (2024 seed article).
 
 Rules, at each evaluation, dt years after the last (rates are per year, so the evaluation
 interval changes when things happen, not how often):
-- the share 1 - (1 - exit_per_year)^dt of researchers with the lowest scores leave;
+- the share 1 - (1 - exit_per_year)^dt of researchers with the lowest scores leave; among equal
+  scores (researchers with no record and no favour score alike), chance decides who;
 - every researcher retires with chance 1 - (1 - 1 / career_years)^dt, whatever the score: careers
   end, so the population reaches a selection equilibrium instead of drifting toward ever higher
   ability (docs/ODD.md, section 7);
@@ -21,8 +22,8 @@ interval changes when things happen, not how often):
 At the start, exploratory shares are normal around `population.initial_exploratory_share` with
 s.d. `population.initial_exploratory_spread`, clipped to [0, 1].
 
-Draws: three words of this mechanism's stream per researcher and evaluation (streams.py), whose
-uniforms are, in order: try, peer, copy noise, mentor, mentor noise, retire. Normal noise
+Draws: four words of this mechanism's stream per researcher and evaluation (streams.py), whose
+uniforms are, in order: try, peer, copy noise, mentor, mentor noise, retire, tie. Normal noise
 is the inverse normal CDF of a uniform, taken only where it is used.
 """
 
@@ -34,8 +35,8 @@ from .mechanism import STEP_YEARS, Mechanism
 from .metrics import Run, Step
 from .params import CareersParams
 
-WORDS = 3
-TRY, PEER, COPY_NOISE, MENTOR, MENTOR_NOISE, RETIRE = range(6)
+WORDS = 4
+TRY, PEER, COPY_NOISE, MENTOR, MENTOR_NOISE, RETIRE, TIE = range(7)
 
 
 def per_interval(rate_per_year: float, years: float) -> float:
@@ -43,12 +44,17 @@ def per_interval(rate_per_year: float, years: float) -> float:
     return 1.0 - (1.0 - rate_per_year) ** years
 
 
-def lowest(score: np.ndarray, fraction: float) -> np.ndarray:
-    """Indices of the `fraction` of researchers with the lowest scores."""
+def lowest(score: np.ndarray, fraction: float, u_tie: np.ndarray) -> np.ndarray:
+    """Indices of the `fraction` of researchers with the lowest scores; among equal scores at
+    the cut, those with the lowest `u_tie` (a uniform each), so that chance, not a post's
+    place in the arrays, decides."""
     k = int(round(fraction * score.size))
     if k == 0:
         return np.empty(0, dtype=np.intp)
-    return np.argpartition(score, k - 1)[:k]
+    cut = np.partition(score, k - 1)[k - 1]
+    below = np.flatnonzero(score < cut)
+    tied = np.flatnonzero(score == cut)
+    return np.concatenate([below, tied[np.argsort(u_tie[tied])[: k - below.size]]])
 
 
 def choose_by_funding(funding: np.ndarray, u: np.ndarray, cumulative=None) -> np.ndarray:
@@ -74,10 +80,10 @@ def copied_share(model_share: np.ndarray, u_noise: np.ndarray, p) -> np.ndarray:
     return np.clip(model_share + p.careers.imitation_noise * ndtri(u_noise), 0.0, 1.0)
 
 
-def leaving(score, u_retire, p, dt) -> np.ndarray:
+def leaving(score, u_retire, u_tie, p, dt) -> np.ndarray:
     """Posts whose researcher leaves: the lowest scores and those who retire (sorted)."""
     c = p.careers
-    dismissed = lowest(score, per_interval(c.exit_per_year, dt))
+    dismissed = lowest(score, per_interval(c.exit_per_year, dt), u_tie)
     retiring = np.flatnonzero(u_retire < per_interval(1.0 / c.career_years, dt))
     return np.union1d(dismissed, retiring)
 
@@ -151,10 +157,10 @@ class Careers(Mechanism):
         m, r, p = self.model, self.model.researchers, self.p
         dt = p.incentives.evaluation_interval_years
         words = streams.words(self.rng, WORDS, m.n)
-        u_try, u_pick, u_copy_noise, u_retire = (
-            streams.uniform(words, which) for which in (TRY, PEER, COPY_NOISE, RETIRE)
+        u_try, u_pick, u_copy_noise, u_retire, u_tie = (
+            streams.uniform(words, which) for which in (TRY, PEER, COPY_NOISE, RETIRE, TIE)
         )
-        leavers = leaving(r.score, u_retire, p, dt)
+        leavers = leaving(r.score, u_retire, u_tie, p, dt)
         u_mentor, u_mentor_noise = (
             streams.uniform(words, which, leavers) for which in (MENTOR, MENTOR_NOISE)
         )

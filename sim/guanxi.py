@@ -43,18 +43,18 @@ class Guanxi(Mechanism):
     def initialize(self):
         r = self.model.researchers
         r.ties[:] = draw_ties(self.rng.random(self.model.n), self.p.guanxi.tie_concentration)
-        self._u_ties = np.empty(self.model.n)
+        self._u_ties = np.empty((2, self.model.n))  # per post: a mover's draw, a newcomer's
 
     def evaluate(self, opening):
         r, inst = self.model.researchers, self.model.institutions
-        if not opening:  # one draw per post and evaluation: for movers and newcomers alike
-            self.rng.random(out=self._u_ties)
+        if not opening:  # two draws per post and evaluation: a newcomer's ties are its own,
+            self.rng.random(out=self._u_ties)  # not those its predecessor just left with
             moved = np.flatnonzero(inst.leadership_changed[r.institution])
-            r.ties[moved] = draw_ties(self._u_ties[moved], self.p.guanxi.tie_concentration)
+            r.ties[moved] = draw_ties(self._u_ties[0, moved], self.p.guanxi.tie_concentration)
         r.favour[:] = favoritism(r.ties, inst.technocratic[r.institution], self.p)
 
     def replace(self, leavers):
         r, inst = self.model.researchers, self.model.institutions
-        r.ties[leavers] = draw_ties(self._u_ties[leavers], self.p.guanxi.tie_concentration)
+        r.ties[leavers] = draw_ties(self._u_ties[1, leavers], self.p.guanxi.tie_concentration)
         technocratic = inst.technocratic[r.institution[leavers]]
         r.favour[leavers] = favoritism(r.ties[leavers], technocratic, self.p)

@@ -412,7 +412,9 @@ class ReferenceModel(mesa.Model):
                 if peer.score > a.score:
                     new_share[a] = copied(peer.exploratory_share)
         dismissed = round((1.0 - (1.0 - c.exit_per_year) ** dt) * len(agents))
-        leavers = sorted(agents, key=lambda a: a.score)[:dismissed]
+        shuffled = list(agents)  # equal scores leave by chance: sort a shuffled list (stable)
+        rand.shuffle(shuffled)
+        leavers = sorted(shuffled, key=lambda a: a.score)[:dismissed]
         retire = 1.0 - (1.0 - 1.0 / c.career_years) ** dt
         leavers += [a for a in agents if rand.random() < retire and a not in leavers]
         newcomers = {a: copied(by_funding().exploratory_share) for a in leavers}

@@ -131,9 +131,19 @@ def test_funding_has_mean_one_and_follows_score_and_weight():
 
 def test_exit_takes_exactly_the_lowest_fraction():
     score = RNG.standard_normal(1000)
-    leavers = careers.lowest(score, 0.05)
+    leavers = careers.lowest(score, 0.05, RNG.random(1000))
     assert leavers.size == 50
     assert score[leavers].max() < np.sort(score)[50]
+
+
+def test_equal_scores_at_the_cut_leave_by_chance_not_by_place():
+    # 30 clearly lowest, then 970 equal scores (no record, no favour) for the other 20 exits
+    score = np.r_[np.full(30, -1.0), np.zeros(970)]
+    u_tie = RNG.random(1000)
+    leavers = careers.lowest(score, 0.05, u_tie)
+    tied = np.arange(30, 1000)
+    chosen = tied[np.argsort(u_tie[tied])[:20]]
+    np.testing.assert_array_equal(np.sort(leavers), np.r_[np.arange(30), np.sort(chosen)])
 
 
 def test_exit_per_year_in_the_model_replaces_that_share_each_evaluation():
