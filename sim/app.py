@@ -42,8 +42,9 @@ from sim.mechanism import STEP_YEARS
 from sim.metrics import GROUP_LABELS, GROUPS, grouped
 from sim.model import METRICS, ResearchModel, spin_up_key
 from sim.oversight import RESEARCH_TIME
-from sim.params import ParameterError, Params, parameter_table, with_overrides
+from sim.params import ParameterError, parameter_table, with_overrides
 from sim.production import BREAKTHROUGH_RATE
+from sim.schema import Params
 
 TITLE = "Research incentives"
 COUNT = BREAKTHROUGH_RATE.of  # breakthroughs in a quarter: a step metric, also per field group
