@@ -4,7 +4,8 @@ from .agents import Researcher
 from .mechanism import STEP_YEARS, Mechanism
 from .metrics import Run, Step
 from .model import MECHANISMS, METRICS, STEP_METRICS, ResearchModel
-from .params import Event, ParameterError, Params, parameter_table, validate, with_overrides
+from .params import Event, ParameterError, parameter_table, validate, with_overrides
+from .schema import Params
 
 __all__ = [
     "Event",

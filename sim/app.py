@@ -1,7 +1,7 @@
 """The model's dashboard, a Solara page: `make app` (`solara run sim/app.py`, then open
 http://localhost:8765).
 
-The sidebar holds the main levers, with the schema's ranges and labels (sim/params.py), a seed,
+The sidebar holds the main levers, with the schema's ranges and labels (sim/schema.py), a seed,
 the dated events of a scenario (configs/scenario/) and the compare mode; press Reset to build a
 model with them, Step to run a quarter, the play button to run on. The page shows the run so far
 in a table, then plots over time of the breakthrough rate (the rate so far, with its band of
@@ -42,8 +42,9 @@ from sim.mechanism import STEP_YEARS
 from sim.metrics import GROUP_LABELS, GROUPS, grouped
 from sim.model import METRICS, ResearchModel, spin_up_key
 from sim.oversight import RESEARCH_TIME
-from sim.params import ParameterError, Params, parameter_table, with_overrides
+from sim.params import ParameterError, parameter_table, with_overrides
 from sim.production import BREAKTHROUGH_RATE
+from sim.schema import Params
 
 TITLE = "Research incentives"
 COUNT = BREAKTHROUGH_RATE.of  # breakthroughs in a quarter: a step metric, also per field group
@@ -73,7 +74,7 @@ PANELS = (
     ),
 )
 
-# The levers in the sidebar (dotted names of sim/params.py), in this order.
+# The levers in the sidebar (dotted parameter names, sim/schema.py), in this order.
 LEVERS = (
     "incentives.publication_weight",
     "incentives.failure_tolerance",

@@ -27,13 +27,63 @@ uniforms are, in order: try, peer, copy noise, mentor, mentor noise, retire, tie
 is the inverse normal CDF of a uniform, taken only where it is used.
 """
 
+from __future__ import annotations
+
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.special import ndtri
 
 from . import kernels, streams
 from .mechanism import STEP_YEARS, Mechanism
 from .metrics import Run, Step
-from .params import CareersParams
+from .params import PROVISIONAL, param
+
+
+@dataclass
+class CareersParams:
+    exit_per_year: float = param(
+        0.05,
+        0.0,
+        0.5,
+        unit="share per year",
+        doc="Lowest-scoring share of researchers who leave research in a year (an evaluation "
+        "interval of dt years removes 1 - (1 - share)^dt of them)",
+        source="Smaldino & McElreath 2016",
+        plausible=(0.02, 0.1),
+        plausible_source=PROVISIONAL,
+    )
+    career_years: float = param(
+        30.0,
+        1.0,
+        1e9,
+        unit="years",
+        doc="Mean length of a research career: each researcher retires with chance "
+        "1 / career_years a year, whatever the score",
+        plausible=(20.0, 40.0),
+        plausible_source=PROVISIONAL,
+    )
+    imitation_per_year: float = param(
+        0.2,
+        0.0,
+        1.0,
+        unit="per year",
+        doc="Chance in a year that an incumbent compares with a random peer and copies "
+        "a better-scoring peer's strategy",
+        source="Smaldino & McElreath 2016",
+        plausible=(0.05, 0.4),
+        plausible_source=PROVISIONAL,
+    )
+    imitation_noise: float = param(
+        0.05,
+        0.0,
+        1.0,
+        unit="share",
+        doc="Noise (s.d.) added to a copied exploratory share",
+        plausible=(0.02, 0.1),
+        plausible_source=PROVISIONAL,
+    )
+
 
 WORDS = 4
 TRY, PEER, COPY_NOISE, MENTOR, MENTOR_NOISE, RETIRE, TIE = range(7)

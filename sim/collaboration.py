@@ -18,11 +18,69 @@ Each step the chances are set here and applied in the compiled pass over researc
 (kernels.py), which draws on this mechanism's uniforms.
 """
 
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
 import numpy as np
 
 from .mechanism import STEP_YEARS, Mechanism
 from .metrics import Run, Step
-from .params import CollaborationParams
+from .params import ACCEPTED, PROVISIONAL, ROYLE, fitted, param
+
+
+@dataclass
+class CollaborationParams:
+    # Read only when the model is built: a timeline event may not change these.
+    fixed_at_start: ClassVar[tuple[str, ...]] = ("initial_share",)
+
+    initial_share: float = param(
+        0.3,
+        0.0,
+        1.0,
+        unit="share of researchers",
+        doc="Researchers with a foreign collaborator at the start",
+        plausible=(0.15, 0.4),
+        plausible_source=ROYLE,
+    )
+    formation_per_year: float = param(
+        0.0331,
+        0.0,
+        1.0,
+        unit="per year",
+        doc="Chance per year of gaining a foreign collaborator",
+        source=fitted("foreign_coauthor_share"),
+        plausible=(0.0306, 0.0946),
+        plausible_source=ACCEPTED,
+    )
+    dissolution_per_year: float = param(
+        0.15,
+        0.0,
+        1.0,
+        unit="per year",
+        doc="Chance per year of losing one",
+        plausible=(0.08, 0.25),
+        plausible_source=PROVISIONAL,
+    )
+    paper_boost: float = param(
+        0.2,
+        0.0,
+        5.0,
+        unit="x output",
+        doc="Extra output with a foreign collaborator",
+        plausible=(0.05, 0.4),
+        plausible_source=PROVISIONAL,
+    )
+    success_boost: float = param(
+        0.3,
+        0.0,
+        5.0,
+        unit="x success chance",
+        doc="Extra exploratory success with a foreign collaborator",
+        plausible=(0.1, 0.6),
+        plausible_source=PROVISIONAL,
+    )
 
 
 def formation_chance(intensity, loss, p, dt):

@@ -1,4 +1,4 @@
-"""The parameter reference of docs/ODD.md, generated from the schema in params.py.
+"""The parameter reference of docs/ODD.md, generated from the groups assembled in schema.py.
 
 `python -m sim.docs [docs/ODD.md]` rewrites the table between the two marker lines, so the docs
 never drift from the code; a test checks that the committed table is current.

@@ -21,11 +21,94 @@ are split into those with a foreign collaborator and those without. Each cohort'
 impact per member-year from then on is reported; a member who leaves leaves the cohort.
 """
 
+from __future__ import annotations
+
+from dataclasses import dataclass
+
 import numpy as np
 
 from .mechanism import STEP_YEARS, Mechanism
 from .metrics import Run, Step
-from .params import ExportControlsParams
+from .params import ARES, PROVISIONAL, SEED_EXPORT, param
+
+
+@dataclass
+class ExportControlsParams:
+    enabled: bool = param(
+        False,
+        doc="Whether the export-control shock happens",
+        source=SEED_EXPORT,
+        label="export-control shock",
+        short="shock",
+        policy=True,
+    )
+    start_year: float = param(
+        2022.75,
+        1950.0,
+        2100.0,
+        unit="calendar year",
+        doc="Date of the shock (October 2022)",
+        source=SEED_EXPORT,
+    )
+    severity: float = param(
+        0.7,
+        0.0,
+        1.0,
+        unit="0..1",
+        doc="Share of foreign inputs lost by a fully exposed field",
+        source=SEED_EXPORT,
+        label="export-control severity",
+        short="severity",
+        policy=True,
+    )
+    success_dependence: float = param(
+        0.8,
+        0.0,
+        1.0,
+        unit="0..1",
+        doc="How much exploratory success depends on foreign inputs",
+        plausible=(0.5, 1.0),
+        plausible_source=PROVISIONAL,
+    )
+    paper_dependence: float = param(
+        0.3,
+        0.0,
+        1.0,
+        unit="0..1",
+        doc="How much incremental output depends on foreign inputs",
+        plausible=(0.1, 0.5),
+        plausible_source=PROVISIONAL,
+    )
+    self_reliance_funding: float = param(
+        0.5,
+        0.0,
+        5.0,
+        unit="funding multiple",
+        doc="Extra funding weight of exposed priority fields after the shock",
+        source=ARES,
+        label="self-reliance funding",
+        short="self-reliance",
+        policy=True,
+    )
+    substitution_years: float = param(
+        4.0,
+        0.25,
+        50.0,
+        unit="years",
+        doc="Years for domestic substitutes to restore inputs",
+        plausible=(2.0, 8.0),
+        plausible_source=PROVISIONAL,
+    )
+    max_recovery: float = param(
+        0.5,
+        0.0,
+        1.0,
+        unit="0..1",
+        doc="Share of lost inputs that self-reliance can restore",
+        plausible=(0.25, 0.75),
+        plausible_source=PROVISIONAL,
+    )
+
 
 NO_COHORT, DOMESTIC, FOREIGN = -1, 0, 1
 COHORTS = {"foreign": FOREIGN, "domestic": DOMESTIC}

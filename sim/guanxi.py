@@ -18,10 +18,50 @@ Rules:
   non-technocratic political or family connections".
 """
 
+from __future__ import annotations
+
+from dataclasses import dataclass
+
 import numpy as np
 
 from .mechanism import Mechanism
-from .params import GuanxiParams
+from .params import ACCEPTED, HAN, PROVISIONAL, fitted, param
+
+
+@dataclass
+class GuanxiParams:
+    weight: float = param(
+        0.943,
+        0.0,
+        5.0,
+        unit="score s.d. per unit tie",
+        doc="Evaluation bonus for ties to the institution's leadership",
+        label="guanxi weight",
+        short="guanxi",
+        policy=True,
+        source=fitted("fisman_election"),
+        plausible=(0.153, 1.93),
+        plausible_source=ACCEPTED,
+    )
+    technocratic_damping: float = param(
+        0.3,
+        0.0,
+        1.0,
+        unit="0..1",
+        doc="Favoritism under technocratic leadership, relative to political leadership",
+        source=HAN,
+        plausible=(0.1, 0.6),
+        plausible_source=PROVISIONAL,
+    )
+    tie_concentration: float = param(
+        1.0,
+        0.1,
+        50.0,
+        unit="Beta b",
+        doc="Ties are Beta(1, b): uniform at 1, larger b fewer strong ties",
+        plausible=(0.5, 4.0),
+        plausible_source=PROVISIONAL,
+    )
 
 
 def draw_ties(u: np.ndarray, tie_concentration: float) -> np.ndarray:

@@ -21,11 +21,88 @@ Each step this mechanism opens the record's row for the quarter, which the compi
 (production.py, kernels.py) fills with credited papers and recognized impact.
 """
 
+from __future__ import annotations
+
+from dataclasses import dataclass
+
 import numpy as np
 
 from . import kernels
 from .mechanism import STEP_YEARS, Mechanism, steps_for
-from .params import IncentivesParams
+from .params import ACCEPTED, HAN, PROVISIONAL, fitted, param
+
+
+@dataclass
+class IncentivesParams:
+    publication_weight: float = param(
+        0.7,
+        0.0,
+        1.0,
+        unit="0..1",
+        doc="Weight of paper counts against recognized impact in the evaluation score",
+        source=HAN,
+        label="publication-count weight",
+        short="count weight",
+        policy=True,
+    )
+    evaluation_window_years: float = param(
+        3.0,
+        0.25,
+        20.0,
+        unit="years",
+        doc="Papers and impact count only if recognized in the last window",
+        source=HAN,
+        label="evaluation window",
+        short="window",
+        policy=True,
+    )
+    evaluation_interval_years: float = param(
+        1.0,
+        0.25,
+        10.0,
+        unit="years",
+        doc="Time between evaluations (funding, exit)",
+        source=HAN,
+        plausible=(0.5, 2.0),
+        plausible_source=PROVISIONAL,
+        policy=True,
+    )
+    funding_steepness: float = param(
+        1.0,
+        0.0,
+        5.0,
+        unit="per score s.d.",
+        doc="Funding grows by exp(steepness x score)",
+        source=f"{HAN}; cash-per-paper rewards: Quan, Chen & Shu 2017; "
+        "Franzoni, Scellato & Stephan 2011",
+        plausible=(0.5, 2.0),
+        plausible_source=PROVISIONAL,
+        policy=True,
+    )
+    paper_splitting: float = param(
+        0.5,
+        0.0,
+        5.0,
+        unit="x papers at weight 1",
+        doc="Extra papers from the same incremental work when counts carry all the weight; "
+        "impact per paper falls in proportion (salami slicing)",
+        source=fitted("franzoni_submissions"),
+        plausible=(0.314, 0.52),
+        plausible_source=ACCEPTED,
+    )
+    failure_tolerance: float = param(
+        0.0,
+        0.0,
+        1.0,
+        unit="0..1",
+        doc="Share of the papers forgone on exploratory work that "
+        "the evaluation credits anyway (HHMI-like tolerance)",
+        source="Azoulay, Graff Zivin & Manso 2011",
+        label="failure tolerance",
+        short="failure tolerance",
+        policy=True,
+    )
+
 
 SCORE_CLIP = 3.0
 

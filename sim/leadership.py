@@ -12,11 +12,86 @@ Rules, one evaluation period `dt` apart:
   (the 2024 mergers) merges more institutions and never un-merges the earlier ones.
 """
 
+from __future__ import annotations
+
+from dataclasses import dataclass
+
 import numpy as np
 
 from .mechanism import Mechanism
 from .metrics import Run, Step
-from .params import LeadershipParams
+from .params import ARES, HAN, PROVISIONAL, SEED_TECHNOCRATS, param
+
+
+@dataclass
+class LeadershipParams:
+    technocrat_share: float = param(
+        0.4,
+        0.0,
+        1.0,
+        unit="share of institutions",
+        doc="Chance that a leadership is technocratic",
+        source=SEED_TECHNOCRATS,
+        label="technocrat share of leaderships",
+        short="technocrats",
+        policy=True,
+    )
+    turnover_per_year: float = param(
+        0.2,
+        0.0,
+        1.0,
+        unit="per year",
+        doc="Chance an institution's leadership changes in a year; "
+        "ties are redrawn around the new leaders",
+        source=HAN,
+        plausible=(0.1, 0.35),
+        plausible_source=PROVISIONAL,
+    )
+    merged_share: float = param(
+        0.0,
+        0.0,
+        1.0,
+        unit="share of institutions",
+        doc="Institutions whose party committee and president's office are merged",
+        source=f"{ARES} (January 2024 mergers)",
+        label="merged leaderships",
+        short="merged",
+        policy=True,
+    )
+    approval_differs: bool = param(
+        True,
+        doc="Technocratic leaderships approve proposals on merit, political ones on ties "
+        "(false: all on ties)",
+        source=SEED_TECHNOCRATS,
+        label="leaderships differ in approval",
+        short="approval channel",
+    )
+    favoritism_differs: bool = param(
+        True,
+        doc="Technocratic leaderships favour ties less in evaluations "
+        "(guanxi.technocratic_damping; false: as much as political ones)",
+        source=HAN,
+        label="leaderships differ in favoritism",
+        short="favoritism channel",
+    )
+    funding_differs: bool = param(
+        True,
+        doc="Technocratic leaderships concentrate funding on priority fields less "
+        "(technocratic_concentration; false: as much as political ones)",
+        source=ARES,
+        label="leaderships differ in funding",
+        short="funding channel",
+    )
+    technocratic_concentration: float = param(
+        0.5,
+        0.0,
+        2.0,
+        unit="x the political concentration",
+        doc="A technocratic leadership's extra funding for priority fields, relative to a "
+        "political leadership's (oversight.centralization)",
+        plausible=(0.0, 1.0),
+        plausible_source=PROVISIONAL,
+    )
 
 
 def draw_types(u_type: np.ndarray, technocrat_share: float) -> np.ndarray:

@@ -2,8 +2,9 @@
 
 A mechanism is a subclass of `Mechanism` that sets:
 - `name`: its random stream's key (streams.py); by convention its parameter group's name;
-- `parameters`: its parameter groups, {group name: dataclass of `sim.params.param` fields}
-  (a group that `sim.params.Params` does not have yet is added to the model's parameters);
+- `parameters`: its parameter groups, {group name: dataclass of `sim.params.param` fields},
+  each declared in the mechanism's own module (a group that `sim.schema.Params` does not have
+  yet is added to the model's parameters);
 - `researcher_state`: the researcher arrays it owns, name -> numpy dtype (they live in
   `model.researchers`, one entry per post, and are shown on each Mesa agent);
 - `metrics`: what it reports (`sim.metrics.Step` and `Run` declarations);

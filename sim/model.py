@@ -41,9 +41,10 @@ from .leadership import Leadership
 from .mechanism import STEP_YEARS, Mechanism, steps_for
 from .metrics import Catalog
 from .oversight import Oversight
-from .params import ParameterError, Params, params_class, set_status_quo, with_overrides
+from .params import ParameterError, set_status_quo, with_overrides
 from .population import Arrays, Fields, Population
 from .production import Production
+from .schema import Params, params_class
 from .streams import Streams
 from .timeline import Timeline
 

@@ -32,12 +32,158 @@ Leaderships differ in approval and in funding only where `leadership.approval_di
 The approval itself is applied in the compiled pass (kernels.py), from the chances set here.
 """
 
+from __future__ import annotations
+
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.stats import rankdata
 
 from .mechanism import Mechanism
 from .metrics import Run, Step
-from .params import OversightParams
+from .params import ACCEPTED, ARES, PROVISIONAL, fitted, param
+
+
+@dataclass
+class OversightParams:
+    intensity: float = param(
+        0.3,
+        0.0,
+        1.0,
+        unit="0..1",
+        doc="Strength of party oversight of research institutions",
+        source=ARES,
+        label="oversight intensity",
+        short="oversight",
+        policy=True,
+    )
+    max_time_cost: float = param(
+        0.174,
+        0.0,
+        1.0,
+        unit="share of the time other duties leave",
+        doc="Time taken by training and procedures at intensity 1",
+        source=fitted("huang_research_time (with oversight.other_duties: a ridge)"),
+        plausible=(0.11, 0.298),
+        plausible_source=ACCEPTED,
+    )
+    other_duties: float = param(
+        0.423,
+        0.0,
+        0.95,
+        unit="share of working time",
+        doc="Working time taken by duties other than party oversight (grant applications, "
+        "reporting, evaluation, teaching); research time is (1 - other_duties) x "
+        "(1 - max_time_cost x intensity)",
+        source=fitted("huang_research_time (with oversight.max_time_cost: a ridge)"),
+        label="other duties",
+        short="other duties",
+        plausible=(0.383, 0.466),
+        plausible_source=ACCEPTED,
+    )
+    merged_amplification: float = param(
+        0.5,
+        0.0,
+        2.0,
+        unit="x intensity",
+        doc="Extra intensity where leadership is merged",
+        source=ARES,
+        plausible=(0.2, 1.0),
+        plausible_source=PROVISIONAL,
+    )
+    max_rejection: float = param(
+        0.6,
+        0.0,
+        1.0,
+        unit="probability",
+        doc="Chance an exploratory proposal is refused at intensity 1",
+        source=ARES,
+        plausible=(0.3, 0.8),
+        plausible_source=PROVISIONAL,
+    )
+    priority_favor: float = param(
+        0.7,
+        0.0,
+        1.0,
+        unit="0..1",
+        doc="Cut in refusals for proposals in priority fields",
+        source=ARES,
+        plausible=(0.4, 0.9),
+        plausible_source=PROVISIONAL,
+    )
+    loyalty_favor: float = param(
+        0.5,
+        0.0,
+        1.0,
+        unit="0..1",
+        doc="How far a political leadership's approval follows ties: refusal x "
+        "(1 - favor x (2 x the proposer's tie rank - 1)), the same on average, shifted "
+        "toward the well connected",
+        source=ARES,
+        plausible=(0.2, 0.8),
+        plausible_source=PROVISIONAL,
+    )
+    merit_favor: float = param(
+        0.5,
+        0.0,
+        1.0,
+        unit="0..1",
+        doc="How far a technocratic leadership's approval follows merit: refusal x "
+        "(1 - favor x (2 x the proposer's merit rank - 1))",
+        plausible=(0.2, 0.8),
+        plausible_source=PROVISIONAL,
+    )
+    round_interval_years: float = param(
+        0.5,
+        0.25,
+        5.0,
+        unit="years",
+        doc="Time between rounds in which exploratory proposals are judged; a proposal "
+        "waits for the next round, a refused one for the round after",
+        plausible=(0.25, 1.0),
+        plausible_source=PROVISIONAL,
+    )
+    reshape_chance: float = param(
+        0.5,
+        0.0,
+        1.0,
+        unit="probability",
+        doc="Chance a refused proposal is reshaped toward national priorities (judged as a "
+        "priority proposal next round); otherwise it is dropped and a new one is put forward",
+        plausible=(0.2, 0.8),
+        plausible_source=PROVISIONAL,
+    )
+    reshape_cost: float = param(
+        0.3,
+        0.0,
+        1.0,
+        unit="share of impact",
+        doc="Impact a reshaped project loses: its aims follow priorities, not the "
+        "researcher's idea",
+        plausible=(0.1, 0.5),
+        plausible_source=PROVISIONAL,
+    )
+    centralization: float = param(
+        0.6,
+        0.0,
+        5.0,
+        unit="funding multiple at intensity 1",
+        doc="Extra funding weight of priority fields per unit intensity, under political "
+        "leadership",
+        source=ARES,
+        plausible=(0.2, 1.2),
+        plausible_source=PROVISIONAL,
+    )
+    distrust: float = param(
+        0.6,
+        0.0,
+        1.0,
+        unit="0..1",
+        doc="Cut in foreign partners' willingness at intensity 1",
+        source=ARES,
+        plausible=(0.3, 0.9),
+        plausible_source=PROVISIONAL,
+    )
 
 
 def institution_intensity(merged: np.ndarray, p) -> np.ndarray:

@@ -17,6 +17,7 @@ centralization per institution) before funding is allocated.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 from scipy.special import ndtri
@@ -24,7 +25,134 @@ from scipy.special import ndtri
 from . import streams
 from .mechanism import Mechanism
 from .metrics import GROUPS
-from .params import FieldsParams, PopulationParams
+from .params import ACCEPTED, ARES, PROVISIONAL, SEED_EXPORT, ParameterError, fitted, param
+
+
+@dataclass
+class PopulationParams:
+    # Read only when the model is built: a timeline event may not change these.
+    fixed_at_start: ClassVar[tuple[str, ...]] = (
+        "n_researchers",
+        "n_institutions",
+        "institution_wealth_sigma",
+        "initial_exploratory_share",
+        "initial_exploratory_spread",
+    )
+
+    n_researchers: int = param(
+        2000,
+        10,
+        10_000_000,
+        unit="researchers",
+        doc="Researchers (constant: every exit is replaced)",
+        label="researchers",
+        short="researchers",
+    )
+    n_institutions: int = param(
+        40, 1, 100_000, unit="institutions", doc="Universities and research institutes"
+    )
+    ability_sigma: float = param(
+        0.59,
+        0.0,
+        3.0,
+        unit="log-units",
+        doc="Spread of log-normal (heavy-tailed) ability",
+        source=fitted("breakthrough_share, indexed_papers_per_researcher"),
+        plausible=(0.437, 0.657),
+        plausible_source=ACCEPTED,
+    )
+    institution_wealth_sigma: float = param(
+        0.5,
+        0.0,
+        3.0,
+        unit="log-units",
+        doc="Spread of institutions' log-normal funding pools",
+        plausible=(0.2, 1.0),
+        plausible_source=PROVISIONAL,
+    )
+    initial_exploratory_share: float = param(
+        0.35,
+        0.0,
+        1.0,
+        unit="share of research time",
+        doc="Mean initial share of time on exploratory work",
+        plausible=(0.15, 0.55),
+        plausible_source=PROVISIONAL,
+    )
+    initial_exploratory_spread: float = param(
+        0.15,
+        0.0,
+        1.0,
+        unit="share",
+        doc="Spread of initial exploratory shares",
+        plausible=(0.05, 0.3),
+        plausible_source=PROVISIONAL,
+    )
+
+
+@dataclass
+class FieldsParams:
+    # Read only when the model is built: a timeline event may not change these.
+    fixed_at_start: ClassVar[tuple[str, ...]] = (
+        "names",
+        "shares",
+        "export_exposure",
+        "priority",
+        "exposed_threshold",
+    )
+
+    names: list[str] = param(
+        [
+            "semiconductors",
+            "artificial_intelligence",
+            "aerospace",
+            "biotechnology",
+            "materials_science",
+            "environmental_science",
+            "pure_mathematics",
+            "social_sciences",
+        ],
+        doc="Research fields",
+        source=SEED_EXPORT,
+    )
+    shares: list[float] = param(
+        [0.12, 0.14, 0.08, 0.16, 0.14, 0.12, 0.10, 0.14],
+        0.0,
+        1.0,
+        unit="share of researchers",
+        doc="Population share of each field (weights: divided by their sum)",
+    )
+    export_exposure: list[float] = param(
+        [1.0, 0.9, 0.6, 0.3, 0.6, 0.1, 0.0, 0.0],
+        0.0,
+        1.0,
+        unit="0..1",
+        doc="Dependence on foreign inputs hit by export controls",
+        source=SEED_EXPORT,
+    )
+    priority: list[bool] = param(
+        [True, True, True, True, False, False, False, False],
+        doc="National priority ('core technologies') under self-reliance",
+        source=f"{ARES}; aerospace, semiconductors, biotechnology named in the 2022 seed",
+    )
+    exposed_threshold: float = param(
+        0.5, 0.0, 1.0, unit="0..1", doc="Exposure at or above which a field counts as 'exposed'"
+    )
+
+    def check(self, group: str) -> None:
+        """One entry per field in every list, distinct names, shares with a positive sum."""
+        n = len(self.names)
+        for name in ("shares", "export_exposure", "priority"):
+            if len(getattr(self, name)) != n:
+                raise ParameterError(
+                    f"{group}.{name} has {len(getattr(self, name))} entries; "
+                    f"allowed: one per field in {group}.names ({n})"
+                )
+        twice = sorted({name for name in self.names if self.names.count(name) > 1})
+        if twice:
+            raise ParameterError(f"{group}.names has '{twice[0]}' twice; allowed: distinct names")
+        if n == 0 or sum(self.shares) <= 0:
+            raise ParameterError(f"{group}.shares = {self.shares} must have a positive sum")
 
 
 @dataclass

@@ -3,7 +3,7 @@
 Each `ReferenceResearcher` is a `mesa.Agent` whose `step` runs one quarter in plain Python,
 drawing from the model's `random.Random` (`self.model.random`), as a Mesa user would write it.
 It implements the rules of docs/ODD.md (section 7) and the module docstrings independently of
-the vectorized `ResearchModel`: same parameters (`sim.params.Params`), same per-step metrics and
+the vectorized `ResearchModel`: same parameters (`sim.schema.Params`), same per-step metrics and
 the same `run_metrics()`. It serves two purposes:
 
 - docking (Axtell, Axelrod, Epstein & Cohen 1996, "Aligning simulation models"): over many seeds
@@ -28,8 +28,9 @@ from .mechanism import STEP_YEARS, steps_for
 from .metrics import allocation_efficiency, gini
 from .model import METRICS, STEP_METRICS, ResearchModel
 from .papers import EXPLORATORY, ROUTINE, PaperCohort
-from .params import Params, set_status_quo, with_overrides
+from .params import set_status_quo, with_overrides
 from .population import Fields
+from .schema import Params
 from .timeline import Timeline
 
 SCORE_CLIP = 3.0

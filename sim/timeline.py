@@ -5,11 +5,11 @@ Each `Event(year, key, value)` sets parameter `key` (dotted, e.g. 'oversight.int
 parameters before the run. Scenarios built from the seed articles live in `configs/scenario/`.
 """
 
-from .params import Params, check_value, field_of, resolve_key
+from .params import check_value, field_of, resolve_key
 
 
 class Timeline:
-    def __init__(self, events, params_type: type = Params):
+    def __init__(self, events, params_type: type | None = None):
         self.pending = sorted(events, key=lambda e: e.year)
         self.params_type = params_type
 

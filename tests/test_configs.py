@@ -9,7 +9,7 @@ from omegaconf import OmegaConf
 
 from experiments.engine import preflight, schema
 from sim import Params
-from sim.params import GROUPS
+from sim.schema import GROUPS
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 MODEL_GROUPS = ["population", "incentives", "oversight", "export_controls", "guanxi", "leadership"]

@@ -27,7 +27,7 @@ from experiments.engine.store import PROVENANCE
 from experiments.studies.sweep import headline
 from experiments.studies.sweep.aggregate import AggregateError, aggregate
 from sim import ParameterError, ResearchModel
-from sim.params import FIXED_AT_START
+from sim.schema import FIXED_AT_START
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = [

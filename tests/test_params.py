@@ -1,9 +1,13 @@
 """The parameter schema: defaults valid, overrides by name, one-line errors on bad input."""
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 import pytest
 
 from sim import ParameterError, Params, ResearchModel, parameter_table, validate, with_overrides
-from sim.params import resolve_key
+from sim.params import fixed_at_start, param, resolve_key
+from sim.schema import FIXED_AT_START, params_class
 
 
 def test_defaults_are_valid_and_documented():
@@ -54,6 +58,30 @@ def test_bare_names_shared_by_two_groups_are_ambiguous():
 def test_field_lists_must_agree_in_length():
     with pytest.raises(ParameterError, match="fields.shares has 2 entries"):
         with_overrides(**{"fields.shares": [0.5, 0.5]})
+
+
+@dataclass
+class TalentParams:
+    """A new mechanism's group, with the two declarations a group may add."""
+
+    fixed_at_start: ClassVar[tuple[str, ...]] = ("pool",)
+    pool: int = param(5, 1, 100, unit="posts")
+    rate: float = param(0.1, 0.0, 1.0, unit="per year")
+
+    def check(self, group: str) -> None:
+        if self.pool * self.rate > 10:
+            raise ParameterError(f"{group}.rate = {self.rate} fills more than 10 posts a year")
+
+
+def test_each_group_declares_what_is_read_once_and_its_own_rules():
+    assert "fields.names" in FIXED_AT_START and "oversight.intensity" not in FIXED_AT_START
+    params_type = params_class({"talent": TalentParams})
+    assert fixed_at_start(params_type) == (*FIXED_AT_START, "talent.pool")
+    validate(params_type(timeline=[{"year": 2016, "key": "talent.rate", "value": 0.2}]))
+    with pytest.raises(ParameterError, match=r"timeline\[0\] talent.pool: cannot change"):
+        validate(params_type(timeline=[{"year": 2016, "key": "talent.pool", "value": 6}]))
+    with pytest.raises(ParameterError, match="talent.rate = 0.5 fills more than 10 posts"):
+        with_overrides(params_type(), pool=40, rate=0.5)
 
 
 def test_timeline_events_are_validated_before_the_run():

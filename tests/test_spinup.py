@@ -16,7 +16,7 @@ from experiments.engine import schema
 from experiments.engine.spinup import SpinUps
 from sim import ParameterError, ResearchModel
 from sim.model import spin_up_key
-from sim.params import Params
+from sim.schema import Params
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 EXPERIMENTS = [

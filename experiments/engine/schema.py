@@ -25,14 +25,13 @@ import sim.model
 from sim.params import (
     Event,
     ParameterError,
-    Params,
-    RunParams,
     check_value,
     groups_of,
     param,
     resolve_key,
     validate,
 )
+from sim.schema import Params, RunParams
 
 from . import design
 
