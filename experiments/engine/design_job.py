@@ -26,10 +26,12 @@ import numpy as np
 import pandas as pd
 
 from sim import with_overrides
+from sim.kernels import signals_held
 
 from . import design, io, schema
 from .checkpoint import Chunks
-from .replicates import replicate_seed, run_parallel, signals_held, sigterm_as_exit
+from .replicates import replicate_seed
+from .runner import run_tasks
 from .spinup import model_for
 from .store import FAILURE, PROVENANCE, provenance, record_failure
 
@@ -161,23 +163,8 @@ def write_chunk(base, run, spec, config: dict, digest: str, context) -> str:
         checkpoint.clear()
     if done:
         log.info("reusing %d finished points from an interrupted run", len(done))
-    results = {p: rows for p, rows in done.items() if p in mine}
-    todo = [p for p in mine if p not in results]
-
-    def keep(p: int, rows: list[dict]) -> None:
-        results[p] = rows
-        checkpoint.add(rows)
-
-    with sigterm_as_exit():
-        try:
-            if run.workers <= 1 or len(todo) <= 1:
-                for p in todo:
-                    keep(p, run_point(base, spec, p, points[p], seeds))
-            else:
-                tasks = {p: (base, spec, p, points[p], seeds) for p in todo}
-                run_parallel(run_point, tasks, run.workers, keep)
-        finally:
-            checkpoint.flush()
+    tasks = {p: (base, spec, p, points[p], seeds) for p in mine}
+    results = run_tasks(run_point, tasks, run.workers, done=done, checkpoint=checkpoint)
 
     table = pd.DataFrame([row for p in mine for row in results[p]])
     io.write_csv(out / RUNS, table)
@@ -188,7 +175,7 @@ def write_chunk(base, run, spec, config: dict, digest: str, context) -> str:
         seeds,
         context,
         (started, clock),
-        {"points_reused": len(mine) - len(todo), "workers": run.workers},
+        {"points_reused": sum(p in done for p in mine), "workers": run.workers},
         {RUNS: {"sha256": io.sha256(out / RUNS), "rows": len(table)}},
         design={
             "method": spec.method,

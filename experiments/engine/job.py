@@ -31,7 +31,8 @@ import pandas as pd
 from omegaconf import DictConfig
 
 from . import design_job, io, lock, schema
-from .replicates import Checkpoint, exit_with_parent, replicate_seed, run_batch
+from .replicates import Checkpoint, replicate_seed, run_batch
+from .runner import exit_with_parent
 from .store import (
     FAILURE,
     PROGRESS,
