@@ -12,7 +12,6 @@ had not finished. Short batches finish before the first save and write nothing t
 
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,7 +19,7 @@ import pandas as pd
 from sim import Params
 from sim.kernels import signals_held
 
-from .checkpoint import Chunks
+from .checkpoint import TaskCheckpoint
 from .runner import run_tasks
 from .spinup import model_for
 
@@ -44,18 +43,13 @@ def run_replicate(params: Params, replicate: int, seed: int) -> tuple[dict, pd.D
     return metrics, series
 
 
-class Checkpoint:
+class Checkpoint(TaskCheckpoint):
     """Finished replicates of one config and model code, saved in chunks under `job_dir/.partial/`
     (`checkpoint.py`: each chunk checked by its manifest before reuse): a chunk is a replicates
     table and a time-series table."""
 
-    def __init__(self, job_dir: Path, key: str, flush_seconds: float):
-        self.chunks = Chunks(job_dir, key, ("replicates", "timeseries"), "replicate")
-        self.dir = self.chunks.dir
-        self.key = key
-        self.flush_seconds = flush_seconds
-        self.unsaved: list[tuple[dict, pd.DataFrame]] = []
-        self.last_flush = time.monotonic()
+    tables = ("replicates", "timeseries")
+    number = "replicate"
 
     def load(self, replicates: int) -> dict[int, tuple[dict, pd.DataFrame]]:
         """Replicates 0..replicates-1 saved by an earlier, unfinished run of the same key."""
@@ -68,25 +62,11 @@ class Checkpoint:
                     found[i] = (row, series[series["replicate"] == i].reset_index(drop=True))
         return found
 
-    def add(self, result: tuple[dict, pd.DataFrame]) -> None:
-        self.unsaved.append(result)
-        if time.monotonic() - self.last_flush >= self.flush_seconds:
-            self.flush()
-
-    def flush(self) -> None:
-        if not self.unsaved:
-            return
-        first = min(int(m["replicate"]) for m, _ in self.unsaved)
-        rows = pd.DataFrame([m for m, _ in self.unsaved])
-        series = pd.concat([s for _, s in self.unsaved], ignore_index=True)
-        self.chunks.write(
-            f"{first:07d}-{time.time_ns()}", {"replicates": rows, "timeseries": series}
-        )
-        self.unsaved = []
-        self.last_flush = time.monotonic()
-
-    def clear(self) -> None:
-        self.chunks.clear()
+    def as_tables(self, results: list[tuple[dict, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
+        return {
+            "replicates": pd.DataFrame([metrics for metrics, _ in results]),
+            "timeseries": pd.concat([series for _, series in results], ignore_index=True),
+        }
 
 
 def run_batch(

@@ -326,7 +326,7 @@ def execute(tasks: list[tuple], cfg, checkpoint, target_set, hydra_args: list[st
         return
     out = checkpoint.dir.parent
     spec = {
-        "config_hash": checkpoint.config_hash,
+        "config_hash": checkpoint.key,
         "targets": target_set.data,
         "base": cfg.base,
         "workers": cfg.workers,
@@ -847,7 +847,7 @@ def _claim(checkpoint: PointCheckpoint) -> None:
             checkpoint.dir.unlink()
         elif checkpoint.dir.is_dir():
             shutil.rmtree(checkpoint.dir)  # no key: nothing of a known config to keep
-        io.write_atomic(checkpoint.dir / "config_hash", lambda f: f.write(checkpoint.config_hash))
+        io.write_atomic(checkpoint.dir / "config_hash", lambda f: f.write(checkpoint.key))
 
 
 def _values(points: pd.DataFrame, point: int) -> dict:
