@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
 
+import sim.kernels
 from experiments.engine import io, lock, preflight, runner, schema
 from experiments.engine.checkpoint import PARTIAL_DIR
 from experiments.engine.errors import BadInput
@@ -26,7 +27,7 @@ from experiments.engine.replicates import Checkpoint, replicate_seed, run_batch
 from experiments.engine.store import PROVENANCE
 from experiments.studies.sweep import headline
 from experiments.studies.sweep.aggregate import AggregateError, aggregate
-from sim import ParameterError, ResearchModel, kernels
+from sim import ParameterError, ResearchModel
 from sim.params import FIXED_AT_START
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -328,12 +329,12 @@ def test_a_signal_during_a_model_run_takes_effect_when_the_run_ends():
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         ran = []
-        with pytest.raises(KeyboardInterrupt), kernels.signals_held():
+        with pytest.raises(KeyboardInterrupt), sim.kernels.signals_held():
             signal.raise_signal(signal.SIGINT)
             ran.append(ResearchModel(seed=0, n_researchers=20, years=1.0).run())
         assert len(ran) == 1  # the run was not cut short
         with pytest.raises(SystemExit) as stop, runner.sigterm_as_exit():
-            with kernels.signals_held():
+            with sim.kernels.signals_held():
                 signal.raise_signal(signal.SIGTERM)
                 ran.append(None)
         assert stop.value.code == 128 + signal.SIGTERM and len(ran) == 2
