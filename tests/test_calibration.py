@@ -282,13 +282,13 @@ def test_killed_command_resumes(tmp_path, generated):
     command += [*overrides(targets, population=12), "--out", str(out)]
     first = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
-    while not list((out / ".partial").glob("points-*.csv")) and time.monotonic() < deadline:
+    while not list((out / ".partial").glob("chunk-*.json")) and time.monotonic() < deadline:
         time.sleep(0.05)
     holder = json.loads((out / ".lock").read_text())  # what a second command is told
     assert holder["command"].startswith("python -m experiments.calibrate calibration=quick")
     first.send_signal(signal.SIGKILL)
     first.wait()
-    saved = len(list((out / ".partial").glob("points-*.csv")))
+    saved = len(list((out / ".partial").glob("chunk-*.json")))  # complete chunks only
     assert saved >= 1 and not (out / "provenance.json").exists()
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
     assert re.search(r"reusing (\d+) finished", done.stderr), done.stderr

@@ -18,7 +18,8 @@ import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
 
-from experiments.engine import io, lock, preflight, replicates, schema
+import sim.kernels
+from experiments.engine import io, lock, preflight, runner, schema
 from experiments.engine.checkpoint import PARTIAL_DIR
 from experiments.engine.errors import BadInput
 from experiments.engine.job import COMMAND_PID
@@ -328,12 +329,12 @@ def test_a_signal_during_a_model_run_takes_effect_when_the_run_ends():
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         ran = []
-        with pytest.raises(KeyboardInterrupt), replicates.signals_held():
+        with pytest.raises(KeyboardInterrupt), sim.kernels.signals_held():
             signal.raise_signal(signal.SIGINT)
             ran.append(ResearchModel(seed=0, n_researchers=20, years=1.0).run())
         assert len(ran) == 1  # the run was not cut short
-        with pytest.raises(SystemExit) as stop, replicates.sigterm_as_exit():
-            with replicates.signals_held():
+        with pytest.raises(SystemExit) as stop, runner.sigterm_as_exit():
+            with sim.kernels.signals_held():
                 signal.raise_signal(signal.SIGTERM)
                 ran.append(None)
         assert stop.value.code == 128 + signal.SIGTERM and len(ran) == 2

@@ -16,7 +16,7 @@ from test_faults import ROOT, SMALL, cli, one_line_error
 from experiments.engine import lock, preflight
 from experiments.engine.errors import BadInput
 from experiments.engine.lock import JOB_LOCK
-from experiments.engine.replicates import WorkerLost, run_parallel
+from experiments.engine.runner import WorkerLost, run_parallel
 from experiments.engine.store import PROGRESS, PROVENANCE
 from sim import kernels
 

@@ -55,9 +55,9 @@ def test_each_job_writes_replicates_timeseries_and_provenance(basic_sweep):
     assert sorted(p.name for p in basic_sweep.iterdir() if p.is_dir()) == ["0", "1", "2", "3"]
     rows = pd.read_csv(basic_sweep / "0" / "replicates.csv")
     assert list(rows.columns[:2]) == ["replicate", "seed"]
-    assert set(schema.MAIN_LEVERS) <= set(rows.columns)
+    assert set(schema.main_levers()) <= set(rows.columns)
     model = ResearchModel(seed=1, n_researchers=200, n_institutions=10, years=2).run()
-    assert list(rows.columns) == ["replicate", "seed", *schema.MAIN_LEVERS, *model.run_metrics()]
+    assert list(rows.columns) == ["replicate", "seed", *schema.main_levers(), *model.run_metrics()]
     assert rows["replicate"].tolist() == [0, 1]
     series = pd.read_csv(basic_sweep / "0" / "timeseries.csv")
     assert list(series.columns) == ["replicate", "seed", "step", *STEP_METRICS]

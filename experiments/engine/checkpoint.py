@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import shutil
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -132,3 +133,45 @@ class Chunks:
             shutil.rmtree(self.dir, ignore_errors=True)
         elif self.dir.exists() or self.dir.is_symlink():  # a file in its place
             self.dir.unlink()
+
+
+class TaskCheckpoint:
+    """Finished tasks of one key, kept here and saved as one chunk once `flush_seconds` have
+    passed since the last save (0: after each task), and whenever `flush` is called (the runner
+    calls it however a run ends). A subclass names its `tables` and the column `number` of the
+    first that numbers the tasks, and turns results into tables (`as_tables`)."""
+
+    tables: tuple[str, ...] = ()
+    number: str = ""
+
+    def __init__(self, job_dir: Path, key: str, flush_seconds: float):
+        self.chunks = Chunks(job_dir, key, self.tables, self.number)
+        self.dir = self.chunks.dir
+        self.key = key
+        self.flush_seconds = flush_seconds
+        self.unsaved: list = []
+        self.last_flush = time.monotonic()
+
+    def as_tables(self, results: list) -> dict[str, pd.DataFrame]:
+        raise NotImplementedError
+
+    def add(self, result) -> None:
+        self.unsaved.append(result)
+        if time.monotonic() - self.last_flush >= self.flush_seconds:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.unsaved:
+            return
+        tables = self.as_tables(self.unsaved)
+        first = int(tables[self.tables[0]][self.number].min())
+        self.chunks.write(f"{first:07d}-{time.time_ns()}", tables)
+        self.unsaved = []
+        self.last_flush = time.monotonic()
+
+    def saved_key(self) -> str | None:
+        """The key of the saved chunks, or None when none are saved."""
+        return self.chunks.saved_key()
+
+    def clear(self) -> None:
+        self.chunks.clear()

@@ -26,10 +26,12 @@ import numpy as np
 import pandas as pd
 
 from sim import with_overrides
+from sim.kernels import signals_held
 
 from . import design, io, schema
-from .checkpoint import Chunks
-from .replicates import replicate_seed, run_parallel, signals_held, sigterm_as_exit
+from .checkpoint import TaskCheckpoint
+from .replicates import replicate_seed
+from .runner import run_tasks
 from .spinup import model_for
 from .store import FAILURE, PROVENANCE, provenance, record_failure
 
@@ -80,18 +82,13 @@ def run_point(base, spec: design.DesignConfig, point: int, row, seeds: list[int]
     return out
 
 
-class PointCheckpoint:
+class PointCheckpoint(TaskCheckpoint):
     """Finished points of one config and code, saved in chunks under `job_dir/.partial/`
     (`checkpoint.py`: each chunk checked by its manifest before reuse): a chunk is one table of
-    rows, each naming its `point`, several rows to a point."""
+    rows, each naming its `point`, several rows to a point (a task's result is its rows)."""
 
-    def __init__(self, job_dir: Path, config_hash: str, flush_seconds: float):
-        self.chunks = Chunks(job_dir, config_hash, ("points",), "point")
-        self.dir = self.chunks.dir
-        self.config_hash = config_hash
-        self.flush_seconds = flush_seconds
-        self.unsaved: list[dict] = []
-        self.last_flush = time.monotonic()
+    tables = ("points",)
+    number = "point"
 
     def load(self) -> dict[int, list[dict]]:
         """Points saved by an earlier, unfinished run of the same key (others are deleted)."""
@@ -101,25 +98,8 @@ class PointCheckpoint:
                 done.setdefault(int(row["point"]), []).append(row)
         return done
 
-    def saved_key(self) -> str | None:
-        """The key of the saved points, or None when none are saved."""
-        return self.chunks.saved_key()
-
-    def add(self, rows: list[dict]) -> None:
-        self.unsaved += rows
-        if time.monotonic() - self.last_flush >= self.flush_seconds:
-            self.flush()
-
-    def flush(self) -> None:
-        if not self.unsaved:
-            return
-        tag = f"{int(self.unsaved[0]['point']):07d}-{time.time_ns()}"
-        self.chunks.write(tag, {"points": pd.DataFrame(self.unsaved)})
-        self.unsaved = []
-        self.last_flush = time.monotonic()
-
-    def clear(self) -> None:
-        self.chunks.clear()
+    def as_tables(self, results: list[list[dict]]) -> dict[str, pd.DataFrame]:
+        return {"points": pd.DataFrame([row for rows in results for row in rows])}
 
 
 def run_chunk(cfg, context) -> str:
@@ -161,23 +141,8 @@ def write_chunk(base, run, spec, config: dict, digest: str, context) -> str:
         checkpoint.clear()
     if done:
         log.info("reusing %d finished points from an interrupted run", len(done))
-    results = {p: rows for p, rows in done.items() if p in mine}
-    todo = [p for p in mine if p not in results]
-
-    def keep(p: int, rows: list[dict]) -> None:
-        results[p] = rows
-        checkpoint.add(rows)
-
-    with sigterm_as_exit():
-        try:
-            if run.workers <= 1 or len(todo) <= 1:
-                for p in todo:
-                    keep(p, run_point(base, spec, p, points[p], seeds))
-            else:
-                tasks = {p: (base, spec, p, points[p], seeds) for p in todo}
-                run_parallel(run_point, tasks, run.workers, keep)
-        finally:
-            checkpoint.flush()
+    tasks = {p: (base, spec, p, points[p], seeds) for p in mine}
+    results = run_tasks(run_point, tasks, run.workers, done=done, checkpoint=checkpoint)
 
     table = pd.DataFrame([row for p in mine for row in results[p]])
     io.write_csv(out / RUNS, table)
@@ -188,7 +153,7 @@ def write_chunk(base, run, spec, config: dict, digest: str, context) -> str:
         seeds,
         context,
         (started, clock),
-        {"points_reused": len(mine) - len(todo), "workers": run.workers},
+        {"points_reused": sum(p in done for p in mine), "workers": run.workers},
         {RUNS: {"sha256": io.sha256(out / RUNS), "rows": len(table)}},
         design={
             "method": spec.method,

@@ -1,8 +1,9 @@
 """One job: a batch of replicates of one composed config, written into the job's folder.
 
 Outputs, each written atomically:
-- `replicates.csv`: one row per replicate: replicate, seed, the main levers (dotted names), then
-  every run metric of `ResearchModel.run_metrics()`;
+- `replicates.csv`: one row per replicate: replicate, seed, the main levers (dotted names:
+  `schema.main_levers`, every policy lever and the run's setting), then every run metric of
+  `ResearchModel.run_metrics()`;
 - `timeseries.csv`: one row per replicate and step: replicate, seed, step, year, step metrics;
 - `provenance.json`, written last: the full config and its hash, seeds, overrides, package
   versions, git commit, Python version, timing and the checksums of the two tables.
@@ -31,7 +32,8 @@ import pandas as pd
 from omegaconf import DictConfig
 
 from . import design_job, io, lock, schema
-from .replicates import Checkpoint, exit_with_parent, replicate_seed, run_batch
+from .replicates import Checkpoint, replicate_seed, run_batch
+from .runner import exit_with_parent
 from .store import (
     FAILURE,
     PROGRESS,
@@ -115,7 +117,7 @@ def folder_problem(job_dir: Path) -> str | None:
 
 def lever_values(config: dict) -> dict:
     flat = schema.flatten(config)
-    return {key: flat[key] for key in schema.MAIN_LEVERS}
+    return {key: flat[key] for key in schema.main_levers()}
 
 
 def command_marker() -> str:

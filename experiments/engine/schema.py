@@ -28,6 +28,7 @@ from sim.params import (
     check_value,
     groups_of,
     param,
+    policy_levers,
     resolve_key,
     validate,
 )
@@ -35,18 +36,10 @@ from sim.schema import Params, RunParams
 
 from . import design
 
-# The levers written as columns of every replicates.csv, by dotted name.
-MAIN_LEVERS = (
-    "incentives.publication_weight",
-    "incentives.evaluation_window_years",
-    "incentives.failure_tolerance",
-    "oversight.intensity",
-    "export_controls.enabled",
+# What sets the scene of a run, written beside the policy levers in every replicates.csv: the
+# shock's date, the population's size and the run's dates.
+RUN_SETTING = (
     "export_controls.start_year",
-    "export_controls.severity",
-    "export_controls.self_reliance_funding",
-    "guanxi.weight",
-    "leadership.technocrat_share",
     "population.n_researchers",
     "run.years",
     "run.start_year",
@@ -103,6 +96,12 @@ def model_params() -> type:
     """The parameters of the model's mechanisms (`sim.model.MECHANISMS`, read when called, so a
     mechanism added to that list brings its parameter group)."""
     return sim.model.parameters()
+
+
+def main_levers() -> tuple[str, ...]:
+    """The columns of every replicates.csv after `replicate` and `seed`, by dotted name: each
+    policy lever of the model (`param(policy=True)`), then the run's setting (`RUN_SETTING`)."""
+    return (*policy_levers(model_params()), *RUN_SETTING)
 
 
 def experiment_config() -> type:

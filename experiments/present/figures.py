@@ -47,7 +47,23 @@ PRESET_LABELS = {
     "scenario": ("scenario (timeline of dated events)", "scenario"),
 }
 AFTER_SHOCK = "after_shock_"  # prefix of a metric averaged over the steps from the shock on
-SHOCK_LEVER = "export_controls.enabled"
+
+
+def switch_of(group: str) -> str:
+    """The lever that turns parameter group `group` on or off: its one boolean policy lever."""
+    model = parameters()
+    switches = [
+        lever
+        for lever in params.policy_levers(model)
+        if lever.split(".")[0] == group
+        and isinstance(params.field_of(lever, model)[2].default, bool)
+    ]
+    if len(switches) != 1:
+        raise ValueError(f"{group} has {len(switches)} boolean policy levers; one was expected")
+    return switches[0]
+
+
+SHOCK_LEVER = switch_of("export_controls")  # the export-control shock, on or off
 
 plt.rcParams.update(
     {

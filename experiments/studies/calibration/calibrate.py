@@ -71,17 +71,12 @@ import yaml
 from sim.params import ParameterError, check_value, field_of, with_overrides
 
 from ...analysis import stats
-from ...engine import io, lock, preflight
+from ...engine import io, lock, preflight, runner
 from ...engine.design_job import PointCheckpoint
 from ...engine.errors import BadInput
 from ...engine.job import run_command
-from ...engine.replicates import (
-    WorkerLost,
-    failure_text,
-    replicate_seed,
-    run_parallel,
-    sigterm_as_exit,
-)
+from ...engine.replicates import replicate_seed
+from ...engine.runner import WorkerLost, failure_text, sigterm_as_exit
 from ...engine.schema import flatten
 from . import abc_smc, calibration
 
@@ -303,33 +298,26 @@ def design(ranges: dict, samples: int, seed: int, first: int = 0) -> pd.DataFram
     return points
 
 
-def run_task(base, target_set, target_ids, values, point, replicate, seed) -> dict:
-    """One (point, seed): the statistics of the named targets, as one table row."""
+def run_task(base, target_set, target_ids, values, point, replicate, seed) -> list[dict]:
+    """One (point, seed): the statistics of the named targets, as table rows (one row)."""
     params = with_overrides(base, **values)
     targets = [t for t in target_set.targets if t.id in target_ids]
     stats_ = calibration.evaluate(params, target_set, targets, seed)
-    return {"point": point, "replicate": replicate, "seed": seed} | values | stats_
+    return [{"point": point, "replicate": replicate, "seed": seed} | values | stats_]
 
 
-def run_tasks(tasks: list[tuple], workers: int, checkpoint: PointCheckpoint, label: str) -> list:
-    """Run `tasks` (argument tuples of run_task) in `workers` processes, saving as they end."""
-    rows, started = [], time.perf_counter()
+def run_pairs(tasks: list[tuple], workers: int, checkpoint: PointCheckpoint, label: str) -> None:
+    """Run `tasks` (argument tuples of run_task) here or in `workers` processes
+    (`engine/runner.py`), each finished pair saved in `checkpoint`; a log line per tenth."""
+    started = time.perf_counter()
     every = max(1, len(tasks) // 10) if len(tasks) >= 20 else len(tasks)  # short: one line
 
-    def finished(row):
-        rows.append(row)
-        checkpoint.add([row])
-        if len(rows) % every == 0 or len(rows) == len(tasks):
-            log.info(
-                "%s: %d/%d (%.0f s)", label, len(rows), len(tasks), time.perf_counter() - started
-            )
+    def note(count: int) -> None:
+        if count % every == 0 or count == len(tasks):
+            log.info("%s: %d/%d (%.0f s)", label, count, len(tasks), time.perf_counter() - started)
 
-    if workers <= 1 or len(tasks) <= 1:
-        for task in tasks:
-            finished(run_task(*task))
-        return rows
-    run_parallel(run_task, dict(enumerate(tasks)), workers, lambda _, row: finished(row))
-    return rows
+    tasks_by_number = dict(enumerate(tasks))
+    runner.run_tasks(run_task, tasks_by_number, workers, checkpoint=checkpoint, progress=note)
 
 
 def execute(tasks: list[tuple], cfg, checkpoint, target_set, hydra_args: list[str], label: str):
@@ -338,11 +326,11 @@ def execute(tasks: list[tuple], cfg, checkpoint, target_set, hydra_args: list[st
     if not tasks:
         return
     if cfg.jobs == 0:
-        run_tasks(tasks, cfg.workers, checkpoint, label)
+        run_pairs(tasks, cfg.workers, checkpoint, label)
         return
     out = checkpoint.dir.parent
     spec = {
-        "config_hash": checkpoint.config_hash,
+        "config_hash": checkpoint.key,
         "targets": target_set.data,
         "base": cfg.base,
         "workers": cfg.workers,
@@ -562,10 +550,7 @@ class Evaluations:
             for i in replicates
             if not any(int(r["replicate"]) == i for r in self.done.get(p, ()))
         ]
-        try:
-            execute(tasks, self.cfg, self.checkpoint, self.target_set, self.hydra_args, label)
-        finally:
-            self.checkpoint.flush()
+        execute(tasks, self.cfg, self.checkpoint, self.target_set, self.hydra_args, label)
         if tasks:
             self.done = self.checkpoint.load()
         rows = [r for p in points for r in self.done.get(p, ()) if r["replicate"] in replicates]
@@ -867,7 +852,7 @@ def _claim(checkpoint: PointCheckpoint) -> None:
             checkpoint.dir.unlink()
         elif checkpoint.dir.is_dir():
             shutil.rmtree(checkpoint.dir)  # no key: nothing of a known config to keep
-        io.write_atomic(checkpoint.dir / "config_hash", lambda f: f.write(checkpoint.config_hash))
+        io.write_atomic(checkpoint.dir / "config_hash", lambda f: f.write(checkpoint.key))
 
 
 def _values(points: pd.DataFrame, point: int) -> dict:

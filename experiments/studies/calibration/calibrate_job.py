@@ -24,7 +24,6 @@ from sim.params import with_overrides
 from ...engine import io
 from ...engine.design_job import PointCheckpoint
 from ...engine.job import stop_with_command
-from ...engine.replicates import sigterm_as_exit
 from . import calibration
 
 log = logging.getLogger(__name__)
@@ -47,7 +46,7 @@ ConfigStore.instance().store(
 
 def run_share(tasks_file: Path, job: int, jobs: int) -> int:
     """Run this job's share of the pairs in `tasks_file`; how many it ran."""
-    from .calibrate import run_tasks  # the runner shared with the in-process path
+    from .calibrate import run_pairs  # as the in-process path runs them
 
     spec = io.read_json(tasks_file)
     if spec is None:
@@ -63,11 +62,7 @@ def run_share(tasks_file: Path, job: int, jobs: int) -> int:
     stop_with_command()  # in a launcher's worker process: end with the calibration
     checkpoint = PointCheckpoint(out, spec["config_hash"], spec["checkpoint_seconds"])
     started = time.perf_counter()
-    with sigterm_as_exit():
-        try:
-            run_tasks(tasks, spec["workers"], checkpoint, f"job {job} of {jobs}")
-        finally:
-            checkpoint.flush()
+    run_pairs(tasks, spec["workers"], checkpoint, f"job {job} of {jobs}")
     log.info("job %d: %d pairs in %.0f s", job, len(tasks), time.perf_counter() - started)
     return len(tasks)
 

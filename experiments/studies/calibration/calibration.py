@@ -34,11 +34,11 @@ import numpy as np
 import yaml
 
 import sim.model
+from sim.kernels import signals_held
 from sim.papers import KINDS as PAPER_KINDS
 from sim.papers import PaperCohort
 from sim.params import ParameterError, check_value, field_of, with_overrides
 
-from ...engine.replicates import signals_held
 from ...engine.spinup import model_for
 
 CONFIGS = Path(__file__).resolve().parents[3] / "configs"

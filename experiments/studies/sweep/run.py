@@ -36,7 +36,7 @@ from sim import ResearchModel
 from ...engine import hydra_compat, lock, preflight, progress, schema
 from ...engine.errors import BadInput
 from ...engine.job import COMMAND_PID, JobContext, command_marker, run_job, stop_with_command
-from ...engine.replicates import WorkerLost, failure_text, sigterm_as_exit
+from ...engine.runner import WorkerLost, failure_text, sigterm_as_exit
 
 WAIT = "--wait"
 ALLOW_OUTSIDE = "--allow-outside-project"
