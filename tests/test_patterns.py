@@ -8,7 +8,6 @@ from functools import cache
 
 import numpy as np
 import pandas as pd
-import pytest
 from scipy import stats
 
 from sim import ResearchModel
