@@ -42,7 +42,7 @@ from sim.mechanism import STEP_YEARS
 from sim.metrics import GROUP_LABELS, GROUPS, grouped
 from sim.model import METRICS, ResearchModel, spin_up_key
 from sim.oversight import RESEARCH_TIME
-from sim.params import ParameterError, parameter_table, with_overrides
+from sim.params import ParameterError, parameter_table, policy_levers, with_overrides
 from sim.production import BREAKTHROUGH_RATE
 from sim.schema import Params
 
@@ -74,19 +74,8 @@ PANELS = (
     ),
 )
 
-# The levers in the sidebar (dotted parameter names, sim/schema.py), in this order.
-LEVERS = (
-    "incentives.publication_weight",
-    "incentives.failure_tolerance",
-    "incentives.evaluation_window_years",
-    "oversight.intensity",
-    "leadership.merged_share",
-    "leadership.technocrat_share",
-    "guanxi.weight",
-    "export_controls.enabled",
-    "export_controls.severity",
-    "export_controls.self_reliance_funding",
-)
+# The levers in the sidebar: every policy lever, in the order the mechanisms declare them.
+LEVERS = tuple(policy_levers())
 # Size and length get dashboard bounds inside the schema's ranges ([10, 10 million]
 # researchers, [0.25, 200] years): a slider over the whole range could not pick a usable value.
 BOUNDED = {"population.n_researchers": (100, 20_000, 100), "run.years": (1.0, 40.0, 1.0)}

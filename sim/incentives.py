@@ -65,6 +65,8 @@ class IncentivesParams:
         source=HAN,
         plausible=(0.5, 2.0),
         plausible_source=PROVISIONAL,
+        label="evaluation interval",
+        short="interval",
         policy=True,
     )
     funding_steepness: float = param(
@@ -77,6 +79,8 @@ class IncentivesParams:
         "Franzoni, Scellato & Stephan 2011",
         plausible=(0.5, 2.0),
         plausible_source=PROVISIONAL,
+        label="funding steepness",
+        short="steepness",
         policy=True,
     )
     paper_splitting: float = param(

@@ -99,11 +99,12 @@ def units_note(metrics: list[str]) -> str:
 
 def lever_metrics(lever: str) -> list[str]:
     """The metrics that speak to a lever, after the headline (design section 3), from the
-    metrics' declarations; the export-control levers add their fields' rates after the shock."""
+    metrics' declarations; the shock's switch adds the fields' rates after the shock, and the
+    other levers of its group (its strength, the response) the exposed fields' rate."""
     if lever == SHOCK_LEVER:
         return [AFTER_SHOCK + m for m in after_shock_columns()]
-    if lever == "export_controls.self_reliance_funding":
-        return [AFTER_SHOCK + figures.quarterly_rate("exposed")]
+    if lever.partition(".")[0] == SHOCK_LEVER.partition(".")[0]:
+        return [AFTER_SHOCK + figures.quarterly_rate("exposed"), *catalog().answering(lever)]
     return catalog().answering(lever)
 
 
