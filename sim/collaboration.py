@@ -45,13 +45,13 @@ class CollaborationParams:
         plausible_source=ROYLE,
     )
     formation_per_year: float = param(
-        0.0331,
+        0.0567,
         0.0,
         1.0,
         unit="per year",
         doc="Chance per year of gaining a foreign collaborator",
         source=fitted("foreign_coauthor_share"),
-        plausible=(0.0306, 0.0946),
+        plausible=(0.0302, 0.0888),
         plausible_source=ACCEPTED,
     )
     dissolution_per_year: float = param(

@@ -31,7 +31,7 @@ from .params import ACCEPTED, HAN, PROVISIONAL, fitted, param
 @dataclass
 class GuanxiParams:
     weight: float = param(
-        0.943,
+        1.37,
         0.0,
         5.0,
         unit="score s.d. per unit tie",
@@ -40,7 +40,7 @@ class GuanxiParams:
         short="guanxi",
         policy=True,
         source=fitted("fisman_election"),
-        plausible=(0.153, 1.93),
+        plausible=(0.298, 2.0),
         plausible_source=ACCEPTED,
     )
     technocratic_damping: float = param(

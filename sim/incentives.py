@@ -84,14 +84,14 @@ class IncentivesParams:
         policy=True,
     )
     paper_splitting: float = param(
-        0.5,
+        0.394,
         0.0,
         5.0,
         unit="x papers at weight 1",
         doc="Extra papers from the same incremental work when counts carry all the weight; "
         "impact per paper falls in proportion (salami slicing)",
         source=fitted("franzoni_submissions"),
-        plausible=(0.314, 0.52),
+        plausible=(0.171, 0.518),
         plausible_source=ACCEPTED,
     )
     failure_tolerance: float = param(

@@ -41,7 +41,7 @@ from scipy.stats import rankdata
 
 from .mechanism import Mechanism
 from .metrics import Run, Step
-from .params import ACCEPTED, ARES, PROVISIONAL, fitted, param
+from .params import ACCEPTED, ARES, PROVISIONAL, UNPINNED, fitted, param
 
 
 @dataclass
@@ -58,27 +58,27 @@ class OversightParams:
         policy=True,
     )
     max_time_cost: float = param(
-        0.174,
+        0.475,
         0.0,
         1.0,
         unit="share of the time other duties leave",
         doc="Time taken by training and procedures at intensity 1",
-        source=fitted("huang_research_time (with oversight.other_duties: a ridge)"),
-        plausible=(0.11, 0.298),
+        source=UNPINNED,
+        plausible=(0.0817, 0.486),
         plausible_source=ACCEPTED,
     )
     other_duties: float = param(
-        0.423,
+        0.372,
         0.0,
         0.95,
         unit="share of working time",
         doc="Working time taken by duties other than party oversight (grant applications, "
         "reporting, evaluation, teaching); research time is (1 - other_duties) x "
         "(1 - max_time_cost x intensity)",
-        source=fitted("huang_research_time (with oversight.max_time_cost: a ridge)"),
+        source=fitted("huang_research_time"),
         label="other duties",
         short="other duties",
-        plausible=(0.383, 0.466),
+        plausible=(0.326, 0.477),
         plausible_source=ACCEPTED,
     )
     merged_amplification: float = param(

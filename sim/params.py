@@ -85,6 +85,11 @@ ACCEPTED = (
     "The 5-95% range of the calibration's weighted posterior, widened to hold the fitted "
     "point (docs/calibration.md)"
 )
+UNPINNED = (
+    "The calibration's fitted point, though no fitting target pins it "
+    "(results/calibration/identifiability.md); the posterior predictive carries its spread "
+    "(docs/calibration.md)"
+)
 PROVISIONAL = "Provisional: a judgement around the default, until calibration fits it"
 REDNER = (
     "Redner 1998: papers with x citations fall off as x^-3, a Pareto tail index near 2; "

@@ -52,13 +52,13 @@ class PopulationParams:
         40, 1, 100_000, unit="institutions", doc="Universities and research institutes"
     )
     ability_sigma: float = param(
-        0.59,
+        0.772,
         0.0,
         3.0,
         unit="log-units",
         doc="Spread of log-normal (heavy-tailed) ability",
         source=fitted("breakthrough_share, indexed_papers_per_researcher"),
-        plausible=(0.437, 0.657),
+        plausible=(0.368, 0.968),
         plausible_source=ACCEPTED,
     )
     institution_wealth_sigma: float = param(

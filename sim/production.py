@@ -52,19 +52,19 @@ from .incentives import splitting_factor
 from .kernels import merge_by_due
 from .mechanism import STEP_YEARS, Mechanism, steps_for
 from .metrics import Run, Step
-from .params import ACCEPTED, PROVISIONAL, REDNER, WVS, fitted, param
+from .params import ACCEPTED, PROVISIONAL, REDNER, UNPINNED, WVS, fitted, param
 
 
 @dataclass
 class ProductionParams:
     papers_per_year: float = param(
-        0.111,
+        0.198,
         0.0,
         50.0,
         unit="papers per FTE-year",
         doc="Incremental indexed papers of a full-time researcher of ability 1",
-        source=fitted("indexed_papers_per_researcher, franzoni_submissions"),
-        plausible=(0.0967, 0.484),
+        source=fitted("breakthrough_share, indexed_papers_per_researcher"),
+        plausible=(0.0574, 0.684),
         plausible_source=ACCEPTED,
     )
     funding_elasticity: float = param(
@@ -77,15 +77,13 @@ class ProductionParams:
         plausible_source=PROVISIONAL,
     )
     incremental_impact_sigma: float = param(
-        1.75,
+        2.71,
         0.0,
         3.0,
         unit="log-units",
         doc="Spread of incremental papers' log impact",
-        source="The calibration's fitted point, though no fitting target pins it: "
-        "wvs_hit_ratio_15y, which would, is out of the model's reach and held out; the "
-        "posterior carries its spread over the prior 0.5 to 3 (docs/calibration.md)",
-        plausible=(1.56, 2.26),
+        source=UNPINNED,
+        plausible=(0.65, 2.9),
         plausible_source=ACCEPTED,
     )
     project_effort_years: float = param(
@@ -99,23 +97,23 @@ class ProductionParams:
         plausible_source=PROVISIONAL,
     )
     project_success: float = param(
-        0.354,
+        0.21,
         0.0,
         1.0,
         unit="probability",
         doc="Chance a finished exploratory project succeeds",
-        source=fitted("breakthrough_share"),
-        plausible=(0.273, 0.379),
+        source=UNPINNED,
+        plausible=(0.135, 0.384),
         plausible_source=ACCEPTED,
     )
     project_impact_scale: float = param(
-        15.4,
+        18.0,
         0.0,
         1e6,
         unit="impact units",
         doc="Minimum impact of a successful project (Pareto scale)",
-        source=fitted("breakthrough_share"),
-        plausible=(9.37, 15.4),
+        source=UNPINNED,
+        plausible=(8.16, 18.0),
         plausible_source=ACCEPTED,
     )
     project_impact_alpha: float = param(
@@ -128,13 +126,13 @@ class ProductionParams:
         plausible_source=REDNER,
     )
     project_papers: float = param(
-        0.993,
+        0.687,
         0.0,
         50.0,
         unit="papers",
         doc="Indexed papers from a successful project (a flop yields half)",
-        source=fitted("indexed_papers_per_researcher"),
-        plausible=(0.298, 0.993),
+        source=UNPINNED,
+        plausible=(0.129, 0.944),
         plausible_source=ACCEPTED,
     )
     recognition_delay_years: float = param(
@@ -148,14 +146,14 @@ class ProductionParams:
         plausible_source=WVS,
     )
     breakthrough_threshold: float = param(
-        464.0,
+        462.0,
         0.0,
         1e9,
         unit="impact units",
         doc="Impact above which an output is a breakthrough "
         "(about the top 1% of papers with neutral levers)",
         source=fitted("breakthrough_share"),
-        plausible=(105.0, 536.0),
+        plausible=(89.8, 676.0),
         plausible_source=ACCEPTED,
     )
     paper_cohort_years: float = param(
