@@ -316,11 +316,14 @@ def build(analysis, out: Path, command: str, timing: dict) -> Path:
         else f"the {spec.model} test function"
     )
     if spec.method == "ensemble":
+        distinct = len(np.unique(d.points, axis=0))
         doc.paragraph(
-            f"The posterior predictive of each lever's effect over the {len(d.points)} parameter "
-            f"sets of `{spec.ensemble}` (the last generation of the calibration's ABC-SMC, "
+            f"The posterior predictive of each lever's effect over {len(d.points)} parameter "
+            f"sets ({distinct} distinct) of `{spec.ensemble}` (the last generation of the "
+            "calibration's ABC-SMC, "
             + (
-                "resampled by weight at fixed positions, so each set counts once), "
+                "resampled by weight at fixed positions: a set of weight w is drawn about "
+                f"{len(d.points)} w times, and each draw counts once), "
                 if spec.ensemble_weights == "posterior"
                 else "taken at even steps and weighted equally: the sets it accepted at its "
                 "last tolerance, not a posterior), "
