@@ -44,8 +44,10 @@ SETTINGS = {
         "export_controls.start_year": 2018.0,
     },
     # from a cold start, with impact mostly from projects: recognition's delay shows (ability
-    # narrower than the fitted default, so that a few stars' projects do not hide it in noise)
+    # narrower than the fitted default, so that a few stars' projects do not hide it in noise,
+    # and projects succeeding more often than at the fitted 0.21, so that there are enough)
     "cold_projects": {
+        "project_success": 0.4,
         "publication_weight": 0.0,
         "burn_in_years": 0,
         "papers_per_year": 0.5,
