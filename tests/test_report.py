@@ -175,7 +175,7 @@ def test_a_report_says_how_robust_each_effect_is_and_that_few_seeds_are_unreliab
         assert len(rows) >= 1
         for row in rows.to_dict("records"):
             assert report.robustness_phrase(row) in text
-    assert "lower at 54% of the plausible space, 95% CI 49% to 58%" in text  # the count weight
+    assert "lower at 62% of the plausible space, 95% CI 58% to 66%" in text  # the count weight
     assert report.SENSITIVITY_REPORT in text
     # Four seeds per arm: the intervals are flagged.
     assert "With 4 seeds per arm (fewer than 10) the bootstrap intervals are unreliable" in text
