@@ -10,7 +10,7 @@ import pytest
 from sim import ResearchModel
 
 CHANNELS = ("approval_differs", "favoritism_differs", "funding_differs")
-SMALL = {"n_researchers": 300, "n_institutions": 10, "years": 3, "burn_in_years": 3}
+SMALL = {"n_researchers": 300, "n_institutions": 10, "years": 6, "burn_in_years": 3}
 # a strong oversight and favoritism, so each channel has something to act on
 LEVERS = {"oversight.intensity": 0.8, "guanxi.weight": 1.5}
 

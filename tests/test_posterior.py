@@ -82,4 +82,4 @@ def test_each_set_runs_as_its_own_status_quo_and_the_report_says_ensemble(tmp_pa
     out = tmp_path / "report"
     sensitivity.write(analysis, out, "python -m experiments.sensitivity SWEEP")
     report = (out / "report.md").read_text()
-    assert "over the 3 parameter sets of" in report and "of the accepted ensemble" in report
+    assert "over 3 parameter sets (" in report and "of the accepted ensemble" in report
