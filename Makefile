@@ -43,7 +43,7 @@ results: $(STAMP) ## regenerate every committed result under results/ but the ca
 	$(BIN)/python -m experiments.sensitivity run screening hydra/launcher=joblib hydra.launcher.n_jobs=2
 	$(BIN)/python -m experiments.sensitivity run posterior hydra/launcher=joblib hydra.launcher.n_jobs=2 --out results/posterior
 
-calibration: $(STAMP) ## rerun the committed calibration into results/calibration/ (about 30 minutes)
+calibration: $(STAMP) ## rerun the committed calibration into results/calibration/ (about 40 minutes)
 	$(BIN)/python -m experiments.calibrate --out results/calibration
 	$(BIN)/python -m experiments.identifiability
 
