@@ -65,6 +65,7 @@ class LeadershipParams:
         source=SEED_TECHNOCRATS,
         label="leaderships differ in approval",
         short="approval channel",
+        channel_of="technocrat_share",
     )
     favoritism_differs: bool = param(
         True,
@@ -73,6 +74,7 @@ class LeadershipParams:
         source=HAN,
         label="leaderships differ in favoritism",
         short="favoritism channel",
+        channel_of="technocrat_share",
     )
     funding_differs: bool = param(
         True,
@@ -81,6 +83,7 @@ class LeadershipParams:
         source=ARES,
         label="leaderships differ in funding",
         short="funding channel",
+        channel_of="technocrat_share",
     )
     technocratic_concentration: float = param(
         0.5,

@@ -41,6 +41,7 @@ def param(
     plausible: tuple[float, float] | None = None,
     plausible_source: str = "",
     policy: bool = False,
+    channel_of: str = "",
 ):
     """A dataclass field carrying its allowed range [lo, hi], unit, meaning and source.
 
@@ -48,7 +49,8 @@ def param(
     `plausible` is the range an uncertainty analysis samples, narrower than [lo, hi], with
     `plausible_source` saying where it comes from. A `policy` parameter is one that a reform
     changes: during the burn-in it keeps the status quo, its default unless the model is given
-    another (`set_status_quo`).
+    another (`set_status_quo`). A switch with `channel_of` turns one channel of that lever (a
+    field of the same group) on or off, so its effect can be decomposed by channel.
     """
     meta = {
         "lo": lo,
@@ -61,6 +63,7 @@ def param(
         "plausible": plausible,
         "plausible_source": plausible_source,
         "policy": policy,
+        "channel_of": channel_of,
     }
     if isinstance(default, list | tuple):
         return field(default_factory=lambda: list(default), metadata=meta)

@@ -17,24 +17,23 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.params import group_fields
+from sim.params import group_fields, groups_of
 
 from . import stats
 
-SHARE = "leadership.technocrat_share"
 
-
-def leadership_channels() -> dict[str, str]:
-    """The channels' switches, as `sim.params` declares them: the leadership group's switches
-    whose short label is 'NAME channel', each named NAME (approval, favoritism, funding)."""
-    return {
-        f"leadership.{f.name}": f.metadata["short"].removesuffix(" channel")
-        for f in group_fields("leadership")
-        if f.type in (bool, "bool") and f.metadata.get("short", "").endswith(" channel")
+def leadership_channels() -> tuple[str, dict[str, str]]:
+    """The decomposed lever and its channels' switches, as `sim.params` declares them: the
+    switches declared with `channel_of`, each named by its short label less ' channel'
+    (approval, favoritism, funding), and the lever they are channels of."""
+    switches = [(g, f) for g in groups_of() for f in group_fields(g) if f.metadata["channel_of"]]
+    (share,) = {f"{g}.{f.metadata['channel_of']}" for g, f in switches}
+    return share, {
+        f"{g}.{f.name}": f.metadata["short"].removesuffix(" channel") for g, f in switches
     }
 
 
-CHANNELS = leadership_channels()
+SHARE, CHANNELS = leadership_channels()
 # What the share's effect is shown on: the headline first, then where each channel acts.
 METRICS = [
     "breakthrough_rate",

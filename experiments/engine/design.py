@@ -39,7 +39,7 @@ class Contrast:
     (`positive` or `negative`); robustness is the share of the plausible space that agrees.
     """
 
-    key: str = "incentives.publication_weight"
+    key: str = ""  # the lever's dotted name; required
     low: Any = 0.0
     high: Any = 1.0
     claims: dict[str, str] = field(default_factory=dict)
