@@ -73,8 +73,8 @@ def test_abc_smc_recovers_known_parameters(tmp_path):
         "checkpoint_seconds": 0,
     }
     args = [f"{k}={v}" for k, v in settings.items()]
-    args += [f"base.{k}={v}" for k, v in SMALL.items()]
-    args += ["parameters=null", *(f"parameters.{k}=[{a},{b}]" for k, (a, b) in PRIORS.items())]
+    args += [f"++base.{k}={v}" for k, v in SMALL.items()]
+    args += ["~parameters", *(f"+parameters.{k}=[{a},{b}]" for k, (a, b) in PRIORS.items())]
     out = tmp_path / "out"
     assert calibrate.calibrate("quick", args, out) == "complete"
     params = pd.read_csv(out / "parameters.csv").set_index("parameter")

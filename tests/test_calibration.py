@@ -2,6 +2,7 @@
 numbers do not depend on the number of processes or on an interruption, and it refuses bad input
 before running (the recovery of known parameters: tests/test_calibrate_recovery.py)."""
 
+import dataclasses
 import json
 import re
 import signal
@@ -64,9 +65,9 @@ def overrides(targets: str, **extra) -> list[str]:
         **extra,
     }
     out = [f"{k}={v}" for k, v in items.items()]
-    out += [f"base.{k}={v}" for k, v in SMALL.items()]
-    out += ["parameters=null"]  # quick.yaml's parameters replaced by the two below
-    out += [f"parameters.{k}=[{lo},{hi}]" for k, (lo, hi) in RANGES.items()]
+    out += [f"++base.{k}={v}" for k, v in SMALL.items()]
+    out += ["~parameters"]  # quick.yaml's parameters replaced by the two below
+    out += [f"+parameters.{k}=[{lo},{hi}]" for k, (lo, hi) in RANGES.items()]
     return out
 
 
@@ -205,10 +206,10 @@ def test_bad_target_stops_with_one_line(tmp_path, change, message):
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["parameters.production.no_such=[0,1]"], "unknown parameter 'production.no_such'"),
-        (["parameters.guanxi.weight=[0,99]"], "parameters.guanxi.weight = 99.0 is out of range"),
-        (["parameters.guanxi.weight=[2,1]"], "must have low < high"),
-        (["parameters.oversight.intensity=null"], "has no plausible range"),
+        (["++parameters.production.no_such=[0,1]"], "unknown parameter 'production.no_such'"),
+        (["++parameters.guanxi.weight=[0,99]"], "parameters.guanxi.weight = 99.0 is out of range"),
+        (["++parameters.guanxi.weight=[2,1]"], "must have low < high"),
+        (["++parameters.oversight.intensity=null"], "has no plausible range"),
         (["population=1"], "population = 1 must be a whole number >= 2"),
         (["generations=0"], "generations = 0 must be a whole number >= 1"),
         (["replicates=1"], "replicates = 1 must be a whole number >= 2"),
@@ -220,7 +221,10 @@ def test_bad_target_stops_with_one_line(tmp_path, change, message):
         (["kernel_scaling=0"], "kernel_scaling = 0 must be a number > 0"),
         (["confirm_seed=0"], "seed = 0 must differ from the other seed roots"),
         (["no_such_key=1"], "unknown key 'no_such_key'"),
-        (["base.population.n_researchers=-5"], "base: population.n_researchers = -5"),
+        (["+no_such_key=1"], "unknown key 'no_such_key'"),
+        (["parameters.oversight.x=[0,1]"], "use +parameters.oversight.x=[0,1]"),  # Hydra's hint
+        (["population=[1"], "cannot read override 'population=[1'"),
+        (["++base.population.n_researchers=-5"], "base: population.n_researchers = -5"),
         (["fit_also=[election]"], "fit_also: 'election' is not a held-out target"),
         (["fit_also=election"], "fit_also = 'election' must be a list of target ids"),
     ],
@@ -244,6 +248,19 @@ def test_command_reports_bad_input_on_one_line(tmp_path, capsys):
     assert calibrate.main(["calibration=nonesuch", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: calibration = 'nonesuch' is not a config") and "\n" not in err
+
+
+def test_a_changed_range_keeps_its_place_and_quick_inherits_default():
+    """The order of the ranges decides the design and the proposals, so the numbers: a range
+    changed with ++ stays where the config file put it; quick.yaml reads default.yaml's."""
+    default = calibrate.check_config(calibrate.read_config("default", []))[2]
+    changed = calibrate.check_config(
+        calibrate.read_config("quick", ["++parameters.guanxi.weight=[0,2]"])
+    )[2]
+    assert list(changed) == list(default)
+    every_key = {f.name for f in dataclasses.fields(calibrate.CalibrationConfig)}
+    assert set(calibrate.read_config("default", [])) == every_key  # so Hydra can override each
+    assert changed["guanxi.weight"] == (0.0, 2.0) and default["guanxi.weight"] == (0.0, 3.0)
 
 
 def test_committed_targets_are_valid_and_hold_out_at_least_two():

@@ -96,12 +96,12 @@ def prepare(argv: list[str], allow_outside: bool = False) -> Prepared | None:
 
 
 @contextlib.contextmanager
-def composing() -> Iterator[None]:
-    """Hydra set up on the project's configs, each config file checked as Hydra reads it, and
-    Hydra's and OmegaConf's errors made one line (BadInput)."""
+def composing(config_dir: Path = CONFIG_DIR) -> Iterator[None]:
+    """Hydra set up on the configs in `config_dir` (the project's), each config file checked as
+    Hydra reads it, and Hydra's and OmegaConf's errors made one line (BadInput)."""
     try:
         with (
-            initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"),
+            initialize_config_dir(config_dir=str(config_dir), version_base="1.3"),
             hydra_compat.checked_config_files(hydra_settings.check_yaml_file),
         ):
             yield

@@ -1,13 +1,13 @@
 """Calibrate the structural parameters to published targets: ABC-SMC (pyabc), reproducible.
 
-    python -m experiments.calibrate [calibration=NAME] [KEY=VALUE ...] [--out DIR] [--fresh]
+    python -m experiments.calibrate [calibration=NAME] [OVERRIDE ...] [--out DIR] [--fresh]
                                     [--wait]
 
-NAME is a file of `configs/calibration/` (default `default`; `quick` is a short version), typed
-by `CalibrationConfig`; KEY=VALUE overrides one of its keys (`population=50`,
-`base.population.n_researchers=1000`, `parameters.guanxi.weight=[0,2]`). Everything is checked
-before anything runs: a bad key, value, target or parameter stops the command with one line
-naming it and exit status 2.
+NAME is a Hydra config of `configs/calibration/` (default `default`; `quick` is a short version
+that inherits it), typed by `CalibrationConfig`; OVERRIDEs are Hydra's (`population=50`,
+`++base.population.n_researchers=1000`, `++parameters.guanxi.weight=[0,2]`, `~parameters`).
+Everything is checked before anything runs: a bad key, value, target or parameter stops the
+command with one line naming it and exit status 2.
 
 Method (docs/calibration.md):
 1. one evaluation of a parameter set = each fitting target's statistic
@@ -56,6 +56,7 @@ import hashlib
 import json
 import logging
 import math
+import re
 import shutil
 import signal
 import sys
@@ -67,6 +68,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
+from hydra import compose
+from hydra.errors import ConfigCompositionException
+from omegaconf import OmegaConf
 
 from sim.params import ParameterError, check_value, field_of, with_overrides
 
@@ -123,26 +127,30 @@ class CalibrationConfig:
 # --- reading and checking a config ----------------------------------------------------------
 
 
+def config_names() -> list[str]:
+    """The calibration configs: every YAML file of `configs/calibration/` but the targets'."""
+    return sorted(p.stem for p in CONFIG_DIR.glob("*.yaml") if p.stem not in ("targets", "frozen"))
+
+
 def read_config(name: str, overrides: list[str]) -> dict:
-    """The plain data of `configs/calibration/NAME.yaml` with KEY=VALUE overrides applied."""
-    path = CONFIG_DIR / f"{name}.yaml"
-    if name in ("targets",) or not path.is_file():
-        names = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml") if p.stem != "targets")
-        raise ParameterError(f"calibration = {name!r} is not a config; allowed: {', '.join(names)}")
-    data = yaml.safe_load(path.read_text()) or {}
-    for item in overrides:
-        key, sep, text = item.partition("=")
-        if not sep or not key:
-            raise ParameterError(f"override {item!r} is not KEY=VALUE")
-        value = yaml.safe_load(text) if text else None
-        head, _, rest = key.partition(".")
-        if head in ("parameters", "base") and rest:
-            data[head] = {**flatten(data.get(head) or {}), rest: value}
-        elif rest:
-            raise ParameterError(f"unknown key '{key}'; only parameters.NAME and base.NAME nest")
-        else:
-            data[head] = value
-    return data
+    """`configs/calibration/NAME.yaml` composed by Hydra with Hydra overrides (`population=100`,
+    `parameters.guanxi.weight=[0,2]`, `~parameters.guanxi`, `++base.run.years=10`), as data."""
+    if name not in config_names():
+        raise ParameterError(
+            f"calibration = {name!r} is not a config; allowed: {', '.join(config_names())}"
+        )
+    try:
+        with preflight.composing(CONFIG_DIR):
+            try:
+                cfg = compose(name, overrides=list(overrides))
+            except ConfigCompositionException as err:
+                key = re.match(r"Could not override '(\w+)'", str(err))
+                if key:
+                    raise BadInput(_unknown(key[1])) from err
+                raise BadInput(" ".join(str(err).split())) from err  # Hydra's hint, one line
+    except BadInput as err:
+        raise ParameterError(str(err)) from None
+    return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
 
 
 def _whole(key: str, value, low: int) -> int:
@@ -151,12 +159,16 @@ def _whole(key: str, value, low: int) -> int:
     return value
 
 
+def _unknown(key: str) -> str:
+    known = [f.name for f in dataclasses.fields(CalibrationConfig)]
+    return f"unknown key '{key}'; allowed: {', '.join(known)}"
+
+
 def check_config(data: dict) -> tuple[CalibrationConfig, calibration.TargetSet, dict, object]:
     """(config, targets, parameter ranges, base parameters), all checked."""
-    known = [f.name for f in dataclasses.fields(CalibrationConfig)]
     for key in data:
-        if key not in known:
-            raise ParameterError(f"unknown key '{key}'; allowed: {', '.join(known)}")
+        if key not in {f.name for f in dataclasses.fields(CalibrationConfig)}:
+            raise ParameterError(_unknown(key))
     cfg = CalibrationConfig(**data)
     for key, low in (
         ("population", 2),
@@ -877,7 +889,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "overrides",
         nargs="*",
-        help="calibration=NAME, KEY=VALUE overrides, and hydra/launcher=... for jobs > 0",
+        help="calibration=NAME, Hydra overrides, and hydra/launcher=... for jobs > 0",
     )
     parser.add_argument("--out", help="output folder (default: outputs/calibration/NAME[-HASH])")
     parser.add_argument(
