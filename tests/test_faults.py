@@ -23,12 +23,13 @@ from experiments.engine import io, lock, preflight, runner, schema
 from experiments.engine.checkpoint import PARTIAL_DIR
 from experiments.engine.errors import BadInput
 from experiments.engine.job import COMMAND_PID
-from experiments.engine.replicates import Checkpoint, replicate_seed, run_batch
+from experiments.engine.replicates import Checkpoint, replicate_seed
 from experiments.engine.store import PROVENANCE
 from experiments.studies.sweep import headline
 from experiments.studies.sweep.aggregate import AggregateError, aggregate
 from sim import ParameterError, ResearchModel
 from sim.schema import FIXED_AT_START
+from tests.batches import run_batch
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = [

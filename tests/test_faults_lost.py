@@ -17,7 +17,8 @@ from test_faults import GRID, ROOT, SMALL, cli, one_line_error
 from experiments.engine import design_job, io, lock, preflight
 from experiments.engine.checkpoint import PARTIAL_DIR
 from experiments.engine.errors import BadInput
-from experiments.engine.replicates import Checkpoint, replicate_seed, run_batch
+from experiments.engine.replicates import Checkpoint, replicate_seed, run_replicate
+from experiments.engine.runner import run_tasks
 from experiments.engine.store import PROVENANCE
 from experiments.studies.calibration import calibrate
 from experiments.studies.sensitivity import sensitivity
@@ -203,7 +204,8 @@ def test_the_code_version_covers_the_experiments_layer(tmp_path, monkeypatch):
 def test_checkpoint_chunks_of_another_job_are_refused(tmp_path, small_params, caplog):
     for job, root in (("job0", 0), ("job1", 1)):
         seeds = [replicate_seed(root, i) for i in range(3)]
-        run_batch(small_params, seeds, 1, Checkpoint(tmp_path / job, f"key{root}", 0.0), {})
+        tasks = {i: (small_params, i, seed) for i, seed in enumerate(seeds)}
+        run_tasks(run_replicate, tasks, 1, checkpoint=Checkpoint(tmp_path / job, f"key{root}", 0.0))
     mine, theirs = (tmp_path / job / PARTIAL_DIR for job in ("job0", "job1"))
     for path in mine.glob("*-0000002-*"):
         path.unlink()

@@ -14,8 +14,9 @@ from hydra import compose, initialize_config_dir
 
 from experiments.engine import job, preflight, replicates, schema, store
 from experiments.engine.checkpoint import PARTIAL_DIR
-from experiments.engine.replicates import Checkpoint, replicate_seed, run_batch
+from experiments.engine.replicates import Checkpoint, replicate_seed
 from sim import STEP_METRICS, ResearchModel
+from tests.batches import run_batch
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = [
@@ -229,7 +230,7 @@ def test_a_failing_job_records_its_error(tmp_path, small_params, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("the model broke")
 
-    monkeypatch.setattr(job, "run_batch", broken)
+    monkeypatch.setattr(job, "run_tasks", broken)
     schema.register()
     with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
         cfg = compose("config", overrides=SMALL)

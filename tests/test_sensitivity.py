@@ -1,5 +1,6 @@
 """Uncertainty designs end to end: known answers, resume after a kill, launchers, bad input."""
 
+import json
 import os
 import signal
 import subprocess
@@ -223,13 +224,33 @@ def test_a_bad_design_stops_before_any_job_runs(override, message, tmp_path):
     assert not any(tmp_path.iterdir())
 
 
+def test_a_design_job_is_checked_before_the_run_as_every_job_is(basic, tmp_path):
+    """One job, whatever its work: a design job of another config or of other model code is
+    refused before anything runs, as a sweep job is."""
+    import shutil
+
+    sweep = tmp_path / "sweep"
+    shutil.copytree(basic, sweep)
+    command = [sys.executable, "-m", "experiments.run", "-m", *SMALL, f"hydra.sweep.dir={sweep}"]
+    other = subprocess.run([*command, "run.replicates=3"], cwd=ROOT, capture_output=True, text=True)
+    assert other.returncode == 2 and "holds finished results of a different config" in other.stderr
+    record = json.loads((sweep / "0" / "provenance.json").read_text())
+    record["environment"]["code_version"] = "older code"
+    (sweep / "0" / "provenance.json").write_text(json.dumps(record))
+    stale = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    assert stale.returncode == 2 and "other model code" in stale.stderr
+    assert "run.resume=false" in stale.stderr and "Traceback" not in stale.stderr
+
+
 def test_design_checks_catch_what_the_schema_cannot():
     spec = design.DesignConfig(method="sobol", samples=100)
     with pytest.raises(ParameterError, match="power of 2"):
         design.check(spec)
-    claim = design.Contrast(claims={"breakthrough_rate": "down"})
+    claim = design.Contrast(key="oversight.intensity", claims={"breakthrough_rate": "down"})
     with pytest.raises(ParameterError, match="allowed: positive, negative"):
         design.check(design.DesignConfig(contrasts=[claim]))
+    with pytest.raises(ParameterError, match=r"contrasts\[0\].key: unknown parameter ''"):
+        design.check(design.DesignConfig(contrasts=[design.Contrast()]))  # a lever must be named
 
 
 def test_chunks_cover_every_point_once():
@@ -239,13 +260,14 @@ def test_chunks_cover_every_point_once():
 
 
 def test_a_design_job_of_other_model_code_is_not_reused(basic, tmp_path, monkeypatch):
-    """The model's code version is part of a design job's resume key, as for other jobs."""
+    """The model's code version is part of a design job's resume key, as for other jobs: a
+    finished job of other code is refused unless run.resume=false, which recomputes it."""
     import shutil
 
-    from experiments.engine import design_job, io
+    from experiments.engine import io, job
 
-    job = tmp_path / "0"
-    shutil.copytree(basic / "0", job)
-    assert design_job.completed_hash(job) is not None
+    folder = tmp_path / "0"
+    shutil.copytree(basic / "0", folder)
+    assert job.finished(folder).config_hash is not None
     monkeypatch.setattr(io, "code_version", lambda: "other model code")
-    assert design_job.completed_hash(job) is None
+    assert job.finished(folder).code_version != io.code_version()

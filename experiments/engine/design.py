@@ -8,8 +8,8 @@ base arm (the config's levers) and, for each declared contrast, the lever at its
 value, all on the same replicate seeds (`run.replicates` seeds from `run.seed`, as in any job):
 each lever's effect is a paired difference on common random numbers.
 
-This module declares and checks designs and draws their points; `design_job.py` runs
-a job's chunk and `studies/sensitivity/analysis.py` analyses a finished design.
+This module declares and checks designs and draws their points; `design_job.py` is the work of
+one job (its share of the points) and `studies/sensitivity/analysis.py` analyses a finished design.
 """
 
 from __future__ import annotations

@@ -1,19 +1,24 @@
-"""One job: a batch of replicates of one composed config, written into the job's folder.
+"""One job: a share of the work of one composed config, written into the job's folder.
 
-Outputs, each written atomically:
-- `replicates.csv`: one row per replicate: replicate, seed, the main levers (dotted names:
-  `schema.main_levers`, every policy lever and the run's setting), then every run metric of
-  `ResearchModel.run_metrics()`;
-- `timeseries.csv`: one row per replicate and step: replicate, seed, step, year, step metrics;
-- `provenance.json`, written last: the full config and its hash, seeds, overrides, package
-  versions, git commit, Python version, timing and the checksums of the two tables.
+A job's work (`Work`) is a set of tasks run by the one runner (`runner.run_tasks`): the
+replicates of a config (`replicates.py`), or, when the config has an `uncertainty` design, its
+share of the design's points (`design_job.py`). Every kind of job then goes the same way here:
 
-A job whose provenance says complete, for the same config hash and the same model code
-(`io.code_version`), with both tables matching their checksums, is skipped (resume); a finished
-table whose checksum differs is named in a warning and the job runs again. A job that fails
-writes `failure.json` with the error (the files' names and both records: `store.py`). A job
-holds `.job.lock` in its folder while it runs, so that two commands never write one job folder
-at once. A config with an `uncertainty` design runs as a share of its points (`design_job.py`).
+- its tables, each written atomically: `replicates.csv` (one row per replicate: replicate,
+  seed, the main levers by dotted name, `schema.main_levers`, then every run metric of
+  `ResearchModel.run_metrics()`) and `timeseries.csv` (one row per replicate and step), or
+  `design_runs.csv`;
+- `provenance.json`, written last: the full config and its hash, the work's own record (a
+  design's points and arms), seeds, overrides, package versions, git commit, Python version,
+  timing and the checksum of every table;
+- resume: a job whose provenance says complete, for the same config hash (`job_digest`) and the
+  same model code (`io.code_version`), with every table it lists matching its checksum, is
+  skipped; one of other code is refused unless `run.resume=false`; a table whose checksum
+  differs is named in a warning and the job runs again. Inside a job, finished tasks are saved
+  to `.partial/` (`checkpoint.py`), so a rerun redoes only the tasks in progress;
+- a job that fails writes `failure.json` with the error (the files' names and both records:
+  `store.py`). A job holds `.job.lock` in its folder while it runs, so that two commands never
+  write one job folder at once.
 """
 
 import contextlib
@@ -28,26 +33,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pandas as pd
 from omegaconf import DictConfig
 
-from . import design_job, io, lock, schema
-from .replicates import Checkpoint, replicate_seed, run_batch
-from .runner import exit_with_parent
-from .store import (
-    FAILURE,
-    PROGRESS,
-    PROVENANCE,
-    REPLICATES,
-    TABLES,
-    TIMESERIES,
-    provenance,
-    record_failure,
-)
+from . import design, design_job, io, lock, replicates, schema
+from .replicates import replicate_seed
+from .runner import exit_with_parent, run_tasks
+from .store import FAILURE, PROGRESS, PROVENANCE, TABLES, provenance, record_failure
+from .work import Work
 
 log = logging.getLogger(__name__)
 
-FILES = (*TABLES, PROVENANCE, FAILURE, PROGRESS, lock.JOB_LOCK)  # what a job writes in its folder
+# what a job writes in its folder
+FILES = (*TABLES, design_job.RUNS, PROVENANCE, FAILURE, PROGRESS, lock.JOB_LOCK)
 COMMAND_PID = "RESEARCH_ABM_COMMAND_PID"  # set by experiments.run for the processes it starts
 
 
@@ -71,7 +68,8 @@ class Finished:
 
 
 def finished_record(job_dir: Path) -> tuple[dict | None, str | None]:
-    """(provenance of complete, intact outputs, None) or (None, why they are not usable)."""
+    """(provenance of complete, intact outputs, None) or (None, why they are not usable): every
+    table the record lists must be there with its recorded checksum."""
     record = io.read_json(Path(job_dir) / PROVENANCE)
     if record is None:
         if (Path(job_dir) / PROVENANCE).exists():
@@ -83,13 +81,13 @@ def finished_record(job_dir: Path) -> tuple[dict | None, str | None]:
     for key, kind in shapes.items():
         if not isinstance(record.get(key, {} if key != "config" else None), kind):
             return None, f"{PROVENANCE} is damaged ({key} is not a JSON object)"
-    outputs = record.get("outputs")
-    for name in TABLES:
+    if not record.get("outputs"):
+        return None, f"{PROVENANCE} is damaged (it lists no outputs)"
+    for name, output in record["outputs"].items():
         path = Path(job_dir) / name
-        expected = outputs.get(name, {}).get("sha256") if isinstance(outputs, dict) else None
         if not path.is_file():
             return None, f"{name} missing"
-        if expected != io.sha256(path):
+        if not isinstance(output, dict) or output.get("sha256") != io.sha256(path):
             return None, f"{name} changed after the job finished (checksum differs)"
     return record, None
 
@@ -115,9 +113,14 @@ def folder_problem(job_dir: Path) -> str | None:
     return None
 
 
-def lever_values(config: dict) -> dict:
-    flat = schema.flatten(config)
-    return {key: flat[key] for key in schema.main_levers()}
+def job_digest(config: dict) -> str:
+    """The config hash a job is resumed by: of the config, and of an ensemble design's file of
+    parameter sets (its content, not only its name)."""
+    spec = config.get("uncertainty")
+    if spec is not None and spec.get("method") == "ensemble":
+        ensemble = design.ensemble_digest(design.as_spec(spec))
+        return schema.config_hash({**config, "ensemble_sha256": ensemble})
+    return schema.config_hash(config)
 
 
 def command_marker() -> str:
@@ -194,15 +197,13 @@ def run_job(cfg: DictConfig, context: JobContext) -> str:
     stop_with_command()  # in a launcher's worker process: end with the command
     out = Path(context.output_dir)
     with lock.hold(out, lock.JOB_LOCK):
-        if cfg.get("uncertainty") is not None:  # a share of an uncertainty design's points
-            return design_job.run_chunk(cfg, context)
         return run_locked_job(cfg, context, out)
 
 
 def run_locked_job(cfg: DictConfig, context: JobContext, out: Path) -> str:
     config = schema.resolved(cfg)
-    params, run = schema.params_from_config(config)
-    digest = schema.config_hash(config)
+    params, run = schema.params_from_config(config)  # checks a design too
+    digest = job_digest(config)
     done = finished(out)
     if done is not None and done.config_hash != digest:
         raise schema.ParameterError(
@@ -222,14 +223,62 @@ def run_locked_job(cfg: DictConfig, context: JobContext, out: Path) -> str:
         log.warning("%s: %s; running the job again", out, reason)
     for stale in (FAILURE, PROVENANCE):  # of an earlier, different or broken run
         (out / stale).unlink(missing_ok=True)
+    seeds = [replicate_seed(run.seed, i) for i in range(run.replicates)]
+    key = f"{digest} {io.code_version()}"
+    if config.get("uncertainty") is not None:  # a share of an uncertainty design's points
+        work = design_job.work(params, run, config["uncertainty"], seeds, out, key)
+    else:
+        progress = ProgressNote(out / PROGRESS)
+        work = replicates.work(params, run, lever_values(config), seeds, out, key, progress)
+        work.label = "" if context.num is not None else "replicates"  # a sweep has one bar
     try:
-        return write_outputs(params, run, config, digest, context)
+        return execute(work, run, config, digest, seeds, context)
     except BaseException as err:
         record_failure(out, err, digest)
         raise
     finally:
         with contextlib.suppress(OSError):  # a note for the display, not an output
             (out / PROGRESS).unlink(missing_ok=True)
+
+
+def execute(work: Work, run, config: dict, digest: str, seeds: list[int], context) -> str:
+    """Run the work's tasks not saved by an interrupted run, write its tables, then its
+    provenance."""
+    out = Path(context.output_dir)
+    started, clock = datetime.now(UTC), time.perf_counter()
+    saved = work.checkpoint.load() if run.resume else {}
+    if not run.resume:
+        work.checkpoint.clear()
+    done = {number: result for number, result in saved.items() if number in work.tasks}
+    if done:
+        log.info("reusing %d finished %s from an interrupted run", len(done), work.what)
+    results = run_tasks(
+        work.task,
+        work.tasks,
+        run.workers,
+        done=done,
+        checkpoint=work.checkpoint,
+        label=work.label,
+        unit=work.unit,
+        progress=work.progress,
+    )
+    tables = work.tables(results)
+    for name, table in tables.items():
+        io.write_csv(out / name, table)
+    outputs = {n: {"sha256": io.sha256(out / n), "rows": len(t)} for n, t in tables.items()}
+    timing = work.timing(results, len(done)) | {"workers": run.workers}
+    record = provenance(
+        config, digest, seeds, context, (started, clock), timing, outputs, **work.record
+    )
+    io.write_json(out / PROVENANCE, record)
+    work.checkpoint.clear()
+    log.info("%d %s written to %s", len(work.tasks), work.what, out)
+    return "complete"
+
+
+def lever_values(config: dict) -> dict:
+    flat = schema.flatten(config)
+    return {key: flat[key] for key in schema.main_levers()}
 
 
 class ProgressNote:
@@ -243,42 +292,3 @@ class ProgressNote:
             with contextlib.suppress(OSError):  # a display never stops the job
                 io.write_text(self.path, str(done), durable=False)
             self.last = time.monotonic()
-
-
-def write_outputs(params, run, config: dict, digest: str, context: JobContext) -> str:
-    out = Path(context.output_dir)
-    started, clock = datetime.now(UTC), time.perf_counter()
-    seeds = [replicate_seed(run.seed, i) for i in range(run.replicates)]
-    checkpoint = Checkpoint(out, f"{digest} {io.code_version()}", run.checkpoint_seconds)
-    done = checkpoint.load(run.replicates) if run.resume else {}
-    if not run.resume:
-        checkpoint.clear()
-    if done:
-        log.info("reusing %d finished replicates from an interrupted run", len(done))
-    # In a sweep, the command shows one bar for all jobs (`progress.py`).
-    label = "" if context.num is not None else "replicates"
-    results = run_batch(
-        params, seeds, run.workers, checkpoint, done, label, ProgressNote(out / PROGRESS)
-    )
-
-    ordered = [results[i] for i in range(run.replicates)]
-    seconds = [metrics.pop("seconds", None) for metrics, _ in ordered]
-    levers = lever_values(config)
-    rows = [
-        {"replicate": m["replicate"], "seed": m["seed"], **levers}
-        | {k: v for k, v in m.items() if k not in ("replicate", "seed")}
-        for m, _ in ordered
-    ]
-    tables = {
-        REPLICATES: pd.DataFrame(rows),
-        TIMESERIES: pd.concat([s for _, s in ordered], ignore_index=True),
-    }
-    for name, table in tables.items():
-        io.write_csv(out / name, table)
-    timing = {"replicate_seconds": seconds, "replicates_reused": len(done), "workers": run.workers}
-    outputs = {n: {"sha256": io.sha256(out / n), "rows": len(t)} for n, t in tables.items()}
-    record = provenance(config, digest, seeds, context, (started, clock), timing, outputs)
-    io.write_json(out / PROVENANCE, record)
-    checkpoint.clear()
-    log.info("%d replicates written to %s", run.replicates, out)
-    return "complete"

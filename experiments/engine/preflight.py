@@ -27,7 +27,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from . import hydra_compat, hydra_settings, io, schema
 from .errors import BadInput, explain
-from .job import finished, folder_problem
+from .job import finished, folder_problem, job_digest
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 CONFIG_NAME = "config"
@@ -96,12 +96,12 @@ def prepare(argv: list[str], allow_outside: bool = False) -> Prepared | None:
 
 
 @contextlib.contextmanager
-def composing(config_dir: Path = CONFIG_DIR) -> Iterator[None]:
+def composing(config_dir: Path | None = None) -> Iterator[None]:
     """Hydra set up on the configs in `config_dir` (the project's), each config file checked as
     Hydra reads it, and Hydra's and OmegaConf's errors made one line (BadInput)."""
     try:
         with (
-            initialize_config_dir(config_dir=str(config_dir), version_base="1.3"),
+            initialize_config_dir(config_dir=str(config_dir or CONFIG_DIR), version_base="1.3"),
             hydra_compat.checked_config_files(hydra_settings.check_yaml_file),
         ):
             yield
@@ -165,7 +165,7 @@ def plan(arguments: list[str], multirun: bool, allow_outside: bool = False, deta
     for overrides, job_folder in zip(jobs, folders, strict=True):
         config = configs.job_config(overrides)
         _, run = schema.params_from_config(config)
-        digest = schema.config_hash(config)
+        digest = job_digest(config)
         planned.append(PlannedJob(list(overrides), digest, job_folder, run.resume, run.replicates))
     check_folders(planned)
     if not details:

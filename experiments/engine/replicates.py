@@ -11,7 +11,6 @@ had not finished. Short batches finish before the first save and write nothing t
 """
 
 import time
-from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -20,8 +19,9 @@ from sim import Params
 from sim.kernels import signals_held
 
 from .checkpoint import TaskCheckpoint
-from .runner import run_tasks
 from .spinup import model_for
+from .store import REPLICATES, TIMESERIES
+from .work import Work
 
 
 def replicate_seed(root_seed: int, replicate: int) -> int:
@@ -51,14 +51,14 @@ class Checkpoint(TaskCheckpoint):
     tables = ("replicates", "timeseries")
     number = "replicate"
 
-    def load(self, replicates: int) -> dict[int, tuple[dict, pd.DataFrame]]:
-        """Replicates 0..replicates-1 saved by an earlier, unfinished run of the same key."""
+    def load(self, replicates: int | None = None) -> dict[int, tuple[dict, pd.DataFrame]]:
+        """Replicates (0..replicates-1) saved by an earlier, unfinished run of the same key."""
         found: dict[int, tuple[dict, pd.DataFrame]] = {}
         for tables in self.chunks.load():
             rows, series = tables["replicates"], tables["timeseries"]
             for row in rows.to_dict("records"):
                 i = int(row["replicate"])
-                if 0 <= i < replicates:
+                if replicates is None or 0 <= i < replicates:
                     found[i] = (row, series[series["replicate"] == i].reset_index(drop=True))
         return found
 
@@ -69,29 +69,31 @@ class Checkpoint(TaskCheckpoint):
         }
 
 
-def run_batch(
-    params: Params,
-    seeds: list[int],
-    workers: int,
-    checkpoint: Checkpoint,
-    done: dict[int, tuple[dict, pd.DataFrame]],
-    label: str = "replicates",
-    progress: Callable[[int], None] | None = None,
-) -> dict[int, tuple[dict, pd.DataFrame]]:
-    """Run the replicates not in `done`; return all results by replicate number (`runner.py`:
-    here or in `workers` processes, each finished one saved in `checkpoint`).
+def work(params: Params, run, levers: dict, seeds: list[int], out, key: str, progress) -> Work:
+    """A sweep job's work (`job.Work`): the config's replicates, then `replicates.csv` (each
+    replicate's levers and run metrics) and `timeseries.csv`."""
 
-    `progress(n)` is called with the number of finished replicates after each one; a bar is
-    shown on a terminal when `label` is given.
-    """
-    tasks = {i: (params, i, seed) for i, seed in enumerate(seeds)}
-    return run_tasks(
-        run_replicate,
-        tasks,
-        workers,
-        done=done,
-        checkpoint=checkpoint,
-        label=label,
+    def tables(results: dict) -> dict[str, pd.DataFrame]:
+        ordered = [results[i] for i in range(len(seeds))]
+        rows = [
+            {"replicate": m["replicate"], "seed": m["seed"], **levers}
+            | {k: v for k, v in m.items() if k not in ("replicate", "seed", "seconds")}
+            for m, _ in ordered
+        ]
+        series = pd.concat([s for _, s in ordered], ignore_index=True)
+        return {REPLICATES: pd.DataFrame(rows), TIMESERIES: series}
+
+    def timing(results: dict, reused: int) -> dict:
+        seconds = [results[i][0].get("seconds") for i in range(len(seeds))]
+        return {"replicate_seconds": seconds, "replicates_reused": reused}
+
+    return Work(
+        tasks={i: (params, i, seed) for i, seed in enumerate(seeds)},
+        task=run_replicate,
+        checkpoint=Checkpoint(out, key, run.checkpoint_seconds),
+        tables=tables,
+        timing=timing,
+        what="replicates",
         unit="rep",
         progress=progress,
     )

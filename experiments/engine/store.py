@@ -1,7 +1,7 @@
 """What a job leaves in its folder: the files' names, its provenance record and failure record.
 
-Every kind of job (a sweep's batch of replicates, `job.py`; a share of an uncertainty design,
-`design_job.py`) writes `provenance.json` last, as the mark of a finished job, and `failure.json`
+Every kind of job (`job.py`: a sweep's batch of replicates or a share of an uncertainty design)
+writes `provenance.json` last, as the mark of a finished job, and `failure.json`
 when it fails; readers (aggregation, progress, the studies) find them under these names.
 """
 

@@ -28,6 +28,7 @@ import pandas as pd
 from scipy import stats as scipy_stats
 
 from ...engine import design, design_job, io, schema
+from ...engine.job import finished_record
 from ...engine.store import code_versions
 
 CONFIDENCE = 0.95
@@ -72,9 +73,9 @@ def load(sweep_dir: Path) -> DesignRuns:
         raise SensitivityError(f"{sweep_dir} is not a folder")
     records, tables, spec, shared = {}, [], None, None
     for folder in job_dirs(sweep_dir):
-        if design_job.completed_hash(folder, code_of_now=False) is None:
+        record, _ = finished_record(folder)
+        if record is None or "design" not in record:
             continue
-        record = io.read_json(folder / design_job.PROVENANCE)
         config = record["config"]
         job_spec = design.as_spec(config["uncertainty"])
         common = {**config, "uncertainty": {**config["uncertainty"], "job": None}}
@@ -91,7 +92,7 @@ def load(sweep_dir: Path) -> DesignRuns:
         listed = "; ".join(f"{v}: jobs {', '.join(jobs)}" for v, jobs in versions.items())
         raise SensitivityError(
             f"{sweep_dir}: the jobs ran {len(versions)} versions of the code ({listed}); "
-            "rerun the design's command, which recomputes those not of the code of now"
+            "rerun the design's command with --fresh to recompute them all"
         )
     missing = [str(j) for j in range(spec.jobs) if j not in records]
     if missing:
