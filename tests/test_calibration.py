@@ -313,7 +313,7 @@ def test_killed_command_resumes(tmp_path, generated):
 
 
 def test_with_the_scores_consequences_off_counting_splits_papers_but_costs_no_breakthroughs():
-    """experiments/franzoni_channels.py: with funding, exit, imitation and approval blind to the
+    """experiments.franzoni_channels: with funding, exit, imitation and approval blind to the
     score, as under a cash bonus, counting papers still raises papers (by splitting) and leaves
     breakthroughs about as they are (within 5% over the seeds; one breakthrough more or less is
     7% of a seed's 15 here): splitting lowers each routine paper's impact and adds papers, which
@@ -321,6 +321,8 @@ def test_with_the_scores_consequences_off_counting_splits_papers_but_costs_no_br
     consequences (the pattern tests check that it does)."""
     from experiments.studies.calibration import franzoni as fc
 
-    off = fc.ratios(fc.ARMS["all four off"] | {"run.burn_in_years": 5.0}, 20.0, range(3), 1000)
-    assert abs(off["breakthrough_rate"].mean() - 1) < 0.05, off
-    assert np.all(off["papers_per_researcher_year"] > 1.2), off
+    config = fc.check(fc.read_config(["seeds=3", "researchers=1000", "workers=1"]))
+    off = fc.ratios(config, fc.arms(config)["all off"] | {"run.burn_in_years": 5.0}, 20.0)
+    assert abs(np.mean(off["breakthrough_rate"]) - 1) < 0.05, off
+    assert np.all(np.array(off["papers_per_researcher_year"]) > 1.2), off
+    assert fc.main(["seeds=1"]) == 2  # bad input: one line, before any run

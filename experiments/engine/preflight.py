@@ -16,6 +16,7 @@ composed once and the value overrides of each job are applied to a copy, as Hydr
 import contextlib
 import copy
 import random
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from pathlib import Path
 from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
+from hydra.errors import ConfigCompositionException
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from . import hydra_compat, hydra_settings, io, schema
@@ -109,6 +111,25 @@ def composing(config_dir: Path | None = None) -> Iterator[None]:
         raise
     except Exception as err:
         raise BadInput(explain(err)) from err
+
+
+def compose_file(config_dir: Path, name: str, overrides: list[str]) -> dict:
+    """A study's own config, `config_dir/NAME.yaml` composed by Hydra with Hydra `overrides`, as
+    data; BadInput (one line) for bad syntax, and for a key the file does not have, naming the
+    file's keys."""
+    with composing(config_dir):
+        keys = list(compose(name))
+        try:
+            data = OmegaConf.to_container(compose(name, overrides=list(overrides)), resolve=True)
+        except ConfigCompositionException as err:
+            top = re.match(r"Could not override '(\w+)'", str(err))
+            if top is None:  # a nested key: Hydra's hint (add it with +) on one line
+                raise BadInput(" ".join(str(err).split())) from err
+            data = {top[1]: None}
+    unknown = [key for key in data if key not in keys]
+    if unknown:
+        raise BadInput(f"unknown key '{unknown[0]}'; allowed: {', '.join(keys)}")
+    return data  # type: ignore[return-value]
 
 
 def check_hydra_overrides(overrides: list[str], sweep_dir: Path) -> None:

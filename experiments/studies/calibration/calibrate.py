@@ -56,7 +56,6 @@ import hashlib
 import json
 import logging
 import math
-import re
 import shutil
 import signal
 import sys
@@ -68,9 +67,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
-from hydra import compose
-from hydra.errors import ConfigCompositionException
-from omegaconf import OmegaConf
 
 from sim.params import ParameterError, check_value, field_of, with_overrides
 
@@ -134,41 +130,29 @@ def config_names() -> list[str]:
 
 def read_config(name: str, overrides: list[str]) -> dict:
     """`configs/calibration/NAME.yaml` composed by Hydra with Hydra overrides (`population=100`,
-    `parameters.guanxi.weight=[0,2]`, `~parameters.guanxi`, `++base.run.years=10`), as data."""
+    `++parameters.guanxi.weight=[0,2]`, `~parameters`, `++base.run.years=10`), as data."""
     if name not in config_names():
         raise ParameterError(
             f"calibration = {name!r} is not a config; allowed: {', '.join(config_names())}"
         )
     try:
-        with preflight.composing(CONFIG_DIR):
-            try:
-                cfg = compose(name, overrides=list(overrides))
-            except ConfigCompositionException as err:
-                key = re.match(r"Could not override '(\w+)'", str(err))
-                if key:
-                    raise BadInput(_unknown(key[1])) from err
-                raise BadInput(" ".join(str(err).split())) from err  # Hydra's hint, one line
+        return preflight.compose_file(CONFIG_DIR, name, overrides)
     except BadInput as err:
         raise ParameterError(str(err)) from None
-    return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
 
 
-def _whole(key: str, value, low: int) -> int:
+def whole(key: str, value, low: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
         raise ParameterError(f"{key} = {value!r} must be a whole number >= {low}")
     return value
 
 
-def _unknown(key: str) -> str:
-    known = [f.name for f in dataclasses.fields(CalibrationConfig)]
-    return f"unknown key '{key}'; allowed: {', '.join(known)}"
-
-
 def check_config(data: dict) -> tuple[CalibrationConfig, calibration.TargetSet, dict, object]:
     """(config, targets, parameter ranges, base parameters), all checked."""
+    known = [f.name for f in dataclasses.fields(CalibrationConfig)]
     for key in data:
-        if key not in {f.name for f in dataclasses.fields(CalibrationConfig)}:
-            raise ParameterError(_unknown(key))
+        if key not in known:
+            raise ParameterError(f"unknown key '{key}'; allowed: {', '.join(known)}")
     cfg = CalibrationConfig(**data)
     for key, low in (
         ("population", 2),
@@ -185,7 +169,7 @@ def check_config(data: dict) -> tuple[CalibrationConfig, calibration.TargetSet, 
         ("confirm_replicates", 1),
         ("confirm_seed", 0),
     ):
-        _whole(key, getattr(cfg, key), low)
+        whole(key, getattr(cfg, key), low)
     if not cfg.population <= cfg.max_simulations < STRIDE:
         raise ParameterError(
             f"max_simulations = {cfg.max_simulations} must be from population "
