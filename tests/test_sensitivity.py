@@ -242,6 +242,13 @@ def test_a_design_job_is_checked_before_the_run_as_every_job_is(basic, tmp_path)
     assert "run.resume=false" in stale.stderr and "Traceback" not in stale.stderr
 
 
+def test_a_design_sweep_is_not_aggregated_as_a_sweep_of_arms(basic):
+    from experiments.studies.sweep.aggregate import AggregateError, aggregate
+
+    with pytest.raises(AggregateError, match="0: not a sweep's job .no replicates.csv"):
+        aggregate(basic, write=False)
+
+
 def test_design_checks_catch_what_the_schema_cannot():
     spec = design.DesignConfig(method="sobol", samples=100)
     with pytest.raises(ParameterError, match="power of 2"):

@@ -28,7 +28,7 @@ from omegaconf import OmegaConf
 from ...engine import hydra_compat, io, schema
 from ...engine.checkpoint import PARTIAL_DIR
 from ...engine.job import finished_record
-from ...engine.store import FAILURE, PROVENANCE, REPLICATES, TIMESERIES, code_versions
+from ...engine.store import FAILURE, PROVENANCE, REPLICATES, TABLES, TIMESERIES, code_versions
 
 SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's when installed: faster
 
@@ -141,7 +141,8 @@ def problem(job_dir: Path) -> str | None:
     """Why the job's outputs are not usable, or None when they are complete and intact."""
     record, reason = finished_record(job_dir)
     if record is not None:
-        return None
+        missing = [name for name in TABLES if name not in record["outputs"]]
+        return f"not a sweep's job (no {missing[0]}; a design's?)" if missing else None
     failure = io.read_json(job_dir / FAILURE)
     if reason == "not finished" and failure is not None:
         return f"failed: {failure.get('error', 'unknown error')}"
@@ -266,7 +267,8 @@ def aggregate(sweep_dir: Path | str, write: bool = True, allow_mixed_code: bool 
                 f"{' ...' if len(deeper) > 3 else ''}); aggregate the sweep folder that holds them"
             )
         raise AggregateError(
-            f"no complete job in {sweep_dir} ({len(folders)} job folders, {len(missing)} missing)"
+            f"no complete job in {sweep_dir} ({len(folders)} job folders, {len(missing)} missing"
+            f"{'; ' + missing[0] if missing else ''})"
         )
     if not allow_mixed_code:
         check_one_code_version(records)
