@@ -133,6 +133,7 @@ def run_parallel(
             for future in as_completed(futures):
                 finished(futures[future], future.result())
                 del todo[futures[future]]
+            pool.shutdown(wait=True)  # inside: a signal while the idle workers end stops them
         except BrokenProcessPool:
             stop_workers(pool)
             if attempt == 2:
@@ -149,7 +150,6 @@ def run_parallel(
         except BaseException:
             stop_workers(pool)
             raise
-        pool.shutdown(wait=True)
         return
 
 
