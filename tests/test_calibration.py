@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from experiments.studies.calibration import abc_smc, calibrate, calibration
+from experiments.studies.calibration import abc_smc, calibrate, calibrate_job, calibration
 from sim.params import ParameterError, with_overrides
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -164,7 +164,7 @@ def test_numbers_do_not_depend_on_the_number_of_processes(tmp_path, whole):
 def test_rerun_is_skipped_and_interrupted_run_resumes(tmp_path, whole, monkeypatch):
     args, out = whole
     assert calibrate.calibrate("quick", args, out) == "skipped"
-    real, calls = calibrate.run_task, []
+    real, calls = calibrate_job.run_task, []
 
     def interrupted(*task):
         calls.append(task[4:6])
@@ -172,14 +172,14 @@ def test_rerun_is_skipped_and_interrupted_run_resumes(tmp_path, whole, monkeypat
             raise KeyboardInterrupt
         return real(*task)
 
-    monkeypatch.setattr(calibrate, "run_task", interrupted)
+    monkeypatch.setattr(calibrate_job, "run_task", interrupted)
     resumed = tmp_path / "resumed"
     with pytest.raises(KeyboardInterrupt):
         calibrate.calibrate("quick", args, resumed)
     assert (resumed / ".partial" / calibrate.DATABASE).is_file()  # generation 0 stored
     finished = set(calls[:-1])
     calls.clear()
-    monkeypatch.setattr(calibrate, "run_task", lambda *t: calls.append(t[4:6]) or real(*t))
+    monkeypatch.setattr(calibrate_job, "run_task", lambda *t: calls.append(t[4:6]) or real(*t))
     assert calibrate.calibrate("quick", args, resumed) == "complete"
     assert calls and not finished & set(calls)  # no finished pair run again
     for name in COMPARED:
@@ -282,12 +282,24 @@ def test_hydra_jobs_give_the_same_numbers_as_one_process(tmp_path, generated):
     calibrate.calibrate("quick", args, tmp_path / "here")
     launcher = ["hydra/launcher=basic"]
     calibrate.calibrate("quick", [*args, "jobs=2"], tmp_path / "jobs", hydra_args=launcher)
-    assert sorted(p.name for p in (tmp_path / "jobs" / "runs").iterdir() if p.is_dir()) == [
-        "0",
-        "1",
-    ]
+    runs = tmp_path / "jobs" / "runs"
+    assert sorted(p.name for p in runs.iterdir() if p.is_dir()) == ["0", "1"]
+    for job in ("0", "1"):  # engine jobs (engine/job.py), whose pairs the calibration took
+        record = json.loads((runs / job / "provenance.json").read_text())
+        assert record["status"] == "complete" and record["job"]["num"] == int(job)
+        assert list(record["outputs"]) == ["pairs.csv"] and not (runs / job / "pairs.csv").exists()
     for name in ("posterior.csv", "points.csv", "validation.csv", "table.csv"):
         assert (tmp_path / "here" / name).read_bytes() == (tmp_path / "jobs" / name).read_bytes()
+
+
+def test_pairs_of_a_killed_hydra_job_are_taken_once_whatever_the_next_jobs(tmp_path):
+    """A killed job's checkpoint goes into the calibration's (so a rerun with any number of jobs
+    redoes none of its pairs); a job folder of another calibration gives nothing."""
+    row = {"point": 3, "replicate": 1, "seed": 7, "guanxi.weight": 0.25, "stat": 0.125}
+    for job, key in (("0", "CAL job0"), ("1", "OTHER job1")):
+        calibrate_job.PairCheckpoint(tmp_path / "runs" / job, key, 0.0).add([{"pair": 0} | row])
+    assert calibrate_job.harvest(tmp_path / "runs", "CAL") == [row]
+    assert calibrate_job.harvest(tmp_path / "runs", "CAL") == []
 
 
 def test_killed_command_resumes(tmp_path, generated):

@@ -78,7 +78,7 @@ from ...engine.job import run_command
 from ...engine.replicates import replicate_seed
 from ...engine.runner import WorkerLost, failure_text, sigterm_as_exit
 from ...engine.schema import flatten
-from . import abc_smc, calibration
+from . import abc_smc, calibrate_job, calibration
 
 log = logging.getLogger(__name__)
 
@@ -294,16 +294,8 @@ def design(ranges: dict, samples: int, seed: int, first: int = 0) -> pd.DataFram
     return points
 
 
-def run_task(base, target_set, target_ids, values, point, replicate, seed) -> list[dict]:
-    """One (point, seed): the statistics of the named targets, as table rows (one row)."""
-    params = with_overrides(base, **values)
-    targets = [t for t in target_set.targets if t.id in target_ids]
-    stats_ = calibration.evaluate(params, target_set, targets, seed)
-    return [{"point": point, "replicate": replicate, "seed": seed} | values | stats_]
-
-
 def run_pairs(tasks: list[tuple], workers: int, checkpoint: PointCheckpoint, label: str) -> None:
-    """Run `tasks` (argument tuples of run_task) here or in `workers` processes
+    """Run `tasks` (argument tuples of `calibrate_job.run_task`) here or in `workers` processes
     (`engine/runner.py`), each finished pair saved in `checkpoint`; a log line per tenth."""
     started = time.perf_counter()
     every = max(1, len(tasks) // 10) if len(tasks) >= 20 else len(tasks)  # short: one line
@@ -313,7 +305,8 @@ def run_pairs(tasks: list[tuple], workers: int, checkpoint: PointCheckpoint, lab
             log.info("%s: %d/%d (%.0f s)", label, count, len(tasks), time.perf_counter() - started)
 
     tasks_by_number = dict(enumerate(tasks))
-    runner.run_tasks(run_task, tasks_by_number, workers, checkpoint=checkpoint, progress=note)
+    run = calibrate_job.run_task
+    runner.run_tasks(run, tasks_by_number, workers, checkpoint=checkpoint, progress=note)
 
 
 def execute(tasks: list[tuple], cfg, checkpoint, target_set, hydra_args: list[str], label: str):
@@ -350,10 +343,22 @@ def execute(tasks: list[tuple], cfg, checkpoint, target_set, hydra_args: list[st
     ]
     log.info("%s: %d pairs in %d Hydra jobs", label, len(tasks), cfg.jobs)
     status = run_command(command, PROJECT_ROOT)  # stops (and saves) if this one is killed
+    harvest(out / "runs", checkpoint)
     if status != 0:
         raise CalibrationError(
             f"the Hydra jobs exited with status {status}; rerun the same command to resume"
         )
+
+
+def harvest(runs: Path, checkpoint: PointCheckpoint) -> None:
+    """Put every pair the Hydra jobs under `runs` finished (`calibrate_job.harvest`), those of a
+    killed job included, into the calibration's checkpoint."""
+    rows = calibrate_job.harvest(runs, checkpoint.key)
+    for row in rows:
+        checkpoint.add([row])
+    checkpoint.flush()
+    if rows:
+        log.info("%d (point, seed) pairs from Hydra jobs", len(rows))
 
 
 class CalibrationError(Exception):
@@ -714,6 +719,8 @@ def calibrate(
     started, clock = datetime.now(UTC), time.perf_counter()
     if fresh:
         checkpoint.clear()
+        shutil.rmtree(out / "runs", ignore_errors=True)
+    harvest(out / "runs", checkpoint)  # what the Hydra jobs of a stopped run finished
     evaluations = Evaluations(checkpoint, cfg, target_set, base, hydra_args)  # drops others' work
     reused = sum(len(rows) for rows in evaluations.done.values())
     if reused:
