@@ -305,8 +305,9 @@ def run_pairs(tasks: list[tuple], workers: int, checkpoint: PointCheckpoint, lab
             log.info("%s: %d/%d (%.0f s)", label, count, len(tasks), time.perf_counter() - started)
 
     tasks_by_number = dict(enumerate(tasks))
-    run = calibrate_job.run_task
-    runner.run_tasks(run, tasks_by_number, workers, checkpoint=checkpoint, progress=note)
+    runner.run_tasks(
+        calibrate_job.run_task, tasks_by_number, workers, checkpoint=checkpoint, progress=note
+    )
 
 
 def execute(tasks: list[tuple], cfg, checkpoint, target_set, hydra_args: list[str], label: str):

@@ -27,7 +27,7 @@ from omegaconf import DictConfig
 from sim.params import with_overrides
 
 from ...engine import io, lock, schema
-from ...engine.checkpoint import Chunks, TaskCheckpoint
+from ...engine.checkpoint import TaskCheckpoint
 from ...engine.job import JobContext, execute, finished_record, stop_with_command
 from ...engine.store import FAILURE, PROVENANCE, record_failure
 from ...engine.work import Work
@@ -116,22 +116,23 @@ def run_share(tasks_file: Path, job: int, jobs: int, out: Path) -> str:
 
 def harvest(runs: Path, calibration_key: str) -> list[dict]:
     """Every pair that Hydra jobs of the calibration `calibration_key` finished under `runs`:
-    each finished job's `pairs.csv` (checked against its provenance) and the sound chunks of an
-    unfinished job's checkpoint. Both are deleted once taken, so no pair is taken twice; the
+    each finished job's `pairs.csv` (checked against its provenance), else the sound chunks of
+    its checkpoint. Both are deleted once taken, so no pair is taken twice; the
     job's provenance, failure record and log stay."""
     rows: list[dict] = []
     for job_dir in sorted(runs.iterdir() if runs.is_dir() else ()):
         if not job_dir.is_dir() or not job_dir.name.isdigit():
             continue
         record, _ = finished_record(job_dir)
+        saved = PairCheckpoint(job_dir, "", 0.0).saved_key() or ""
+        checkpoint = PairCheckpoint(job_dir, saved, 0.0)
         if record is not None and record["config"].get("calibration") == calibration_key:
             rows += io.read_csv(job_dir / PAIRS).to_dict("records")
-        saved = Chunks(job_dir, "", (), "").saved_key() or ""
-        if saved.startswith(calibration_key + " "):
-            pairs = PairCheckpoint(job_dir, saved, 0.0).load()
+        elif saved.startswith(calibration_key + " "):
+            pairs = checkpoint.load()
             rows += [row for n in sorted(pairs) for row in pairs[n]]
         (job_dir / PAIRS).unlink(missing_ok=True)  # its provenance stays, as the job's record
-        PairCheckpoint(job_dir, saved, 0.0).clear()
+        checkpoint.clear()
     return [{k: v for k, v in row.items() if k != "pair"} for row in rows]
 
 
