@@ -125,8 +125,9 @@ def compose_file(config_dir: Path, name: str, overrides: list[str]) -> dict:
             top = re.match(r"Could not override '(\w+)'", str(err))
             if top is None:  # a nested key: Hydra's hint (add it with +) on one line
                 raise BadInput(" ".join(str(err).split())) from err
-            data = {top[1]: None}
-    unknown = [key for key in data if key not in keys]
+            unknown = [top[1]]
+        else:
+            unknown = [key for key in data if key not in keys]  # one added with +KEY=...
     if unknown:
         raise BadInput(f"unknown key '{unknown[0]}'; allowed: {', '.join(keys)}")
     return data  # type: ignore[return-value]
