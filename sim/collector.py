@@ -16,9 +16,11 @@ Step 0 to N - 1.
 
 Mesa's `DataCollector.collect` deep-copies what every model reporter returns, so that a mutable
 value cannot change after it was recorded. These values are plain numbers, which a deep copy
-returns unchanged, so this collector appends them as they are: the same records, at a fraction
-of the cost per step. Anything else a user adds (other model reporters, agent reporters, tables)
-is collected by Mesa as usual.
+returns unchanged, so this collector keeps each step's row as it is and fills its columns (and
+the run figures so far) when `model_vars` is first read after it: the same records, in the same
+order and with the same sums, and nothing paid by runs that never read them (a study reads
+`run_metrics()` and the history). Anything else a user adds (other model reporters, agent
+reporters, tables) is collected by Mesa as usual, step by step.
 """
 
 import mesa
@@ -35,7 +37,9 @@ class MetricsCollector(mesa.DataCollector):
         self.run_names = tuple(catalog.run_names)
         self.summed = catalog.summed()
         self.totals = Totals(sums=dict.fromkeys(self.summed, 0.0))
-        self.so_far: dict[str, float] = {}
+        self._so_far: dict[str, float] = {}
+        self._steps_added = 0
+        self._pending: list[tuple] = []  # rows collected but not yet in the columns
         reporters = {k: (lambda m, k=k: m.metrics[k]) for k in self.step_names}
         reporters |= {k: (lambda m, k=k: self.so_far[k]) for k in self.run_names}
         super().__init__(model_reporters=reporters)
@@ -45,22 +49,54 @@ class MetricsCollector(mesa.DataCollector):
         """Whether this Mesa records when each collection was made (3.5 and later)."""
         return hasattr(self, "_collection_steps")
 
+    @property
+    def model_vars(self) -> dict[str, list]:
+        """Mesa's columns, one value per collection, filled up to the last one."""
+        if self._pending:
+            self._fill_columns()
+        return self._model_vars
+
+    @model_vars.setter
+    def model_vars(self, columns: dict) -> None:
+        self._model_vars = columns
+
+    @property
+    def so_far(self) -> dict[str, float]:
+        """The run figures of the steps up to the last collection."""
+        if self._pending:
+            self._fill_columns()
+        return self._so_far
+
     def collect_opening(self, model) -> None:
         """The row at construction, where `batch_run` reads it right (see the module's doc)."""
         if self.records_times:
             self.collect(model)
 
     def collect(self, model):
-        if model.steps > self.totals.steps:  # a new step (the row at construction is none)
-            self.totals.add(model.metrics, self.summed)
-        self.so_far = self.catalog.run_figures(self.totals, model.n, model.group_sizes)
+        new_step = model.steps > self._steps_added  # the row at construction is none
+        self._steps_added += new_step
+        row = (dict(model.metrics), new_step, model.n, model.group_sizes)
         extra = getattr(self, "agent_reporters", None) or getattr(self, "agenttype_reporters", None)
         if extra or len(self.model_reporters) != len(self.step_names) + len(self.run_names):
+            self.model_vars  # noqa: B018 (fills the columns of earlier rows first)
+            self._add_to_totals(*row)
             return super().collect(model)
         if self.records_times:
             self._collection_steps.append(model.time)
-        columns = self.model_vars
-        for name in self.step_names:
-            columns[name].append(model.metrics[name])
-        for name in self.run_names:
-            columns[name].append(self.so_far[name])
+        self._pending.append(row)
+
+    def _add_to_totals(self, metrics, new_step, n, group_sizes) -> None:
+        if new_step:
+            self.totals.add(metrics, self.summed)
+        self._so_far = self.catalog.run_figures(self.totals, n, group_sizes)
+
+    def _fill_columns(self) -> None:
+        pending, self._pending = self._pending, []
+        columns = self._model_vars
+        for row in pending:
+            self._add_to_totals(*row)
+            metrics = row[0]
+            for name in self.step_names:
+                columns[name].append(metrics[name])
+            for name in self.run_names:
+                columns[name].append(self._so_far[name])

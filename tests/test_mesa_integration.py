@@ -7,6 +7,7 @@ import weakref
 
 import mesa
 import numpy as np
+import pandas as pd
 import pytest
 
 from sim import METRICS, STEP_YEARS, Researcher, ResearchModel
@@ -171,3 +172,26 @@ def test_a_replaced_datacollector_leaves_run_metrics_intact():
     assert model.run_metrics()["breakthrough_rate"] >= 0
     assert len(model.datacollector.get_model_vars_dataframe()) == 4
     assert len(model.timeseries()) == 4
+
+
+def test_the_datacollector_holds_the_same_rows_read_at_every_step_or_only_at_the_end():
+    """Its columns are filled when read: read at the end, or with a user's reporter added
+    half-way (which Mesa collects step by step), they hold what reading every step gives."""
+    levers = {"n_researchers": 150, "years": 2}
+    every_step = ResearchModel(seed=6, **levers)
+    while every_step.running:
+        every_step.step()
+        every_step.datacollector.get_model_vars_dataframe()
+    at_end = ResearchModel(seed=6, **levers).run()
+    expected = every_step.datacollector.get_model_vars_dataframe()
+    pd.testing.assert_frame_equal(at_end.datacollector.get_model_vars_dataframe(), expected)
+
+    with_reporter = ResearchModel(seed=6, **levers)
+    for _ in range(3):
+        with_reporter.step()
+    with_reporter.datacollector._new_model_reporter("quarter", lambda m: m.quarter)
+    with_reporter.datacollector.model_vars["quarter"] = [None] * (3 + RECORDS_TIMES)
+    with_reporter.run()
+    collected = with_reporter.datacollector.get_model_vars_dataframe()
+    pd.testing.assert_frame_equal(collected.drop(columns="quarter"), expected)
+    assert collected["quarter"].iloc[-1] == with_reporter.quarter
