@@ -435,3 +435,15 @@ def test_a_given_status_quo_is_what_the_burn_in_runs():
     assert own_history.p.oversight.intensity == 0.9
     papers = [m.researchers.papers.sum() for m in (default_history, own_history)]
     assert papers[1] < papers[0]  # less research time through the whole burn-in
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 7, 2000])
+def test_average_ranks_are_scipys_value_for_value(n):
+    """Merit ranks set who is refused; they must not move when the ranking code changes."""
+    from sim.oversight import average_ranks
+
+    rng = np.random.default_rng(n)
+    for x in (rng.random(n), rng.integers(0, 4, n).astype(float), np.zeros(n)):
+        ranks = average_ranks(x)
+        assert ranks.dtype == np.float64
+        np.testing.assert_array_equal(ranks, stats.rankdata(x))
