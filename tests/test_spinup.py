@@ -101,3 +101,14 @@ def test_models_without_a_seed_share_no_spin_up():
     with pytest.warns(UserWarning, match="neither reproducible nor paired"):
         first, second = (spin_ups.model(params, None).run() for _ in range(2))
     assert spin_ups.built == 0 and not first.timeseries().equals(second.timeseries())
+
+
+def test_runs_without_a_burn_in_are_built_as_they_are_and_keep_no_spin_up():
+    """Without a burn-in a run starts from its own levers: nothing to share, nothing kept."""
+    spin_ups = SpinUps()
+    run = {"population.n_researchers": 150, "run.years": 2.0, "run.burn_in_years": 0.0}
+    for weight in (0.0, 1.0):
+        params = ResearchModel.spun_up(seed=0, **run, publication_weight=weight).p
+        alone = ResearchModel(params=params, seed=4).run()
+        assert spin_ups.model(params, 4).run().timeseries().equals(alone.timeseries())
+    assert spin_ups.built == spin_ups.reused == 0 and not spin_ups.models

@@ -12,7 +12,7 @@ process (Hydra's basic launcher, or one joblib worker) share them.
 
 from collections import OrderedDict
 
-from sim import ResearchModel
+from sim import STEP_YEARS, ResearchModel
 from sim.model import MECHANISMS, spin_up_key
 
 # A spun-up model holds about 400 bytes per researcher (tracemalloc at 2,000 and 20,000
@@ -34,9 +34,10 @@ class SpinUps:
 
     def model(self, params, seed: int, status_quo=None) -> ResearchModel:
         """A model ready to run `params` on `seed`, from a shared spin-up where there is one (a
-        model without a seed draws its own numbers, so it shares nothing)."""
-        if seed is None:
-            return ResearchModel(params=params, seed=None, status_quo=status_quo)
+        model without a seed draws its own numbers, and one without a burn-in starts from its
+        own levers, so neither shares anything)."""
+        if seed is None or round(params.run.burn_in_years / STEP_YEARS) == 0:
+            return ResearchModel(params=params, seed=seed, status_quo=status_quo)
         key = spin_up_key(params, seed, MECHANISMS, status_quo)
         base = self.models.get(key)
         if base is None:
