@@ -155,12 +155,22 @@ def run_parallel(
 
 def stop_workers(pool: ProcessPoolExecutor) -> None:
     """Shut the pool down now: cancel what has not started and end the workers still running
-    (after an interruption they would otherwise finish their task first)."""
+    (after an interruption they would otherwise finish their task first).
+
+    Then wait for the pool's manager thread, which sees the workers gone and closes the pool's
+    pipes. At exit, Python's hook wakes that thread through one of them without the lock the
+    thread closes it under (CPython issue 125451, not fixed in the 3.11 and 3.12.1 here); a
+    wakeup racing the close raises "handle is closed", printed as a traceback at exit (seen once
+    after a Ctrl-C, in tests/test_faults_signals.py under the full suite's load).
+    """
     workers = list((getattr(pool, "_processes", None) or {}).values())
+    manager = getattr(pool, "_executor_manager_thread", None)
     pool.shutdown(wait=False, cancel_futures=True)
     for process in workers:
         if process.is_alive():
             process.terminate()
+    if manager is not None:
+        manager.join(timeout=10)
 
 
 def worker_context(preload: str = __name__) -> multiprocessing.context.BaseContext:
