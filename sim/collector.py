@@ -78,7 +78,8 @@ class MetricsCollector(mesa.DataCollector):
         row = (dict(model.metrics), new_step, model.n, model.group_sizes)
         extra = getattr(self, "agent_reporters", None) or getattr(self, "agenttype_reporters", None)
         if extra or len(self.model_reporters) != len(self.step_names) + len(self.run_names):
-            self.model_vars  # noqa: B018 (fills the columns of earlier rows first)
+            if self._pending:  # earlier rows first
+                self._fill_columns()
             self._add_to_totals(*row)
             return super().collect(model)
         if self.records_times:
