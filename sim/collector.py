@@ -52,8 +52,7 @@ class MetricsCollector(mesa.DataCollector):
     @property
     def model_vars(self) -> dict[str, list]:
         """Mesa's columns, one value per collection, filled up to the last one."""
-        if self._pending:
-            self._fill_columns()
+        self._fill_columns()
         return self._model_vars
 
     @model_vars.setter
@@ -63,8 +62,7 @@ class MetricsCollector(mesa.DataCollector):
     @property
     def so_far(self) -> dict[str, float]:
         """The run figures of the steps up to the last collection."""
-        if self._pending:
-            self._fill_columns()
+        self._fill_columns()
         return self._so_far
 
     def collect_opening(self, model) -> None:
@@ -78,8 +76,7 @@ class MetricsCollector(mesa.DataCollector):
         row = (dict(model.metrics), new_step, model.n, model.group_sizes)
         extra = getattr(self, "agent_reporters", None) or getattr(self, "agenttype_reporters", None)
         if extra or len(self.model_reporters) != len(self.step_names) + len(self.run_names):
-            if self._pending:  # earlier rows first
-                self._fill_columns()
+            self._fill_columns()  # earlier rows first
             self._add_to_totals(*row)
             return super().collect(model)
         if self.records_times:
@@ -92,6 +89,7 @@ class MetricsCollector(mesa.DataCollector):
         self._so_far = self.catalog.run_figures(self.totals, n, group_sizes)
 
     def _fill_columns(self) -> None:
+        """Put the rows collected since the last read into the columns."""
         pending, self._pending = self._pending, []
         columns = self._model_vars
         for row in pending:

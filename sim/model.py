@@ -101,6 +101,11 @@ def whole_seed(seed) -> int | None:
     return int(seed)
 
 
+def burn_in_steps(params: Params) -> int:
+    """The burn-in's quarterly steps (`run.burn_in_years`; 0 for none)."""
+    return round(params.run.burn_in_years / STEP_YEARS)
+
+
 def spin_up_key(params: Params, seed, mechanisms=MECHANISMS, status_quo=None) -> str:
     """What a model's burn-in depends on, as a digest: runs with the same key share one spin-up.
 
@@ -110,7 +115,7 @@ def spin_up_key(params: Params, seed, mechanisms=MECHANISMS, status_quo=None) ->
     (state sized for it at the start: the evaluation record holds the longest window).
     """
     status = copy.deepcopy(params)
-    burns_in = round(status.run.burn_in_years / STEP_YEARS) > 0
+    burns_in = burn_in_steps(status) > 0
     reform = set_status_quo(status, status_quo) if burns_in else []
     timeline = Timeline(reform + list(status.timeline), type(status))
     ahead = {
@@ -278,7 +283,7 @@ class ResearchModel(mesa.Model):
         self.spin_up_key = spin_up_key(self.p, seed, self._mechanism_classes, status_quo)
         self.seed = seed
         self.streams = Streams(seed)
-        self.burn_in_steps = round(self.p.run.burn_in_years / STEP_YEARS)
+        self.burn_in_steps = burn_in_steps(self.p)
         self._reform = set_status_quo(self.p, status_quo) if self.burn_in_steps else []
         self.timeline = Timeline(self._reform + list(self.p.timeline), type(self.p))
         self.n = self.p.population.n_researchers

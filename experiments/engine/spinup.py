@@ -12,8 +12,8 @@ process (Hydra's basic launcher, or one joblib worker) share them.
 
 from collections import OrderedDict
 
-from sim import STEP_YEARS, ResearchModel
-from sim.model import MECHANISMS, spin_up_key
+from sim import ResearchModel
+from sim.model import MECHANISMS, burn_in_steps, spin_up_key
 
 # A spun-up model holds about 400 bytes per researcher (tracemalloc at 2,000 and 20,000
 # researchers); counted at 1,000 to leave room for Python's own objects.
@@ -36,7 +36,7 @@ class SpinUps:
         """A model ready to run `params` on `seed`, from a shared spin-up where there is one (a
         model without a seed draws its own numbers, and one without a burn-in starts from its
         own levers, so neither shares anything)."""
-        if seed is None or round(params.run.burn_in_years / STEP_YEARS) == 0:
+        if seed is None or burn_in_steps(params) == 0:
             return ResearchModel(params=params, seed=seed, status_quo=status_quo)
         key = spin_up_key(params, seed, MECHANISMS, status_quo)
         base = self.models.get(key)
